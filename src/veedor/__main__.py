@@ -1,0 +1,3 @@
+from veedor.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Verify: named checks on what was read, and the status they imply."""

@@ -1,0 +1,179 @@
+"""Import a published per-acta results table (e.g. resultadosconvzla V1/V2 CSV).
+
+Bytes are taken as found: encoding and BOM detected, any line ending. A row that does not
+parse is reported with its line number and the rest still imports.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from veedor.definitions import ElectionDefinition
+from veedor.store.records import now
+from veedor.store.schema import GeoUnit, ResultRow, ResultTable, ResultVotes
+
+
+class TableError(ValueError):
+    """The whole file cannot be imported; the message says why and what to do."""
+
+
+@dataclass
+class ImportSummary:
+    table_id: int
+    name: str
+    rows: int
+    encoding: str
+    errors: list[dict[str, object]] = field(default_factory=list)
+    already_imported: bool = False
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Return (text, encoding): UTF-8 (with or without BOM) first, then Windows/Latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def import_results_table(
+    session: Session,
+    path: str | Path,
+    definition: ElectionDefinition,
+    *,
+    format_name: str = "resultadosconvzla",
+    name: str | None = None,
+) -> ImportSummary:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
+    sha = hashlib.sha256(data).hexdigest()
+    existing = session.scalar(
+        select(ResultTable).where(ResultTable.election == definition.id, ResultTable.sha256 == sha)
+    )
+    if existing is not None:
+        return ImportSummary(existing.id, existing.name, existing.rows, existing.encoding,
+                             list(existing.errors or []), already_imported=True)
+    spec = definition.results_tables.get(format_name)
+    if spec is None:
+        raise TableError(f"formato desconocido / unknown table format {format_name!r}")
+    text, encoding = decode_text(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    required = [spec["centre_column"], spec["mesa_column"], spec["valid_column"], spec["null_column"],
+                *definition.candidate_codes]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise TableError(
+            f"{path.name}: faltan columnas / missing columns: {', '.join(missing)}. "
+            f"Columnas encontradas / found: {', '.join(header) or '(ninguna / none)'}"
+        )
+    col = {h: i for i, h in enumerate(header)}
+    table = ResultTable(
+        election=definition.id, name=name or path.name, sha256=sha, path=str(path), format=format_name,
+        encoding=encoding, rows=0, errors=[], imported_at=now(),
+    )
+    session.add(table)
+    session.flush()
+    first_id = (session.scalar(select(func.max(ResultRow.id))) or 0) + 1
+    rows, votes, errors = _parse_rows(reader, col, spec, definition, table.id, first_id)
+    if rows:
+        session.execute(insert(ResultRow), rows)
+        session.execute(insert(ResultVotes), votes)
+    table.rows = len(rows)
+    table.errors = errors
+    _remember_names(session, definition, text, spec)
+    session.flush()
+    return ImportSummary(table.id, table.name, len(rows), encoding, errors)
+
+
+def _parse_rows(
+    reader: csv.Reader, col: dict[str, int], spec: dict, definition: ElectionDefinition, table_id: int,
+    first_id: int,
+) -> tuple[list[dict], list[dict], list[dict[str, object]]]:
+    digits = definition.centre_code_digits
+    electors_col = col.get(spec.get("electors_column", ""))
+    image_col = col.get(spec.get("image_column", ""))
+    rows: list[dict] = []
+    votes: list[dict] = []
+    errors: list[dict[str, object]] = []
+    seen: dict[tuple[str, int], int] = {}
+    # Row ids are assigned here (one writer) so that votes can be bulk-inserted in the same pass.
+    next_id = first_id
+    for line_no, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        try:
+            def cell(name: str, record: list[str] = record) -> str:
+                return record[col[name]].strip()
+
+            centre = cell(spec["centre_column"])
+            if not centre.isdigit() or len(centre) > digits:
+                raise ValueError(f"código de centro inválido {centre!r}")
+            centre = centre.zfill(digits)
+            mesa = _int(cell(spec["mesa_column"]), "mesa")
+            valid = _int(cell(spec["valid_column"]), "válidos")
+            nulos = _int(cell(spec["null_column"]), "nulos")
+            per_candidate = {c: _int(cell(c), c) for c in definition.candidate_codes}
+            electors = _int(record[electors_col].strip(), "electores") if electors_col is not None else None
+        except (ValueError, IndexError) as exc:
+            errors.append({"line": line_no, "error": str(exc) if isinstance(exc, ValueError)
+                           else "faltan celdas en la fila / row has too few cells"})
+            continue
+        key = (centre, mesa)
+        if key in seen:
+            errors.append({"line": line_no, "error": f"mesa repetida {centre}.{mesa:02d} (primera en línea "
+                           f"{seen[key]}); se conserva la primera / duplicate mesa, first kept"})
+            continue
+        seen[key] = line_no
+        row_id = next_id
+        next_id += 1
+        rows.append({"id": row_id, "table_id": table_id, "line": line_no, "centre": centre, "mesa": mesa,
+                     "electors": electors, "valid": valid, "nulos": nulos,
+                     "image_ref": record[image_col].strip() if image_col is not None else None})
+        votes.extend({"row_id": row_id, "candidate": c, "votes": v} for c, v in per_candidate.items())
+    return rows, votes, errors
+
+
+def _int(value: str, what: str) -> int:
+    if not value.isdigit():
+        raise ValueError(f"{what}: {value!r} no es un número entero ≥ 0 / not a non-negative integer")
+    return int(value)
+
+
+def _remember_names(session: Session, definition: ElectionDefinition, text: str, spec: dict) -> None:
+    """Keep geography names the table carries, where no registry has given them yet."""
+    name_cols: dict[str, str] = spec.get("level_name_columns", {})
+    if not name_cols:
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    names: dict[str, tuple[str, str]] = {}
+    levels = {lv.name: lv for lv in definition.levels}
+    for record in reader:
+        centre = (record.get(spec["centre_column"]) or "").strip().zfill(definition.centre_code_digits)
+        for level_name, column in name_cols.items():
+            value = (record.get(column) or "").strip()
+            if value and level_name in levels:
+                names.setdefault(centre[: levels[level_name].code_digits], (level_name, value))
+    known = set(session.scalars(select(GeoUnit.code).where(GeoUnit.election == definition.id)))
+    new = [
+        {"election": definition.id, "code": code, "level": level, "name": name, "parent_code": None,
+         "mesas_total": None, "source": "results-table"}
+        for code, (level, name) in names.items() if code not in known
+    ]
+    if new:
+        session.execute(insert(GeoUnit), new)

@@ -1,0 +1,46 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from veedor.definitions import DEFAULT_DEFINITION, DefinitionError, ElectionDefinition, load_definition
+from veedor.store import Store, open_store
+
+console = Console(stderr=True)
+out = Console()
+
+DB_OPTION = typer.Option(
+    None, "--db", envvar="VEEDOR_DB",
+    help="Base de datos: archivo SQLite o URL de SQLAlchemy (por defecto veedor.db) / "
+         "database: SQLite file or SQLAlchemy URL (default veedor.db).",
+)
+DEFINITION_OPTION = typer.Option(
+    DEFAULT_DEFINITION, "--definition", "-e", envvar="VEEDOR_DEFINITION",
+    help="Definición de la elección (id incluido o ruta a un JSON) / election definition (bundled id or path).",
+)
+
+
+def fail(message: str, hint: str | None = None) -> NoReturn:
+    console.print(f"[bold red]Error:[/] {message}")
+    if hint:
+        console.print(f"[yellow]Qué hacer / what to do:[/] {hint}")
+    raise typer.Exit(code=2)
+
+
+def get_definition(name: str) -> ElectionDefinition:
+    try:
+        return load_definition(name)
+    except DefinitionError as exc:
+        fail(str(exc), "revise el archivo de definición / check the definition file")
+
+
+def get_store(db: str | None) -> Store:
+    try:
+        return open_store(db)
+    except Exception as exc:  # any driver or migration failure ends here with a plain message
+        fail(f"no se pudo abrir la base de datos / cannot open database {db or 'veedor.db'}: {exc}",
+             "compruebe la ruta o la URL de --db / check the --db path or URL")

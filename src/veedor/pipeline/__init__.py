@@ -1,0 +1,1 @@
+"""Pipeline: runs the stages (capture → read → verify → store) over many files in parallel."""

@@ -1,0 +1,45 @@
+"""The scan report: one JSON object per input file (a contract other tools read; see docs/report.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from veedor.definitions import ElectionDefinition
+from veedor.model import FileOutcome
+
+
+def outcome_record(outcome: FileOutcome, definition: ElectionDefinition) -> dict[str, Any]:
+    acta = outcome.acta
+    acta_json = None
+    if acta is not None:
+        acta_json = {
+            "acta_id": acta.acta_id,
+            "centro": acta.centre,
+            "mesa": acta.mesa,
+            "votes": list(acta.votes),
+            "nulos": acta.nulos,
+            "totals": (
+                definition.totals_by_candidate(acta.votes)
+                if len(acta.votes) == len(definition.ballot)
+                else None
+            ),
+        }
+    winner = outcome.winning_reading if acta is not None else None
+    return {
+        "file": outcome.file,
+        "sha256": outcome.sha256,
+        "status": outcome.status.value,
+        "reason": outcome.reason,
+        "acta": acta_json,
+        "source": winner.source if winner else None,
+        "engine": winner.engine if winner else None,
+        "variant": winner.variant if winner else None,
+        "checks": [c.as_dict() for c in outcome.checks],
+        "duplicate_of": outcome.duplicate_of,
+        "ms": outcome.ms,
+    }
+
+
+def outcome_json(outcome: FileOutcome, definition: ElectionDefinition) -> str:
+    return json.dumps(outcome_record(outcome, definition), ensure_ascii=False)

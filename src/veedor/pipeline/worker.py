@@ -1,0 +1,92 @@
+"""The per-file work, run in worker processes: bytes in, :class:`FileOutcome` out.
+
+Workers never touch the database; they store evidence (atomic, content-addressed) and
+return plain data to the main process, which alone writes records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+
+import cv2
+
+from veedor.capture.evidence import EvidenceStore
+from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sniff_format
+from veedor.definitions import ElectionDefinition, load_definition
+from veedor.model import FileOutcome, ImageFacts, Status
+from veedor.read.acta import read_qr
+from veedor.verify.checks import RegistryView, run_checks
+from veedor.verify.decide import decide
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    definition_id: str
+    evidence_root: str
+    registry: RegistryView
+    known: frozenset[str]
+    """SHA-256 of images already processed in earlier runs: not read again."""
+
+
+_CTX: WorkerContext | None = None
+_DEFINITION: ElectionDefinition | None = None
+
+
+def init_worker(ctx: WorkerContext) -> None:
+    global _CTX, _DEFINITION
+    # One process per core already; OpenCV's own threads would only fight them.
+    cv2.setNumThreads(1)
+    _CTX = ctx
+    _DEFINITION = load_definition(ctx.definition_id)
+
+
+def process_file(path: str) -> FileOutcome:
+    assert _CTX is not None and _DEFINITION is not None, "init_worker() first"
+    started = time.perf_counter()
+    outcome = _process(path, _CTX, _DEFINITION)
+    return _with_ms(outcome, started)
+
+
+def _with_ms(outcome: FileOutcome, started: float) -> FileOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def _rejected(path: str, sha: str | None, reason: str, facts: ImageFacts | None = None) -> FileOutcome:
+    return FileOutcome(path, sha, Status.REJECTED, reason, facts=facts)
+
+
+def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> FileOutcome:
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_FILE_BYTES:
+            return _rejected(path, None, f"archivo de {size // 2**20} MiB: demasiado grande / file too large")
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return _rejected(
+            path, None, f"no se puede leer el archivo ({exc.strerror}); revise permisos / cannot read file"
+        )
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in ctx.known:
+        return FileOutcome(path, sha, Status.REVIEW, None, duplicate_of=sha)
+    EvidenceStore(ctx.evidence_root).put(data, sha)
+    try:
+        loaded = load_image(data, sha)
+    except ImageRejected as exc:
+        return _rejected(path, sha, str(exc), ImageFacts(sha, len(data), sniff_format(data)))
+    qr = read_qr(loaded.gray, definition)
+    if qr.several_actas:
+        ids = ", ".join(a.acta_id for a in qr.several_actas)
+        reason = (
+            f"hay {len(qr.several_actas)} actas distintas en una sola imagen ({ids}); "
+            "escanee cada acta por separado / several different actas in one image"
+        )
+        return FileOutcome(path, sha, Status.REVIEW, reason, None, qr.readings, facts=loaded.facts)
+    checks = tuple(run_checks(qr.acta, definition, ctx.registry)) if qr.acta else ()
+    status, reason = decide(qr.acta is not None, checks, qr.problems)
+    return FileOutcome(path, sha, status, reason, qr.acta, qr.readings, checks, facts=loaded.facts)

@@ -1,0 +1,5 @@
+"""Store: the database (SQLAlchemy 2 + Alembic). SQLite file by default, any SQLAlchemy URL works."""
+
+from veedor.store.db import DEFAULT_DB_ENV, Store, default_url, open_store
+
+__all__ = ["DEFAULT_DB_ENV", "Store", "default_url", "open_store"]

@@ -1,0 +1,78 @@
+"""Open the database and bring its schema up to date (Alembic migrations, never create_all)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DB_ENV = "VEEDOR_DB"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def default_url() -> str:
+    return os.environ.get(DEFAULT_DB_ENV) or "sqlite:///veedor.db"
+
+
+def as_url(db: str | None) -> str:
+    """Accept a SQLAlchemy URL or a plain file path (taken as a SQLite file)."""
+    if not db:
+        return default_url()
+    return db if "://" in db else f"sqlite:///{db}"
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+@dataclass
+class Store:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    url: str
+
+    def session(self) -> Session:
+        return self.sessions()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (tally, web) work while a scan writes; synchronous=NORMAL is
+    # still crash-safe in WAL mode (a killed process loses at most the open transaction).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
+    url = as_url(db)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if migrate:
+        upgrade(engine)
+    return Store(engine, sessionmaker(engine, expire_on_commit=False), url)
+
+
+def upgrade(engine: Engine) -> None:
+    cfg = _alembic_config()
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == head:
+            return
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")

@@ -1,0 +1,181 @@
+"""Database tables. Every number points back to the image (SHA-256) and reading it came from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class GeoUnit(Base):
+    """A unit of the definition's geography (state, municipality, parish, centre...)."""
+
+    __tablename__ = "geo_units"
+    election: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+    mesas_total: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class Mesa(Base):
+    """A polling table, with its registered electors when known."""
+
+    __tablename__ = "mesas"
+    election: Mapped[str] = mapped_column(String(64), primary_key=True)
+    centre: Mapped[str] = mapped_column(String(32), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    electors: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class Image(Base):
+    """One input file, stored once by content. ``metadata_json`` (EXIF: time, device, GPS) is private."""
+
+    __tablename__ = "images"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    format: Mapped[str | None] = mapped_column(String(16))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    metadata_json: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ImageName(Base):
+    """Every name under which the same bytes were found."""
+
+    __tablename__ = "image_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("sha256", "path"),)
+
+
+class Reading(Base):
+    """One engine attempt on one image (also the failed ones: they are evidence too)."""
+
+    __tablename__ = "readings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
+    election: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    engine: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str | None] = mapped_column(Text)
+    ms: Mapped[float] = mapped_column(Float)
+    read_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ActaRecord(Base):
+    """One mesa's acta after combining all its evidence. Only ``ok`` is counted."""
+
+    __tablename__ = "actas"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    election: Mapped[str] = mapped_column(String(64))
+    centre: Mapped[str] = mapped_column(String(32))
+    mesa: Mapped[int] = mapped_column(Integer)
+    acta_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    votes: Mapped[list | None] = mapped_column(JSON)
+    nulos: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("election", "centre", "mesa"),)
+
+
+class Evidence(Base):
+    """An image's reading of a mesa: what it said and whether its checks passed."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
+    reading_id: Mapped[int] = mapped_column(ForeignKey("readings.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    votes: Mapped[list] = mapped_column(JSON)
+    nulos: Mapped[int] = mapped_column(Integer)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    __table_args__ = (UniqueConstraint("acta_pk", "sha256"),)
+
+
+class CheckRecord(Base):
+    __tablename__ = "checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class ActaVotes(Base):
+    """Per-candidate totals of each acta, kept in long form so tallies are one SQL group-by."""
+
+    __tablename__ = "acta_votes"
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), primary_key=True)
+    candidate: Mapped[str] = mapped_column(String(32), primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer)
+
+
+class ResultTable(Base):
+    """A results table someone published (e.g. resultadosconvzla V1), imported as is."""
+
+    __tablename__ = "result_tables"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    election: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str] = mapped_column(String(32))
+    rows: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[list | None] = mapped_column(JSON)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (UniqueConstraint("election", "sha256"),)
+
+
+class ResultRow(Base):
+    __tablename__ = "result_rows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    table_id: Mapped[int] = mapped_column(ForeignKey("result_tables.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    centre: Mapped[str] = mapped_column(String(32))
+    mesa: Mapped[int] = mapped_column(Integer)
+    electors: Mapped[int | None] = mapped_column(Integer)
+    valid: Mapped[int] = mapped_column(Integer)
+    nulos: Mapped[int] = mapped_column(Integer)
+    image_ref: Mapped[str | None] = mapped_column(Text)
+
+
+class ResultVotes(Base):
+    __tablename__ = "result_votes"
+    row_id: Mapped[int] = mapped_column(ForeignKey("result_rows.id"), primary_key=True)
+    candidate: Mapped[str] = mapped_column(String(32), primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer)
+
+
+Index("ix_result_rows_centre", ResultRow.table_id, ResultRow.centre)
+Index("ix_actas_centre", ActaRecord.election, ActaRecord.centre)

@@ -1,0 +1,120 @@
+"""One SQL group-by per tally: the database does the summing, not Python loops."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.orm import Session
+
+from veedor.definitions import ElectionDefinition
+from veedor.model import ActaState
+from veedor.store.schema import ActaRecord, ActaVotes, GeoUnit, Mesa, ResultRow, ResultTable, ResultVotes
+
+SCAN = "scan"
+
+
+@dataclass
+class TallyRow:
+    code: str
+    name: str | None
+    votes: dict[str, int]
+    nulos: int
+    actas: int
+    electors: int
+    """Registered electors of the counted mesas, where known."""
+    mesas_with_electors: int
+
+    @property
+    def valid(self) -> int:
+        return sum(self.votes.values())
+
+    def pct(self, candidate: str) -> float | None:
+        return 100.0 * self.votes[candidate] / self.valid if self.valid else None
+
+
+@dataclass
+class TallyResult:
+    level: str
+    source: str
+    source_label: str
+    candidates: tuple[str, ...]
+    rows: list[TallyRow] = field(default_factory=list)
+
+
+class SourceError(ValueError):
+    pass
+
+
+def resolve_source(session: Session, definition: ElectionDefinition, source: str) -> tuple[str, int | None, str]:
+    """``scan`` or ``table:<id|name>`` (a bare table name works too) → (kind, table id, label)."""
+    if source == SCAN:
+        return SCAN, None, "actas escaneadas (solo ok) / scanned actas (ok only)"
+    ref = source.removeprefix("table:")
+    query = select(ResultTable).where(ResultTable.election == definition.id)
+    tables = list(session.scalars(query.order_by(ResultTable.id)))
+    for table in tables:
+        if ref in (str(table.id), table.name, table.sha256):
+            return "table", table.id, f"tabla importada / imported table {table.name}"
+    names = ", ".join(f"{t.id}:{t.name}" for t in tables) or "ninguna / none (use veedor import-results)"
+    raise SourceError(f"fuente desconocida / unknown source {source!r}; tablas / tables: {names}")
+
+
+def _grouped(definition: ElectionDefinition, level: str, centre_col: Any, mesa_col: Any) -> tuple[Any, ...]:
+    """The GROUP BY keys of a level: a code prefix, or (centre, mesa) for single mesas."""
+    if level == "mesa":
+        return (centre_col.label("code"), mesa_col.label("mesa_no"))
+    if level == "national":
+        return (literal("").label("code"),)
+    return (func.substr(centre_col, 1, definition.level(level).code_digits).label("code"),)
+
+
+def tally(session: Session, definition: ElectionDefinition, level: str = "national", source: str = SCAN) -> TallyResult:
+    kind, table_id, label = resolve_source(session, definition, source)
+    if kind == SCAN:
+        base, votes = ActaRecord, ActaVotes
+        where = [ActaRecord.election == definition.id, ActaRecord.status == ActaState.OK.value]
+        centre, mesa, nulos = ActaRecord.centre, ActaRecord.mesa, ActaRecord.nulos
+        join_votes = ActaVotes.acta_pk == ActaRecord.id
+        vote_cols = (ActaVotes.candidate, ActaVotes.votes)
+        electors_expr = Mesa.electors
+    else:
+        base, votes = ResultRow, ResultVotes
+        where = [ResultRow.table_id == table_id]
+        centre, mesa, nulos = ResultRow.centre, ResultRow.mesa, ResultRow.nulos
+        join_votes = ResultVotes.row_id == ResultRow.id
+        vote_cols = (ResultVotes.candidate, ResultVotes.votes)
+        electors_expr = func.coalesce(ResultRow.electors, Mesa.electors)
+    keys = _grouped(definition, level, centre, mesa)
+    mesa_join = (Mesa.election == definition.id) & (Mesa.centre == centre) & (Mesa.number == mesa)
+    per_unit: Select = (
+        select(*keys, func.count().label("actas"), func.coalesce(func.sum(nulos), 0).label("nulos"),
+               func.coalesce(func.sum(electors_expr), 0).label("electors"),
+               func.count(electors_expr).label("with_electors"))
+        .select_from(base).outerjoin(Mesa, mesa_join).where(*where).group_by(*keys)
+    )
+    per_candidate: Select = (
+        select(*keys, vote_cols[0], func.sum(vote_cols[1]))
+        .select_from(base).join(votes, join_votes).where(*where).group_by(*keys, vote_cols[0])
+    )
+    width = len(keys)
+    rows: dict[tuple, TallyRow] = {}
+    for rec in session.execute(per_unit):
+        key = tuple(rec[:width])
+        rows[key] = TallyRow(_code(key), None, dict.fromkeys(definition.candidate_codes, 0),
+                             int(rec.nulos), int(rec.actas), int(rec.electors), int(rec.with_electors))
+    for rec in session.execute(per_candidate):
+        key = tuple(rec[:width])
+        rows[key].votes[rec[width]] = int(rec[width + 1])
+    names = dict(session.execute(select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)).all())
+    ordered = [rows[k] for k in sorted(rows)]
+    for row in ordered:
+        row.name = names.get(row.code.split(".")[0]) if level != "national" else "TOTAL"
+    return TallyResult(level, source, label, definition.candidate_codes, ordered)
+
+
+def _code(key: tuple) -> str:
+    if len(key) == 2:
+        return f"{key[0]}.{int(key[1]):02d}"
+    return str(key[0])

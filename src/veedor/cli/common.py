@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import NoReturn
 
 import typer
@@ -11,7 +12,8 @@ from veedor.definitions import DEFAULT_DEFINITION, DefinitionError, ElectionDefi
 from veedor.store import Store, open_store
 
 console = Console(stderr=True)
-out = Console()
+# Tables are wide; when piped, Rich would squeeze them into 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 DB_OPTION = typer.Option(
     None, "--db", envvar="VEEDOR_DB",

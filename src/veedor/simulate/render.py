@@ -141,7 +141,7 @@ class ActaRenderer:
         self.d = definition
         self.t: dict[str, Any] = definition.raw["acta_render"]
         self._noise = np.clip(
-            np.random.default_rng(7).normal(8, 3.0, (1024, 1024)), 0, 16
+            np.random.default_rng(7).normal(8, 2.0, (1024, 1024)), 0, 16
         ).astype(np.uint8)
 
     # -- numbers and codes ------------------------------------------------------------
@@ -168,8 +168,11 @@ class ActaRenderer:
 
     def qr_mask(self, payload: str) -> np.ndarray:
         """Ink mask of the QR at the definition's error level and printed size."""
+        # A fixed mask per payload: any mask is valid to decoders, and segno's pure-Python
+        # search for the best of eight costs more than the rest of the acta.
+        mask = int(hashlib.sha256(payload.encode()).hexdigest(), 16) % 8
         qr = segno.make(payload, error=str(self.t.get("qr_error", "Q")).lower(), micro=False,
-                        boost_error=False)
+                        boost_error=False, mask=mask)
         matrix = np.array([list(row) for row in qr.matrix], dtype=np.uint8)
         scale = max(2, round(int(self.t.get("qr_size_px", 450)) / matrix.shape[0]))
         return np.kron(matrix, np.ones((scale, scale), np.uint8)) * np.uint8(255)
@@ -256,7 +259,7 @@ class ActaRenderer:
         cols = {"nro": 303, "letras": 467}
         for i, label in enumerate(self.t["voters_rows"]):
             ry = y + 30 + i * 36
-            for k, line in enumerate(wrap(label, False, 15, 200)[:2]):
+            for k, line in enumerate(wrap(label, False, 15, 150)[:2]):
                 ink.text(line, 40, ry + k * 16, 15)
             self._row(ink, cols, ry, total, 15)
         y += 112
@@ -403,8 +406,8 @@ class ActaRenderer:
         src_x0, dst_x0 = max(0, -dx), max(0, dx)
         span = min(INK_WIDTH - src_x0, width - dst_x0)
         placed[lead:, dst_x0 : dst_x0 + span] = layer[:, src_x0 : src_x0 + span]
-        strength = float(rng.uniform(0.78, 0.92))
-        gray = cv2.subtract(gray, cv2.convertScaleAbs(placed, alpha=strength * 0.95))
+        strength = float(rng.uniform(0.88, 0.98))
+        gray = cv2.subtract(gray, cv2.convertScaleAbs(placed, alpha=strength))
         self._scanner(gray, rng)
         box = (qx + dx, qy + lead, qw, qh)
         truth = {
@@ -427,9 +430,9 @@ class ActaRenderer:
 
     def _paper(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         level = float(rng.uniform(236, 250))
-        coarse = rng.normal(0, 3.0, (height // 128 + 2, width // 128 + 2)).astype(np.float32)
-        shade = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
-        return np.clip(shade + level, 0, 255).astype(np.uint8)
+        coarse = np.clip(rng.normal(level, 3.0, (height // 128 + 2, width // 128 + 2)), 0, 255)
+        return cv2.resize(coarse.astype(np.uint8), (width, height),
+                          interpolation=cv2.INTER_LINEAR)
 
     def _scanner(self, gray: np.ndarray, rng: np.random.Generator) -> None:
         """In place: sensor noise, slight optical blur, the dark bed beyond the paper."""

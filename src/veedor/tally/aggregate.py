@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
 from veedor.store.schema import ActaRecord, ActaVotes, GeoUnit, Mesa, ResultRow, ResultTable, ResultVotes
+from veedor.tally.coverage import Coverage, LevelCoverage, attach_coverage
 
 SCAN = "scan"
 
@@ -25,6 +26,8 @@ class TallyRow:
     electors: int
     """Registered electors of the counted mesas, where known."""
     mesas_with_electors: int
+    coverage: Coverage | None = None
+    """Mesas and electors of the unit these actas represent (see :mod:`veedor.tally.coverage`)."""
 
     @property
     def valid(self) -> int:
@@ -41,6 +44,9 @@ class TallyResult:
     source_label: str
     candidates: tuple[str, ...]
     rows: list[TallyRow] = field(default_factory=list)
+    coverage: LevelCoverage | None = None
+    coverage_units: dict[str, Coverage] = field(default_factory=dict)
+    """Coverage of every unit of the level, also those with no counted acta (not in ``rows``)."""
 
 
 class SourceError(ValueError):
@@ -111,7 +117,9 @@ def tally(session: Session, definition: ElectionDefinition, level: str = "nation
     ordered = [rows[k] for k in sorted(rows)]
     for row in ordered:
         row.name = names.get(row.code.split(".")[0]) if level != "national" else "TOTAL"
-    return TallyResult(level, source, label, definition.candidate_codes, ordered)
+    result = TallyResult(level, source, label, definition.candidate_codes, ordered)
+    attach_coverage(session, definition, result)
+    return result
 
 
 def _code(key: tuple) -> str:

@@ -164,10 +164,12 @@ def _without_rules(ink: np.ndarray, scale: float) -> np.ndarray:
     """Erase table rules: digits that touch a rule would otherwise join it into one blob."""
     long_h = max(3, int(6 * scale))
     long_v = max(3, int(3 * scale))
-    horizontal = cv2.getStructuringElement(cv2.MORPH_RECT, (long_h, 1))
-    vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, long_v))
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, horizontal)
-    rules |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, vertical)
+    # Scanned rules wander by a pixel; thicken across the rule before looking for long runs.
+    thick_h = cv2.dilate(ink, np.ones((3, 1), np.uint8))
+    thick_v = cv2.dilate(ink, np.ones((1, 3), np.uint8))
+    rules = cv2.morphologyEx(thick_h, cv2.MORPH_OPEN, np.ones((1, long_h), np.uint8))
+    rules |= cv2.morphologyEx(thick_v, cv2.MORPH_OPEN, np.ones((long_v, 1), np.uint8))
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return cv2.subtract(ink, rules)
 
 

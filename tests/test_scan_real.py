@@ -1,0 +1,138 @@
+"""Scanning the 23 real actas: exact numbers, one record per mesa, nothing counted twice."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from veedor.capture.registry import import_registry
+from veedor.pipeline.scan import scan_paths
+from veedor.store.schema import ActaRecord, Evidence, Image, ImageName, Reading
+from veedor.tally import tally
+
+from conftest import ACTAS, CENTRES, UNREADABLE, V1
+from imaging import payload, qr_image, write
+
+
+def run_scan(store, paths, tmp_path, workers=2):
+    report = io.StringIO()
+    summary = scan_paths(paths, store, evidence_root=tmp_path / "evidence", workers=workers, report=report)
+    lines = [json.loads(line) for line in report.getvalue().splitlines()]
+    return summary, {Path(r["file"]).name: r for r in lines}, lines
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory, definition):
+    from veedor.store import open_store
+
+    tmp = tmp_path_factory.mktemp("real")
+    store = open_store(str(tmp / "v.db"))
+    with store.session() as session:
+        import_registry(session, CENTRES, definition)
+        import_registry(session, V1, definition)
+        session.commit()
+    images = sorted(ACTAS.glob("*/*.jpg"))
+    summary, by_name, lines = run_scan(store, images, tmp)
+    return store, tmp, summary, by_name, lines
+
+
+def test_real_actas_exact_numbers(scanned, qr_truth, v1_rows, definition):
+    _, _, summary, by_name, lines = scanned
+    assert len(lines) == 23
+    for key, text in qr_truth.items():
+        record = by_name[Path(key).name]
+        if text is None:
+            assert record["status"] != "ok", "the acta nobody can read must not be ok from its QR"
+            assert record["reason"]
+            continue
+        assert record["status"] == "ok", (key, record["reason"])
+        acta = record["acta"]
+        assert f"{acta['acta_id']}!{','.join(map(str, acta['votes']))}!{acta['nulos']}!0" == text
+        row = v1_rows[(acta["centro"], acta["mesa"])]
+        assert {c: int(row[c]) for c in definition.candidate_codes} == acta["totals"]
+        assert sum(acta["totals"].values()) == int(row["VOTOS_VALIDOS"])
+        assert record["source"] == "qr" and record["sha256"] and record["ms"] > 0
+        assert {c["name"] for c in record["checks"]} >= {
+            "positions_count", "counts_non_negative", "blank_is_zero", "centre_in_registry",
+            "votes_within_electors",
+        }
+    assert summary.by_status["ok"] == 22
+
+
+def test_report_contract(scanned):
+    _, _, _, _, lines = scanned
+    keys = {"file", "sha256", "status", "reason", "acta", "source", "checks", "duplicate_of", "ms"}
+    for record in lines:
+        assert keys <= set(record)
+        assert record["status"] in {"ok", "review", "rejected"}
+        if record["status"] != "ok":
+            assert record["reason"]
+
+
+def test_every_number_is_traceable(scanned):
+    store, tmp, *_ = scanned
+    with store.session() as session:
+        for acta in session.scalars(select(ActaRecord)):
+            evidence = session.scalars(select(Evidence).where(Evidence.acta_pk == acta.id)).all()
+            assert evidence
+            for item in evidence:
+                reading = session.get(Reading, item.reading_id)
+                assert reading.accepted and reading.engine.startswith("zxing-cpp") and reading.variant
+                assert (tmp / "evidence" / item.sha256[:2] / item.sha256[2:4] / item.sha256).is_file()
+
+
+def test_rescan_is_a_noop(scanned, tmp_path):
+    store, tmp, *_ = scanned
+    with store.session() as session:
+        before = (session.scalar(select(func.count()).select_from(Image)),
+                  session.scalar(select(func.count()).select_from(Evidence)))
+    summary, by_name, _ = run_scan(store, [ACTAS], tmp)
+    assert all(r["duplicate_of"] == r["sha256"] for r in by_name.values() if r["sha256"] and
+               r["file"].endswith(".jpg"))
+    with store.session() as session:
+        after = (session.scalar(select(func.count()).select_from(Image)),
+                 session.scalar(select(func.count()).select_from(Evidence)))
+        national = tally(session, scan_definition(), "national").rows[0]
+    assert after[0] == before[0] + 3  # only the three non-image files are new
+    assert after[1] == before[1]
+    assert national.actas == 22
+
+
+def scan_definition():
+    from veedor.definitions import load_definition
+
+    return load_definition("ve-2024-presidential")
+
+
+def test_copies_and_conflicts(store, tmp_path, definition):
+    real = next(ACTAS.glob("*/017911_018022_0093Acta0093.jpg"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(real, folder / "a.jpg")
+    shutil.copy(real, folder / "same-bytes.jpg")
+    # A different image (PNG) of the same acta with the same numbers: more evidence, one acta.
+    same = "040202001.01.1.0001!87,5,4,1,4,0,1,4,4,0,0,0,4,0,1,0,0,1,0,1,0,0,1,0,0,0,1,0,1,0,2,0,0,5,20,332,0,3!1!0"
+    write(folder / "rescan.png", qr_image(same))
+    summary, by_name, _ = run_scan(store, [folder], tmp_path, workers=1)
+    assert by_name["same-bytes.jpg"]["duplicate_of"] or by_name["a.jpg"]["duplicate_of"]
+    with store.session() as session:
+        acta = session.scalars(select(ActaRecord)).one()
+        assert acta.status == "ok"
+        assert session.scalar(select(func.count()).select_from(Evidence)) == 2
+        assert session.scalar(select(func.count()).select_from(ImageName)) == 3
+    # Now a sheet of the same mesa with moved votes: conflict, nothing of it counted.
+    moved = same.replace("!87,5,", "!97,5,").replace(",332,", ",322,")
+    write(folder / "other-numbers.png", qr_image(moved))
+    _, by_name, _ = run_scan(store, [folder / "other-numbers.png"], tmp_path, workers=1)
+    assert by_name["other-numbers.png"]["status"] == "review"
+    assert "conflict" in by_name["other-numbers.png"]["reason"]
+    with store.session() as session:
+        acta = session.scalars(select(ActaRecord)).one()
+        assert acta.status == "conflict"
+        assert tally(session, definition, "national").rows == []
+        assert session.scalar(select(func.count()).select_from(Evidence)) == 3  # both readings kept

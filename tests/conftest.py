@@ -27,7 +27,7 @@ def definition() -> ElectionDefinition:
 
 @pytest.fixture(scope="session")
 def qr_truth() -> dict[str, str | None]:
-    """"subdir/file.jpg" → QR text (None where no decoder reads it), from the ground truth."""
+    """ "subdir/file.jpg" → QR text (None where no decoder reads it), from the ground truth."""
     return json.loads((ACTAS / "_ground_truth" / "qr_text_by_image.json").read_text())
 
 

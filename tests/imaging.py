@@ -30,8 +30,9 @@ def write(path: Path, gray: np.ndarray, ext: str = ".png") -> Path:
     return path
 
 
-def payload(centre: str = "040202001", mesa: int = 1, votes: list[int] | None = None, nulos: int = 0,
-            blank: int = 0) -> str:
+def payload(
+    centre: str = "040202001", mesa: int = 1, votes: list[int] | None = None, nulos: int = 0, blank: int = 0
+) -> str:
     votes = votes if votes is not None else [1] * 38
     return f"{centre}.{mesa:02d}.1.0001!{','.join(map(str, votes))}!{nulos}!{blank}"
 
@@ -48,5 +49,10 @@ def png_bomb(path: Path, side: int = 30_000) -> Path:
     parts = [compressor.compress(row * 500) for _ in range(side // 500)]
     parts.append(compressor.flush())
     with path.open("wb") as handle:
-        handle.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b""))
+        handle.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", header)
+            + chunk(b"IDAT", b"".join(parts))
+            + chunk(b"IEND", b"")
+        )
     return path

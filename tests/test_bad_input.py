@@ -12,12 +12,11 @@ import cv2
 import pytest
 from sqlalchemy import func, select
 
+from conftest import ACTAS, CENTRES
+from imaging import payload, png_bomb, qr_image, write
 from veedor.capture.registry import import_registry
 from veedor.pipeline.scan import scan_paths
 from veedor.store.schema import ActaRecord, Evidence, Image
-
-from conftest import ACTAS, CENTRES
-from imaging import payload, png_bomb, qr_image, write
 
 GOOD = "017911_018022_0093Acta0093.jpg"
 
@@ -74,7 +73,9 @@ def scan(store, folder, tmp_path, monkeypatch):
         summary = scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=2, report=report)
     finally:
         os.chmod(locked, 0o755)
-    return summary, {str(Path(r["file"]).relative_to(folder)): r for r in map(json.loads, report.getvalue().splitlines())}
+    return summary, {
+        str(Path(r["file"]).relative_to(folder)): r for r in map(json.loads, report.getvalue().splitlines())
+    }
 
 
 def test_hostile_mix(store, hostile_folder, tmp_path, definition, monkeypatch):
@@ -109,7 +110,10 @@ def test_hostile_mix(store, hostile_folder, tmp_path, definition, monkeypatch):
         actas = session.scalars(select(ActaRecord)).all()
         ok = [a for a in actas if a.status == "ok"]
         assert [(a.centre, a.mesa) for a in ok] == [("040202001", 1)]
-        assert session.scalar(select(func.count()).select_from(Evidence).where(Evidence.acta_pk == ok[0].id)) == 3
+        assert (
+            session.scalar(select(func.count()).select_from(Evidence).where(Evidence.acta_pk == ok[0].id))
+            == 3
+        )
         images = session.scalar(select(func.count()).select_from(Image))
     assert images == len([r for r in by.values() if r["sha256"]])
     assert summary.files == len(by)
@@ -123,10 +127,11 @@ def test_cli_exit_code_is_zero_with_rejections(tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "x.jpg").write_text("nope")
-    result = CliRunner().invoke(app, ["scan", str(folder), "--db", str(tmp_path / "v.db"), "--jsonl", "-",
-                                      "--workers", "1"])
+    result = CliRunner().invoke(
+        app, ["scan", str(folder), "--db", str(tmp_path / "v.db"), "--jsonl", "-", "--workers", "1"]
+    )
     assert result.exit_code == 0, result.output
-    line = json.loads([ln for ln in result.stdout.splitlines() if ln.startswith("{")][0])
+    line = json.loads(next(ln for ln in result.stdout.splitlines() if ln.startswith("{")))
     assert line["status"] == "rejected"
 
 
@@ -135,7 +140,16 @@ def test_cli_cannot_run_is_nonzero(tmp_path):
 
     from veedor.cli import app
 
-    result = CliRunner().invoke(app, ["scan", str(tmp_path), "--db", str(tmp_path / "v.db"),
-                                      "--definition", str(tmp_path / "missing.json")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "scan",
+            str(tmp_path),
+            "--db",
+            str(tmp_path / "v.db"),
+            "--definition",
+            str(tmp_path / "missing.json"),
+        ],
+    )
     assert result.exit_code != 0
     assert "definition not found" in result.output

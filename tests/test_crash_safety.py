@@ -12,10 +12,9 @@ from pathlib import Path
 import cv2
 from sqlalchemy import func, select
 
+from conftest import ACTAS, ROOT
 from veedor.store import open_store
 from veedor.store.schema import ActaRecord, ActaVotes, Evidence, Image, ImageName, Reading
-
-from conftest import ACTAS, ROOT
 
 
 def make_inputs(folder: Path) -> int:
@@ -26,15 +25,18 @@ def make_inputs(folder: Path) -> int:
             continue
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         for quality in (95, 90, 85):
-            cv2.imwrite(str(folder / f"{path.stem}-q{quality}.jpg"), gray, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            cv2.imwrite(
+                str(folder / f"{path.stem}-q{quality}.jpg"), gray, [cv2.IMWRITE_JPEG_QUALITY, quality]
+            )
             count += 1
     return count
 
 
 def veedor(*args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.Popen([sys.executable, "-m", "veedor", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "veedor", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def test_kill_and_rerun(tmp_path):

@@ -14,7 +14,9 @@ from veedor.definitions.parsers import PayloadError, parse_payload
 from veedor.definitions.schema import parse_definition
 from veedor.verify.checks import RegistryView, run_checks
 
-REAL = "040202001.01.1.0001!87,5,4,1,4,0,1,4,4,0,0,0,4,0,1,0,0,1,0,1,0,0,1,0,0,0,1,0,1,0,2,0,0,5,20,332,0,3!1!0"
+REAL = (
+    "040202001.01.1.0001!87,5,4,1,4,0,1,4,4,0,0,0,4,0,1,0,0,1,0,1,0,0,1,0,0,0,1,0,1,0,2,0,0,5,20,332,0,3!1!0"
+)
 
 
 def test_bundled_definition(definition):
@@ -91,14 +93,18 @@ def test_checks_catch_wrong_numbers(definition):
         name: [c.name for c in run_checks(a, definition, RegistryView()) if not c.passed]
         for name, a in (("short", short), ("negative", negative), ("blank", blank))
     }
-    assert failed == {"short": ["positions_count"], "negative": ["counts_non_negative"],
-                      "blank": ["blank_is_zero"]}
+    assert failed == {
+        "short": ["positions_count"],
+        "negative": ["counts_non_negative"],
+        "blank": ["blank_is_zero"],
+    }
 
 
 def test_registry_checks(definition):
     acta = parse_payload(REAL, definition)  # 482 valid + 1 null
-    registry = RegistryView(centres=frozenset({"040202001"}), mesas_per_centre={"040202001": 3},
-                            electors={("040202001", 1): 400})
+    registry = RegistryView(
+        centres=frozenset({"040202001"}), mesas_per_centre={"040202001": 3}, electors={("040202001", 1): 400}
+    )
     result = {c.name: c.passed for c in run_checks(acta, definition, registry)}
     assert result["centre_in_registry"] and result["mesa_in_centre"]
     assert result["votes_within_electors"] is False

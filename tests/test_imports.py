@@ -8,12 +8,11 @@ from collections import Counter
 import pytest
 from typer.testing import CliRunner
 
+from conftest import CENTRES, V1, V2
 from veedor.capture.registry import import_registry
 from veedor.capture.tables import TableError, import_results_table
 from veedor.cli import app
 from veedor.tally import tally
-
-from conftest import CENTRES, V1, V2
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +39,10 @@ def state_sums(path, encoding):
 
 @pytest.mark.parametrize(
     ("which", "eg", "nm", "valid", "actas", "encoding"),
-    [("v1", 7_156_462, 3_241_461, 10_659_128, 24_532, "utf-8-sig"),
-     ("v2", 7_303_480, 3_316_142, 10_887_262, 25_073, "latin-1")],
+    [
+        ("v1", 7_156_462, 3_241_461, 10_659_128, 24_532, "utf-8-sig"),
+        ("v2", 7_303_480, 3_316_142, 10_887_262, 25_073, "latin-1"),
+    ],
 )
 def test_national_and_state_totals(imported, definition, which, eg, nm, valid, actas, encoding):
     store, v1, v2 = imported
@@ -50,13 +51,23 @@ def test_national_and_state_totals(imported, definition, which, eg, nm, valid, a
     with store.session() as session:
         national = tally(session, definition, "national", f"table:{table.table_id}").rows[0]
         states = tally(session, definition, "state", f"table:{table.name}").rows
-    assert (national.votes["EG"], national.votes["NM"], national.valid, national.actas) == (eg, nm, valid, actas)
+    assert (national.votes["EG"], national.votes["NM"], national.valid, national.actas) == (
+        eg,
+        nm,
+        valid,
+        actas,
+    )
     expected = state_sums(V1 if which == "v1" else V2, encoding)
     assert {r.code for r in states} == set(expected)
     for row in states:
         e = expected[row.code]
         assert (row.votes["EG"], row.votes["NM"], row.valid, row.nulos, row.actas) == (
-            e["EG"], e["NM"], e["VOTOS_VALIDOS"], e["VOTOS_NULOS"], e["actas"])
+            e["EG"],
+            e["NM"],
+            e["VOTOS_VALIDOS"],
+            e["VOTOS_NULOS"],
+            e["actas"],
+        )
     if which == "v1":
         assert national.electors == 17_745_239
         assert states[0].name == "DTTO. CAPITAL"
@@ -87,7 +98,7 @@ def test_bad_rows_reported_by_line(tmp_path, store, definition):
 def test_missing_columns_is_precise(tmp_path, store, definition):
     path = tmp_path / "t.csv"
     path.write_text("CENTRO,MESA,VOTOS_VALIDOS\n1,1,1\n")
-    with store.session() as session, pytest.raises(TableError, match="VOTOS_NULOS.*EG"):
+    with store.session() as session, pytest.raises(TableError, match=r"VOTOS_NULOS.*EG"):
         import_results_table(session, path, definition)
 
 
@@ -104,7 +115,9 @@ def test_cli_tally_formats(tmp_path):
     db = str(tmp_path / "v.db")
     runner = CliRunner()
     assert runner.invoke(app, ["import-results", str(V1), "--db", db]).exit_code == 0
-    result = runner.invoke(app, ["tally", "--source", "table:1", "--level", "state", "--format", "csv", "--db", db])
+    result = runner.invoke(
+        app, ["tally", "--source", "table:1", "--level", "state", "--format", "csv", "--db", db]
+    )
     assert result.exit_code == 0
     rows = list(csv.DictReader(result.stdout.splitlines()))
     assert len(rows) == 24 and sum(int(r["EG"]) for r in rows) == 7_156_462

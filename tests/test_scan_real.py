@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from conftest import ACTAS, CENTRES, V1
+from imaging import qr_image, write
 from veedor.capture.registry import import_registry
 from veedor.pipeline.scan import scan_paths
 from veedor.store.schema import ActaRecord, Evidence, Image, ImageName, Reading
 from veedor.tally import tally
-
-from conftest import ACTAS, CENTRES, UNREADABLE, V1
-from imaging import payload, qr_image, write
 
 
 def run_scan(store, paths, tmp_path, workers=2):
@@ -58,7 +57,10 @@ def test_real_actas_exact_numbers(scanned, qr_truth, v1_rows, definition):
         assert sum(acta["totals"].values()) == int(row["VOTOS_VALIDOS"])
         assert record["source"] == "qr" and record["sha256"] and record["ms"] > 0
         assert {c["name"] for c in record["checks"]} >= {
-            "positions_count", "counts_non_negative", "blank_is_zero", "centre_in_registry",
+            "positions_count",
+            "counts_non_negative",
+            "blank_is_zero",
+            "centre_in_registry",
             "votes_within_electors",
         }
     assert summary.by_status["ok"] == 22
@@ -89,14 +91,21 @@ def test_every_number_is_traceable(scanned):
 def test_rescan_is_a_noop(scanned, tmp_path):
     store, tmp, *_ = scanned
     with store.session() as session:
-        before = (session.scalar(select(func.count()).select_from(Image)),
-                  session.scalar(select(func.count()).select_from(Evidence)))
-    summary, by_name, _ = run_scan(store, [ACTAS], tmp)
-    assert all(r["duplicate_of"] == r["sha256"] for r in by_name.values() if r["sha256"] and
-               r["file"].endswith(".jpg"))
+        before = (
+            session.scalar(select(func.count()).select_from(Image)),
+            session.scalar(select(func.count()).select_from(Evidence)),
+        )
+    _, by_name, _ = run_scan(store, [ACTAS], tmp)
+    assert all(
+        r["duplicate_of"] == r["sha256"]
+        for r in by_name.values()
+        if r["sha256"] and r["file"].endswith(".jpg")
+    )
     with store.session() as session:
-        after = (session.scalar(select(func.count()).select_from(Image)),
-                 session.scalar(select(func.count()).select_from(Evidence)))
+        after = (
+            session.scalar(select(func.count()).select_from(Image)),
+            session.scalar(select(func.count()).select_from(Evidence)),
+        )
         national = tally(session, scan_definition(), "national").rows[0]
     assert after[0] == before[0] + 3  # only the three non-image files are new
     assert after[1] == before[1]
@@ -118,7 +127,7 @@ def test_copies_and_conflicts(store, tmp_path, definition):
     # A different image (PNG) of the same acta with the same numbers: more evidence, one acta.
     same = "040202001.01.1.0001!87,5,4,1,4,0,1,4,4,0,0,0,4,0,1,0,0,1,0,1,0,0,1,0,0,0,1,0,1,0,2,0,0,5,20,332,0,3!1!0"
     write(folder / "rescan.png", qr_image(same))
-    summary, by_name, _ = run_scan(store, [folder], tmp_path, workers=1)
+    _, by_name, _ = run_scan(store, [folder], tmp_path, workers=1)
     assert by_name["same-bytes.jpg"]["duplicate_of"] or by_name["a.jpg"]["duplicate_of"]
     with store.session() as session:
         acta = session.scalars(select(ActaRecord)).one()

@@ -123,8 +123,9 @@ def _header(data: bytes, fmt: str) -> tuple[int, int, dict[str, Any]]:
             img = Image.open(io.BytesIO(data))
             width, height = img.size
             metadata = _metadata(img)
-            if getattr(img, "n_frames", 1) > 1:
-                metadata["frames"] = int(img.n_frames)
+            frames = int(getattr(img, "n_frames", 1))
+            if frames > 1:
+                metadata["frames"] = frames
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(
             "imagen demasiado grande, posible bomba de descompresión / "

@@ -79,12 +79,17 @@ def _centres(
         for level in definition.levels:
             unit_code = code[: level.code_digits]
             is_centre = level.code_digits == digits
-            name = (record.get(spec["name"]) if is_centre else record.get(name_cols.get(level.name, ""))) or ""
+            name = (
+                record.get(spec["name"]) if is_centre else record.get(name_cols.get(level.name, ""))
+            ) or ""
             previous = units.get(unit_code)
             if previous is None or (not previous["name"] and name):
                 units[unit_code] = {
-                    "election": definition.id, "code": unit_code, "level": level.name,
-                    "name": name.strip() or (previous or {}).get("name"), "parent_code": parent,
+                    "election": definition.id,
+                    "code": unit_code,
+                    "level": level.name,
+                    "name": name.strip() or (previous or {}).get("name"),
+                    "parent_code": parent,
                     "mesas_total": int(mesas_raw) if is_centre and mesas_raw.isdigit() else None,
                     "source": source,
                 }
@@ -121,8 +126,13 @@ def _unit_totals(
         key = (pos, _norm(record.get("name", "")), _norm(record.get("parent_name", "")) or None)
         codes = index.get(key, [])
         if len(codes) != 1:
-            errors.append({"line": line_no, "error": f"unidad {record.get('name')!r} no encontrada o ambigua "
-                           f"({len(codes)} coincidencias) / unit not found or ambiguous"})
+            errors.append(
+                {
+                    "line": line_no,
+                    "error": f"unidad {record.get('name')!r} no encontrada o ambigua "
+                    f"({len(codes)} coincidencias) / unit not found or ambiguous",
+                }
+            )
             continue
         updates.append({"election": definition.id, "code": codes[0], "mesas_total": int(total)})
     if updates:
@@ -150,7 +160,8 @@ def _electors(
 ) -> RegistrySummary:
     digits = definition.centre_code_digits
     existing = {
-        (c, n) for c, n in session.execute(select(Mesa.centre, Mesa.number).where(Mesa.election == definition.id))
+        (c, n)
+        for c, n in session.execute(select(Mesa.centre, Mesa.number).where(Mesa.election == definition.id))
     }
     new: list[dict] = []
     old: list[dict] = []
@@ -162,8 +173,13 @@ def _electors(
         if not (centre.isdigit() and mesa.isdigit() and electors.isdigit()):
             errors.append({"line": line_no, "error": "centro, mesa o electores no numéricos / not numeric"})
             continue
-        row = {"election": definition.id, "centre": centre.zfill(digits), "number": int(mesa),
-               "electors": int(electors), "source": source}
+        row = {
+            "election": definition.id,
+            "centre": centre.zfill(digits),
+            "number": int(mesa),
+            "electors": int(electors),
+            "source": source,
+        }
         (old if (row["centre"], row["number"]) in existing else new).append(row)
     if new:
         session.execute(insert(Mesa), new)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,16 +67,27 @@ def import_results_table(
         select(ResultTable).where(ResultTable.election == definition.id, ResultTable.sha256 == sha)
     )
     if existing is not None:
-        return ImportSummary(existing.id, existing.name, existing.rows, existing.encoding,
-                             list(existing.errors or []), already_imported=True)
+        return ImportSummary(
+            existing.id,
+            existing.name,
+            existing.rows,
+            existing.encoding,
+            list(existing.errors or []),
+            already_imported=True,
+        )
     spec = definition.results_tables.get(format_name)
     if spec is None:
         raise TableError(f"formato desconocido / unknown table format {format_name!r}")
     text, encoding = decode_text(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
-    required = [spec["centre_column"], spec["mesa_column"], spec["valid_column"], spec["null_column"],
-                *definition.candidate_codes]
+    required = [
+        spec["centre_column"],
+        spec["mesa_column"],
+        spec["valid_column"],
+        spec["null_column"],
+        *definition.candidate_codes,
+    ]
     missing = [c for c in required if c not in header]
     if missing:
         raise TableError(
@@ -84,8 +96,15 @@ def import_results_table(
         )
     col = {h: i for i, h in enumerate(header)}
     table = ResultTable(
-        election=definition.id, name=name or path.name, sha256=sha, path=str(path), format=format_name,
-        encoding=encoding, rows=0, errors=[], imported_at=now(),
+        election=definition.id,
+        name=name or path.name,
+        sha256=sha,
+        path=str(path),
+        format=format_name,
+        encoding=encoding,
+        rows=0,
+        errors=[],
+        imported_at=now(),
     )
     session.add(table)
     session.flush()
@@ -102,7 +121,11 @@ def import_results_table(
 
 
 def _parse_rows(
-    reader: csv.Reader, col: dict[str, int], spec: dict, definition: ElectionDefinition, table_id: int,
+    reader: Iterator[list[str]],
+    col: dict[str, int],
+    spec: dict,
+    definition: ElectionDefinition,
+    table_id: int,
     first_id: int,
 ) -> tuple[list[dict], list[dict], list[dict[str, object]]]:
     digits = definition.centre_code_digits
@@ -118,6 +141,7 @@ def _parse_rows(
         if not any(cell.strip() for cell in record):
             continue
         try:
+
             def cell(name: str, record: list[str] = record) -> str:
                 return record[col[name]].strip()
 
@@ -131,20 +155,41 @@ def _parse_rows(
             per_candidate = {c: _int(cell(c), c) for c in definition.candidate_codes}
             electors = _int(record[electors_col].strip(), "electores") if electors_col is not None else None
         except (ValueError, IndexError) as exc:
-            errors.append({"line": line_no, "error": str(exc) if isinstance(exc, ValueError)
-                           else "faltan celdas en la fila / row has too few cells"})
+            errors.append(
+                {
+                    "line": line_no,
+                    "error": str(exc)
+                    if isinstance(exc, ValueError)
+                    else "faltan celdas en la fila / row has too few cells",
+                }
+            )
             continue
         key = (centre, mesa)
         if key in seen:
-            errors.append({"line": line_no, "error": f"mesa repetida {centre}.{mesa:02d} (primera en línea "
-                           f"{seen[key]}); se conserva la primera / duplicate mesa, first kept"})
+            errors.append(
+                {
+                    "line": line_no,
+                    "error": f"mesa repetida {centre}.{mesa:02d} (primera en línea "
+                    f"{seen[key]}); se conserva la primera / duplicate mesa, first kept",
+                }
+            )
             continue
         seen[key] = line_no
         row_id = next_id
         next_id += 1
-        rows.append({"id": row_id, "table_id": table_id, "line": line_no, "centre": centre, "mesa": mesa,
-                     "electors": electors, "valid": valid, "nulos": nulos,
-                     "image_ref": record[image_col].strip() if image_col is not None else None})
+        rows.append(
+            {
+                "id": row_id,
+                "table_id": table_id,
+                "line": line_no,
+                "centre": centre,
+                "mesa": mesa,
+                "electors": electors,
+                "valid": valid,
+                "nulos": nulos,
+                "image_ref": record[image_col].strip() if image_col is not None else None,
+            }
+        )
         votes.extend({"row_id": row_id, "candidate": c, "votes": v} for c, v in per_candidate.items())
     return rows, votes, errors
 
@@ -171,9 +216,17 @@ def _remember_names(session: Session, definition: ElectionDefinition, text: str,
                 names.setdefault(centre[: levels[level_name].code_digits], (level_name, value))
     known = set(session.scalars(select(GeoUnit.code).where(GeoUnit.election == definition.id)))
     new = [
-        {"election": definition.id, "code": code, "level": level, "name": name, "parent_code": None,
-         "mesas_total": None, "source": "results-table"}
-        for code, (level, name) in names.items() if code not in known
+        {
+            "election": definition.id,
+            "code": code,
+            "level": level,
+            "name": name,
+            "parent_code": None,
+            "mesas_total": None,
+            "source": "results-table",
+        }
+        for code, (level, name) in names.items()
+        if code not in known
     ]
     if new:
         session.execute(insert(GeoUnit), new)

@@ -30,8 +30,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Muestra la versión / show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Muestra la versión / show the version."
+    ),
 ) -> None:
     """veedor: verifique una elección desde sus actas / verify an election from its actas."""
 

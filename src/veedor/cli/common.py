@@ -16,12 +16,17 @@ console = Console(stderr=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
 
 DB_OPTION = typer.Option(
-    None, "--db", envvar="VEEDOR_DB",
+    None,
+    "--db",
+    envvar="VEEDOR_DB",
     help="Base de datos: archivo SQLite o URL de SQLAlchemy (por defecto veedor.db) / "
-         "database: SQLite file or SQLAlchemy URL (default veedor.db).",
+    "database: SQLite file or SQLAlchemy URL (default veedor.db).",
 )
 DEFINITION_OPTION = typer.Option(
-    DEFAULT_DEFINITION, "--definition", "-e", envvar="VEEDOR_DEFINITION",
+    DEFAULT_DEFINITION,
+    "--definition",
+    "-e",
+    envvar="VEEDOR_DEFINITION",
     help="Definición de la elección (id incluido o ruta a un JSON) / election definition (bundled id or path).",
 )
 
@@ -44,5 +49,7 @@ def get_store(db: str | None) -> Store:
     try:
         return open_store(db)
     except Exception as exc:  # any driver or migration failure ends here with a plain message
-        fail(f"no se pudo abrir la base de datos / cannot open database {db or 'veedor.db'}: {exc}",
-             "compruebe la ruta o la URL de --db / check the --db path or URL")
+        fail(
+            f"no se pudo abrir la base de datos / cannot open database {db or 'veedor.db'}: {exc}",
+            "compruebe la ruta o la URL de --db / check the --db path or URL",
+        )

@@ -9,12 +9,14 @@ from pathlib import Path
 import typer
 from rich.panel import Panel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from veedor.capture.registry import import_registry
 from veedor.capture.tables import import_results_table
 from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
 from veedor.cli.scan import _scan_with_progress, print_summary
 from veedor.cli.tally import as_table
+from veedor.definitions import ElectionDefinition
 from veedor.store import open_store
 from veedor.store.schema import ActaRecord, ResultRow, ResultVotes
 from veedor.tally import tally
@@ -46,12 +48,16 @@ def demo(
     defn = get_definition(definition)
     samples = samples_dir()
     if not (samples / "actas").is_dir():
-        fail(f"no se encuentran los datos de ejemplo en {samples} / sample data not found",
-             "ejecute desde un clon del repositorio o defina VEEDOR_SAMPLES / run from a clone or set VEEDOR_SAMPLES")
+        fail(
+            f"no se encuentran los datos de ejemplo en {samples} / sample data not found",
+            "ejecute desde un clon del repositorio o defina VEEDOR_SAMPLES / run from a clone or set VEEDOR_SAMPLES",
+        )
     if out_dir.exists():
         if not (out_dir / MARKER).exists():
-            fail(f"{out_dir} existe y no es una carpeta de demo / exists and is not a demo folder",
-                 "elija otra con --out / choose another with --out")
+            fail(
+                f"{out_dir} existe y no es una carpeta de demo / exists and is not a demo folder",
+                "elija otra con --out / choose another with --out",
+            )
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     (out_dir / MARKER).write_text("veedor demo\n")
@@ -59,15 +65,22 @@ def demo(
     store = open_store(str(db))
     console.rule("[bold]1. Registro de centros y electores / registry")
     with store.session() as session:
-        for name in ("centros_resultadosconvzla_site_2024-08-01.csv", "admin_units_resultadosconvzla_site_2024-08-01.csv"):
+        for name in (
+            "centros_resultadosconvzla_site_2024-08-01.csv",
+            "admin_units_resultadosconvzla_site_2024-08-01.csv",
+        ):
             import_registry(session, samples / "registry" / name, defn)
         import_registry(session, samples / "results" / "RESULTADOS_2024_CSV_V1.csv", defn)
         session.commit()
     console.print("Centros, jerarquía y electores por mesa importados / registry imported.")
-    console.rule("[bold]2. Lectura de 23 actas reales (y 3 archivos que no son imágenes) / scanning 23 real actas")
+    console.rule(
+        "[bold]2. Lectura de 23 actas reales (y 3 archivos que no son imágenes) / scanning 23 real actas"
+    )
     report = out_dir / "scan-report.jsonl"
     with report.open("w", encoding="utf-8") as handle:
-        summary = _scan_with_progress([samples / "actas"], store, definition, out_dir / "evidence", workers, handle)
+        summary = _scan_with_progress(
+            [samples / "actas"], store, definition, out_dir / "evidence", workers, handle
+        )
     print_summary(summary)
     console.rule("[bold]3. Tabla publicada V1 / published V1 table")
     with store.session() as session:
@@ -75,33 +88,39 @@ def demo(
         session.commit()
         out.print(as_table(tally(session, defn, "national", "scan"), defn))
         out.print(as_table(tally(session, defn, "national", f"table:{table.table_id}"), defn))
-        agree, differ = _agreement(session, defn.id, table.table_id)
+        agree, differ = _agreement(session, defn, table.table_id)
     console.rule("[bold]4. Verificación cruzada / cross-check")
-    console.print(f"Actas leídas que coinciden con la tabla V1 / read actas matching V1: [green]{agree}[/]; "
-                  f"que difieren / differing: [red]{differ}[/]")
-    console.print(Panel.fit(
-        f"Informe por archivo / per-file report: {report}\nBase de datos / database: {db}\n\n"
-        "Pruebe ahora / try next:\n"
-        f"  veedor tally --db {db} --level state --source table:{table.table_id}\n"
-        f"  veedor tally --db {db} --level mesa\n"
-        f"  veedor scan MIS_ACTAS/ --db {db} --jsonl informe.jsonl\n"
-        "  veedor --help",
-        title="veedor demo"))
+    console.print(
+        f"Actas leídas que coinciden con la tabla V1 / read actas matching V1: [green]{agree}[/]; "
+        f"que difieren / differing: [red]{differ}[/]"
+    )
+    console.print(
+        Panel.fit(
+            f"Informe por archivo / per-file report: {report}\nBase de datos / database: {db}\n\n"
+            "Pruebe ahora / try next:\n"
+            f"  veedor tally --db {db} --level state --source table:{table.table_id}\n"
+            f"  veedor tally --db {db} --level mesa\n"
+            f"  veedor scan MIS_ACTAS/ --db {db} --jsonl informe.jsonl\n"
+            "  veedor --help",
+            title="veedor demo",
+        )
+    )
 
 
-def _agreement(session, election: str, table_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def _agreement(session: Session, defn: ElectionDefinition, table_id: int) -> tuple[int, int]:
     """Compare each ok acta's per-candidate totals with the table's row for the same mesa."""
     table_votes: dict[tuple[str, int], dict[str, int]] = {}
     for centre, mesa, cand, votes in session.execute(
         select(ResultRow.centre, ResultRow.mesa, ResultVotes.candidate, ResultVotes.votes)
-        .join(ResultVotes, ResultVotes.row_id == ResultRow.id).where(ResultRow.table_id == table_id)
+        .join(ResultVotes, ResultVotes.row_id == ResultRow.id)
+        .where(ResultRow.table_id == table_id)
     ):
         table_votes.setdefault((centre, mesa), {})[cand] = votes
     agree = differ = 0
-    for acta in session.scalars(select(ActaRecord).where(ActaRecord.election == election, ActaRecord.status == "ok")):
-        from veedor.definitions import load_definition
-
-        totals = load_definition(election).totals_by_candidate(acta.votes or [])
+    for acta in session.scalars(
+        select(ActaRecord).where(ActaRecord.election == defn.id, ActaRecord.status == "ok")
+    ):
+        totals = defn.totals_by_candidate(acta.votes or [])
         if table_votes.get((acta.centre, acta.mesa)) == totals:
             agree += 1
         else:

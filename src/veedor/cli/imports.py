@@ -25,10 +25,14 @@ def _show_errors(errors: list[dict[str, object]], limit: int = 10) -> None:
 
 def import_results(
     files: list[Path] = typer.Argument(..., help="Tablas CSV de resultados por acta / per-acta results CSV."),
-    name: str | None = typer.Option(None, "--name", help="Nombre de la tabla (por defecto el del archivo) / "
-                                                         "table name (default: file name)."),
-    table_format: str = typer.Option("resultadosconvzla", "--format",
-                                     help="Formato de la tabla en la definición / table format."),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="Nombre de la tabla (por defecto el del archivo) / table name (default: file name).",
+    ),
+    table_format: str = typer.Option(
+        "resultadosconvzla", "--format", help="Formato de la tabla en la definición / table format."
+    ),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
@@ -42,21 +46,29 @@ def import_results(
     for path in files:
         with store.session() as session:
             try:
-                summary = import_results_table(session, path, defn, format_name=table_format,
-                                               name=name if len(files) == 1 else None)
+                summary = import_results_table(
+                    session, path, defn, format_name=table_format, name=name if len(files) == 1 else None
+                )
             except TableError as exc:
                 fail(str(exc), "compruebe que es la tabla correcta / check it is the right table")
             session.commit()
-        verb = "ya estaba importada / already imported" if summary.already_imported else "importada / imported"
-        console.print(f"[green]{summary.name}[/] ({summary.encoding}): {summary.rows} actas {verb} "
-                      f"como tabla / as table [bold]{summary.table_id}[/]; errores / errors: {len(summary.errors)}")
+        verb = (
+            "ya estaba importada / already imported" if summary.already_imported else "importada / imported"
+        )
+        console.print(
+            f"[green]{summary.name}[/] ({summary.encoding}): {summary.rows} actas {verb} "
+            f"como tabla / as table [bold]{summary.table_id}[/]; errores / errors: {len(summary.errors)}"
+        )
         _show_errors(summary.errors)
     console.print("Siguiente / next: [bold]veedor tally --source table:<nombre>[/]")
 
 
 def import_registry_cmd(
-    files: list[Path] = typer.Argument(..., help="Registro de centros, totales por unidad, o electores por mesa / "
-                                                 "centre registry, unit totals, or electors per mesa."),
+    files: list[Path] = typer.Argument(
+        ...,
+        help="Registro de centros, totales por unidad, o electores por mesa / "
+        "centre registry, unit totals, or electors per mesa.",
+    ),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
@@ -74,6 +86,8 @@ def import_registry_cmd(
             except TableError as exc:
                 fail(str(exc))
             session.commit()
-        console.print(f"[green]{path.name}[/]: {summary.rows} filas de tipo / rows of kind "
-                      f"[bold]{summary.kind}[/]; errores / errors: {len(summary.errors)}")
+        console.print(
+            f"[green]{path.name}[/]: {summary.rows} filas de tipo / rows of kind "
+            f"[bold]{summary.kind}[/]; errores / errors: {len(summary.errors)}"
+        )
         _show_errors(summary.errors)

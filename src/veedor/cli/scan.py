@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
 from veedor.model import FileOutcome
 from veedor.pipeline.scan import ScanSummary, scan_paths
+from veedor.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -20,12 +21,22 @@ def register(app: typer.Typer) -> None:
 
 
 def scan(
-    paths: list[Path] = typer.Argument(..., help="Archivos o carpetas (recursivo) / files or folders (recursive)."),
+    paths: list[Path] = typer.Argument(
+        ..., help="Archivos o carpetas (recursivo) / files or folders (recursive)."
+    ),
     jsonl: str | None = typer.Option(
-        None, "--jsonl", help="Informe JSONL, una línea por archivo ('-' = salida estándar) / "
-                              "JSONL report, one line per file ('-' for stdout)."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1,
-                                       help="Procesos (por defecto todos los núcleos) / processes (default: all cores)."),
+        None,
+        "--jsonl",
+        help="Informe JSONL, una línea por archivo ('-' = salida estándar) / "
+        "JSONL report, one line per file ('-' for stdout).",
+    ),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        min=1,
+        help="Procesos (por defecto todos los núcleos) / processes (default: all cores).",
+    ),
     evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
@@ -37,8 +48,12 @@ def scan(
     """
     get_definition(definition)
     store = get_store(db)
-    report_cm = nullcontext(sys.stdout) if jsonl == "-" else (
-        open(jsonl, "w", encoding="utf-8") if jsonl else nullcontext(None)  # noqa: SIM115
+    report_cm = (
+        nullcontext(sys.stdout)
+        if jsonl == "-"
+        else (
+            open(jsonl, "w", encoding="utf-8") if jsonl else nullcontext(None)  # noqa: SIM115
+        )
     )
     try:
         with report_cm as report:
@@ -48,19 +63,38 @@ def scan(
     print_summary(summary)
 
 
-def _scan_with_progress(paths: list[Path], store, definition: str, evidence: Path | None,  # type: ignore[no-untyped-def]
-                        workers: int | None, report: IO[str] | None) -> ScanSummary:
-    progress = Progress(TextColumn("[bold]Leyendo actas / reading actas"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[last]}"), TimeRemainingColumn(), console=console)
+def _scan_with_progress(
+    paths: list[Path],
+    store: Store,
+    definition: str,
+    evidence: Path | None,
+    workers: int | None,
+    report: IO[str] | None,
+) -> ScanSummary:
+    progress = Progress(
+        TextColumn("[bold]Leyendo actas / reading actas"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
     with progress:
         task = progress.add_task("scan", total=None, last="")
 
         def on_outcome(outcome: FileOutcome) -> None:
             progress.update(task, advance=1, last=f"{outcome.status.value}: {Path(outcome.file).name[:40]}")
 
-        return scan_paths(paths, store, definition_id=definition, evidence_root=evidence, workers=workers,
-                          report=report, on_total=lambda n: progress.update(task, total=n),
-                          on_outcome=on_outcome)
+        return scan_paths(
+            paths,
+            store,
+            definition_id=definition,
+            evidence_root=evidence,
+            workers=workers,
+            report=report,
+            on_total=lambda n: progress.update(task, total=n),
+            on_outcome=on_outcome,
+        )
 
 
 def print_summary(summary: ScanSummary) -> None:

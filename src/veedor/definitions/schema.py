@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 BUNDLED_DIR = Path(__file__).parent
 
@@ -99,8 +99,7 @@ def _load(path: Path) -> ElectionDefinition:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DefinitionError(
-            f"{path.name}: JSON inválido / invalid JSON at line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}"
+            f"{path.name}: JSON inválido / invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
     return parse_definition(raw, source=path.name)
 
@@ -110,8 +109,10 @@ def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefiniti
     v = _Validator(source)
     obj = v.mapping(raw, "")
     candidates = tuple(
-        Candidate(code=v.string(c, f"candidates[{i}].code", key="code"),
-                  name=v.string(c, f"candidates[{i}].name", key="name"))
+        Candidate(
+            code=v.string(c, f"candidates[{i}].code", key="code"),
+            name=v.string(c, f"candidates[{i}].name", key="name"),
+        )
         for i, c in enumerate(v.nonempty_list(obj, "candidates"))
     )
     codes = [c.code for c in candidates]
@@ -140,8 +141,14 @@ def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefiniti
             v.fail(f"{where}.code_digits", "levels must go from coarse to fine (growing code_digits)")
         previous = digits
         label = v.mapping(lv.get("label"), f"{where}.label")
-        levels.append(GeoLevel(v.string(lv, where, key="name"), v.string(label, f"{where}.label", key="es"),
-                               v.string(label, f"{where}.label", key="en"), digits))
+        levels.append(
+            GeoLevel(
+                v.string(lv, where, key="name"),
+                v.string(label, f"{where}.label", key="es"),
+                v.string(label, f"{where}.label", key="en"),
+                digits,
+            )
+        )
     centre_digits = v.integer(geo, "geography", key="centre_code_digits")
     if levels[-1].code_digits != centre_digits:
         v.fail("geography.levels", "the last (finest) level must have centre_code_digits digits")
@@ -161,7 +168,7 @@ def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefiniti
     for name in checks:
         if name not in KNOWN_CHECKS:
             v.fail("checks", f"unknown check {name!r}; known: {sorted(KNOWN_CHECKS)}")
-    name = v.mapping(obj.get("name"), "name")
+    names = v.mapping(obj.get("name"), "name")
     from veedor.definitions.parsers import get_parser
 
     try:
@@ -170,8 +177,8 @@ def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefiniti
         v.fail("payload.parser", str(exc))
     return ElectionDefinition(
         id=v.string(obj, "", key="id"),
-        name_es=v.string(name, "name", key="es"),
-        name_en=v.string(name, "name", key="en"),
+        name_es=v.string(names, "name", key="es"),
+        name_en=v.string(names, "name", key="en"),
         candidates=candidates,
         ballot=tuple(ballot),
         levels=tuple(levels),
@@ -189,7 +196,7 @@ class _Validator:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, where: str, message: str) -> None:
+    def fail(self, where: str, message: str) -> NoReturn:
         raise DefinitionError(
             f"definición inválida / invalid definition {self.source}: {where or '<root>'}: {message}"
         )
@@ -197,7 +204,7 @@ class _Validator:
     def mapping(self, value: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             self.fail(where, f"expected an object, got {type(value).__name__}")
-        return value  # type: ignore[return-value]
+        return value
 
     def _get(self, obj: Any, where: str, key: str) -> Any:
         obj = self.mapping(obj, where)
@@ -209,22 +216,22 @@ class _Validator:
         value = self._get(obj, where, key)
         if not isinstance(value, str) or not value.strip():
             self.fail(f"{where}.{key}".lstrip("."), "must be a non-empty string")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def integer(self, obj: Any, where: str, *, key: str) -> int:
         value = self._get(obj, where, key)
         if not isinstance(value, int) or isinstance(value, bool):
             self.fail(f"{where}.{key}".lstrip("."), f"must be an integer, got {value!r}")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def nonempty_list(self, obj: Any, key: str, where: str = "") -> list[Any]:
         value = self._get(obj, where, key)
         if not isinstance(value, list) or not value:
             self.fail(f"{where}.{key}".lstrip("."), "must be a non-empty list")
-        return value  # type: ignore[no-any-return]
+        return value
 
     def string_list(self, obj: Any, key: str) -> list[str]:
         value = self._get(obj, "", key)
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
             self.fail(key, "must be a list of strings")
-        return value  # type: ignore[no-any-return]
+        return value

@@ -82,11 +82,11 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
     qr = read_qr(loaded.gray, definition)
     if qr.several_actas:
         ids = ", ".join(a.acta_id for a in qr.several_actas)
-        reason = (
+        several = (
             f"hay {len(qr.several_actas)} actas distintas en una sola imagen ({ids}); "
             "escanee cada acta por separado / several different actas in one image"
         )
-        return FileOutcome(path, sha, Status.REVIEW, reason, None, qr.readings, facts=loaded.facts)
+        return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
     checks = tuple(run_checks(qr.acta, definition, ctx.registry)) if qr.acta else ()
     status, reason = decide(qr.acta is not None, checks, qr.problems)
     return FileOutcome(path, sha, status, reason, qr.acta, qr.readings, checks, facts=loaded.facts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
@@ -62,67 +62,89 @@ def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionD
     if outcome.duplicate_of:
         return record_duplicate(session, outcome)
     facts = outcome.facts
-    session.add(
-        Image(
-            sha256=outcome.sha256,
-            size=facts.size if facts else 0,
-            format=facts.format if facts else None,
-            width=facts.width if facts else None,
-            height=facts.height if facts else None,
-            metadata_json=facts.metadata if facts else None,
-            status=outcome.status.value,
-            reason=outcome.reason,
-            first_seen=now(),
-        )
+    stamp = now()
+    # Core inserts: this runs once per file on the single writer, so ORM overhead shows.
+    session.execute(
+        insert(Image),
+        [
+            {
+                "sha256": outcome.sha256,
+                "size": facts.size if facts else 0,
+                "format": facts.format if facts else None,
+                "width": facts.width if facts else None,
+                "height": facts.height if facts else None,
+                "metadata_json": facts.metadata if facts else None,
+                "status": outcome.status.value,
+                "reason": outcome.reason,
+                "first_seen": stamp,
+            }
+        ],
     )
-    session.flush()
-    _add_name(session, outcome.sha256, outcome.file)
+    session.execute(insert(ImageName), [{"sha256": outcome.sha256, "path": outcome.file, "seen_at": stamp}])
     winner = outcome.winning_reading if outcome.acta else None
-    winner_row: Reading | None = None
+    winner_id: int | None = None
     for reading in outcome.readings:
-        row = Reading(
-            sha256=outcome.sha256,
-            election=definition.id,
-            source=reading.source,
-            engine=reading.engine,
-            variant=reading.variant,
-            text=reading.text,
-            ms=reading.ms,
-            read_at=now(),
-            accepted=reading is winner,
-        )
-        session.add(row)
+        values = {
+            "sha256": outcome.sha256,
+            "election": definition.id,
+            "source": reading.source,
+            "engine": reading.engine,
+            "variant": reading.variant,
+            "text": reading.text,
+            "ms": reading.ms,
+            "read_at": stamp,
+            "accepted": reading is winner,
+        }
         if reading is winner:
-            winner_row = row
-    for check in outcome.checks:
-        session.add(CheckRecord(sha256=outcome.sha256, name=check.name, passed=check.passed, detail=check.detail))
-    session.flush()
+            winner_id = session.execute(insert(Reading).returning(Reading.id), [values]).scalar_one()
+        else:
+            session.execute(insert(Reading), [values])
+    if outcome.checks:
+        session.execute(
+            insert(CheckRecord),
+            [
+                {"sha256": outcome.sha256, "name": c.name, "passed": c.passed, "detail": c.detail}
+                for c in outcome.checks
+            ],
+        )
     acta = outcome.acta
-    if acta is None or winner_row is None or len(acta.votes) != len(definition.ballot):
+    if acta is None or winner_id is None or len(acta.votes) != len(definition.ballot):
         return outcome
     record = session.scalar(
         select(ActaRecord).where(
-            ActaRecord.election == definition.id, ActaRecord.centre == acta.centre, ActaRecord.mesa == acta.mesa
+            ActaRecord.election == definition.id,
+            ActaRecord.centre == acta.centre,
+            ActaRecord.mesa == acta.mesa,
         )
     )
     if record is None:
         record = ActaRecord(
-            election=definition.id, centre=acta.centre, mesa=acta.mesa, acta_id=acta.acta_id,
-            status=ActaState.REVIEW.value, updated_at=now(),
+            election=definition.id,
+            centre=acta.centre,
+            mesa=acta.mesa,
+            acta_id=acta.acta_id,
+            status=ActaState.REVIEW.value,
+            updated_at=now(),
         )
         session.add(record)
         session.flush()
     session.add(
         Evidence(
-            acta_pk=record.id, sha256=outcome.sha256, reading_id=winner_row.id, status=outcome.status.value,
-            votes=list(acta.votes), nulos=acta.nulos, extra=dict(acta.extra),
+            acta_pk=record.id,
+            sha256=outcome.sha256,
+            reading_id=winner_id,
+            status=outcome.status.value,
+            votes=list(acta.votes),
+            nulos=acta.nulos,
+            extra=dict(acta.extra),
         )
     )
     session.flush()
     state = combine_evidence(session, record, definition)
     if state is ActaState.CONFLICT and outcome.status is Status.OK:
         others = ", ".join(
-            e.sha256[:12] for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))
+            e.sha256[:12]
+            for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))
             if e.sha256 != outcome.sha256
         )
         reason = (
@@ -138,9 +160,12 @@ def combine_evidence(session: Session, record: ActaRecord, definition: ElectionD
     evidence = list(session.scalars(select(Evidence).where(Evidence.acta_pk == record.id)))
     versions = {(tuple(e.votes), e.nulos, tuple(sorted((e.extra or {}).items()))) for e in evidence}
     if len(versions) > 1:
-        state, reason = ActaState.CONFLICT, (
-            f"{len(versions)} versiones distintas de los números en {len(evidence)} imágenes / "
-            "different numbers in different images"
+        state, reason = (
+            ActaState.CONFLICT,
+            (
+                f"{len(versions)} versiones distintas de los números en {len(evidence)} imágenes / "
+                "different numbers in different images"
+            ),
         )
     elif all(e.status == Status.OK.value for e in evidence):
         state, reason = ActaState.OK, None
@@ -154,6 +179,11 @@ def combine_evidence(session: Session, record: ActaRecord, definition: ElectionD
     record.updated_at = now()
     session.execute(delete(ActaVotes).where(ActaVotes.acta_pk == record.id))
     if state is not ActaState.CONFLICT:
-        for candidate, votes in definition.totals_by_candidate(first.votes).items():
-            session.add(ActaVotes(acta_pk=record.id, candidate=candidate, votes=votes))
+        session.execute(
+            insert(ActaVotes),
+            [
+                {"acta_pk": record.id, "candidate": candidate, "votes": votes}
+                for candidate, votes in definition.totals_by_candidate(first.votes).items()
+            ],
+        )
     return state

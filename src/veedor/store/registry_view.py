@@ -14,16 +14,17 @@ def registry_view(session: Session, definition: ElectionDefinition) -> RegistryV
     centre_level = definition.levels[-1].name
     rows = session.execute(
         select(GeoUnit.code, GeoUnit.mesas_total).where(
-            GeoUnit.election == definition.id, GeoUnit.level == centre_level, GeoUnit.source != "results-table"
+            GeoUnit.election == definition.id,
+            GeoUnit.level == centre_level,
+            GeoUnit.source != "results-table",
         )
     ).all()
     electors = {
         (centre, number): n
         for centre, number, n in session.execute(
-            select(Mesa.centre, Mesa.number, Mesa.electors).where(
-                Mesa.election == definition.id, Mesa.electors.is_not(None)
-            )
+            select(Mesa.centre, Mesa.number, Mesa.electors).where(Mesa.election == definition.id)
         )
+        if n is not None
     }
     return RegistryView(
         centres=frozenset(code for code, _ in rows),

@@ -53,7 +53,9 @@ class SourceError(ValueError):
     pass
 
 
-def resolve_source(session: Session, definition: ElectionDefinition, source: str) -> tuple[str, int | None, str]:
+def resolve_source(
+    session: Session, definition: ElectionDefinition, source: str
+) -> tuple[str, int | None, str]:
     """``scan`` or ``table:<id|name>`` (a bare table name works too) → (kind, table id, label)."""
     if source == SCAN:
         return SCAN, None, "actas escaneadas (solo ok) / scanned actas (ok only)"
@@ -76,8 +78,13 @@ def _grouped(definition: ElectionDefinition, level: str, centre_col: Any, mesa_c
     return (func.substr(centre_col, 1, definition.level(level).code_digits).label("code"),)
 
 
-def tally(session: Session, definition: ElectionDefinition, level: str = "national", source: str = SCAN) -> TallyResult:
+def tally(
+    session: Session, definition: ElectionDefinition, level: str = "national", source: str = SCAN
+) -> TallyResult:
     kind, table_id, label = resolve_source(session, definition, source)
+    base: Any
+    votes: Any
+    electors_expr: Any
     if kind == SCAN:
         base, votes = ActaRecord, ActaVotes
         where = [ActaRecord.election == definition.id, ActaRecord.status == ActaState.OK.value]
@@ -95,25 +102,44 @@ def tally(session: Session, definition: ElectionDefinition, level: str = "nation
     keys = _grouped(definition, level, centre, mesa)
     mesa_join = (Mesa.election == definition.id) & (Mesa.centre == centre) & (Mesa.number == mesa)
     per_unit: Select = (
-        select(*keys, func.count().label("actas"), func.coalesce(func.sum(nulos), 0).label("nulos"),
-               func.coalesce(func.sum(electors_expr), 0).label("electors"),
-               func.count(electors_expr).label("with_electors"))
-        .select_from(base).outerjoin(Mesa, mesa_join).where(*where).group_by(*keys)
+        select(
+            *keys,
+            func.count().label("actas"),
+            func.coalesce(func.sum(nulos), 0).label("nulos"),
+            func.coalesce(func.sum(electors_expr), 0).label("electors"),
+            func.count(electors_expr).label("with_electors"),
+        )
+        .select_from(base)
+        .outerjoin(Mesa, mesa_join)
+        .where(*where)
+        .group_by(*keys)
     )
     per_candidate: Select = (
         select(*keys, vote_cols[0], func.sum(vote_cols[1]))
-        .select_from(base).join(votes, join_votes).where(*where).group_by(*keys, vote_cols[0])
+        .select_from(base)
+        .join(votes, join_votes)
+        .where(*where)
+        .group_by(*keys, vote_cols[0])
     )
     width = len(keys)
     rows: dict[tuple, TallyRow] = {}
     for rec in session.execute(per_unit):
         key = tuple(rec[:width])
-        rows[key] = TallyRow(_code(key), None, dict.fromkeys(definition.candidate_codes, 0),
-                             int(rec.nulos), int(rec.actas), int(rec.electors), int(rec.with_electors))
+        rows[key] = TallyRow(
+            _code(key),
+            None,
+            dict.fromkeys(definition.candidate_codes, 0),
+            int(rec.nulos),
+            int(rec.actas),
+            int(rec.electors),
+            int(rec.with_electors),
+        )
     for rec in session.execute(per_candidate):
         key = tuple(rec[:width])
         rows[key].votes[rec[width]] = int(rec[width + 1])
-    names = dict(session.execute(select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)).all())
+    names = dict(
+        session.execute(select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)).all()
+    )
     ordered = [rows[k] for k in sorted(rows)]
     for row in ordered:
         row.name = names.get(row.code.split(".")[0]) if level != "national" else "TOTAL"

@@ -19,13 +19,12 @@ from rich.table import Table
 
 from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
 from veedor.definitions.schema import ElectionDefinition
+from veedor.simulate.drill import DrillReport
 from veedor.simulate.profiles import PROFILE_NAMES, parse_mix
 from veedor.simulate.render import ActaSpec
 from veedor.simulate.tables import TableError, read_table, with_synthetic_remainder
 
-PROFILE_HELP = (
-    f"Perfil de degradación: {', '.join(PROFILE_NAMES)} / degradation profile."
-)
+PROFILE_HELP = f"Perfil de degradación: {', '.join(PROFILE_NAMES)} / degradation profile."
 MIX_HELP = (
     "Pesos de la mezcla para --profile mixed, p. ej. 'scanner=0.6,phone=0.25,bad-phone=0.1,"
     "damaged=0.05' / weights of the mixed profile."
@@ -37,11 +36,19 @@ def register(app: typer.Typer) -> None:
     app.command("drill")(drill_cmd)
 
 
-def _specs(results: Path, definition: ElectionDefinition, count: int | None, all_rows: bool,
-           fill_to: int | None, seed: int) -> tuple[Iterator[ActaSpec], int | None]:
+def _specs(
+    results: Path,
+    definition: ElectionDefinition,
+    count: int | None,
+    all_rows: bool,
+    fill_to: int | None,
+    seed: int,
+) -> tuple[Iterator[ActaSpec], int | None]:
     if not results.is_file():
-        fail(f"no existe la tabla / table not found: {results}",
-             "indique un CSV de resultados por acta / give a per-acta results CSV")
+        fail(
+            f"no existe la tabla / table not found: {results}",
+            "indique un CSV de resultados por acta / give a per-acta results CSV",
+        )
     specs: Iterator[ActaSpec] = read_table(results, definition, seed)
     if fill_to:
         specs = with_synthetic_remainder(specs, fill_to, definition, seed)
@@ -63,29 +70,44 @@ def _mix(text: str | None) -> dict[str, float] | None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
 
 
 def simulate_cmd(
-    results: Path = typer.Option(..., "--results", "-r",
-                                 help="Tabla de resultados por acta (CSV) / per-acta results table."),
+    results: Path = typer.Option(
+        ..., "--results", "-r", help="Tabla de resultados por acta (CSV) / per-acta results table."
+    ),
     out_dir: Path = typer.Option(..., "--out", "-o", help="Carpeta de salida / output folder."),
-    count: int | None = typer.Option(None, "--count", "-n", min=1,
-                                     help="Cuántas actas (las primeras N) / how many actas."),
+    count: int | None = typer.Option(
+        None, "--count", "-n", min=1, help="Cuántas actas (las primeras N) / how many actas."
+    ),
     all_rows: bool = typer.Option(False, "--all", help="Todas las filas / every row."),
     fill_to: int | None = typer.Option(
-        None, "--fill-to", min=1,
-        help="Completar con mesas sintéticas hasta N (p. ej. 30026) / add synthetic mesas up to N."),
+        None,
+        "--fill-to",
+        min=1,
+        help="Completar con mesas sintéticas hasta N (p. ej. 30026) / add synthetic mesas up to N.",
+    ),
     profile: str = typer.Option("scanner", "--profile", "-p", help=PROFILE_HELP),
     mix: str | None = typer.Option(None, "--mix", help=MIX_HELP),
     tamper_rate: float = typer.Option(
-        0.0, "--tamper", min=0.0, max=1.0,
-        help="Fracción de actas con un QR falso pegado encima / share of actas with a pasted "
-             "forged QR."),
+        0.0,
+        "--tamper",
+        min=0.0,
+        max=1.0,
+        help="Fracción de actas con un QR falso pegado encima / share of actas with a pasted forged QR.",
+    ),
     seed: int = typer.Option(0, "--seed", help="Semilla (mismo valor, mismas imágenes) / seed."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1,
-                                       help="Procesos (por defecto todos los núcleos) / processes."),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, help="Procesos (por defecto todos los núcleos) / processes."
+    ),
     quality: int = typer.Option(90, "--quality", min=10, max=100, help="Calidad JPEG / JPEG quality."),
     definition: str = DEFINITION_OPTION,
 ) -> None:
@@ -102,14 +124,21 @@ def simulate_cmd(
         fail(f"perfil desconocido / unknown profile {profile!r}", PROFILE_HELP)
     defn = get_definition(definition)
     specs, total = _specs(results, defn, count, all_rows, fill_to, seed)
-    opts = SimOptions(out=str(out_dir), definition_id=defn.id if not Path(definition).suffix
-                      else definition, profile=profile, mix=_mix(mix), seed=seed,
-                      quality=quality, tamper_rate=tamper_rate)
+    opts = SimOptions(
+        out=str(out_dir),
+        definition_id=defn.id if not Path(definition).suffix else definition,
+        profile=profile,
+        mix=_mix(mix),
+        seed=seed,
+        quality=quality,
+        tamper_rate=tamper_rate,
+    )
     try:
         with _progress() as progress:
             task = progress.add_task("Generando actas / rendering actas", total=total)
-            summary = simulate(specs, opts, workers, source=str(results),
-                               on_row=lambda _row: progress.advance(task))
+            summary = simulate(
+                specs, opts, workers, source=str(results), on_row=lambda _row: progress.advance(task)
+            )
     except TableError as exc:
         fail(str(exc))
     rate = summary.count / summary.seconds if summary.seconds else 0.0
@@ -122,28 +151,34 @@ def simulate_cmd(
 
 
 def drill_cmd(
-    results: Path = typer.Option(..., "--results", "-r",
-                                 help="Tabla de resultados por acta (CSV) / per-acta results table."),
-    mesas: int | None = typer.Option(None, "--mesas", "-n", min=1,
-                                     help="Cuántas mesas (por defecto todas) / how many mesas."),
+    results: Path = typer.Option(
+        ..., "--results", "-r", help="Tabla de resultados por acta (CSV) / per-acta results table."
+    ),
+    mesas: int | None = typer.Option(
+        None, "--mesas", "-n", min=1, help="Cuántas mesas (por defecto todas) / how many mesas."
+    ),
     fill_to: int | None = typer.Option(
-        None, "--fill-to", min=1,
-        help="Completar con mesas sintéticas hasta N / add synthetic mesas up to N."),
-    out_dir: Path = typer.Option(Path("veedor-drill"), "--out", "-o",
-                                 help="Carpeta del simulacro / drill folder."),
+        None, "--fill-to", min=1, help="Completar con mesas sintéticas hasta N / add synthetic mesas up to N."
+    ),
+    out_dir: Path = typer.Option(
+        Path("veedor-drill"), "--out", "-o", help="Carpeta del simulacro / drill folder."
+    ),
     profile: str = typer.Option("scanner", "--profile", "-p", help=PROFILE_HELP),
     mix: str | None = typer.Option(None, "--mix", help=MIX_HELP),
-    tamper_rate: float = typer.Option(0.0, "--tamper", min=0.0, max=1.0,
-                                      help="Fracción con QR falso pegado / share with forged QR."),
+    tamper_rate: float = typer.Option(
+        0.0, "--tamper", min=0.0, max=1.0, help="Fracción con QR falso pegado / share with forged QR."
+    ),
     seed: int = typer.Option(0, "--seed", help="Semilla / seed."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1,
-                                       help="Procesos / processes."),
-    batch: int = typer.Option(500, "--batch", min=1,
-                              help="Actas por lote (disco acotado) / actas per batch."),
-    keep_images: bool = typer.Option(False, "--keep-images",
-                                     help="Conservar las imágenes / keep the images."),
-    db: str | None = typer.Option(None, "--db",
-                                  help="Base del simulacro (por defecto OUT/drill.db) / drill DB."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Procesos / processes."),
+    batch: int = typer.Option(
+        500, "--batch", min=1, help="Actas por lote (disco acotado) / actas per batch."
+    ),
+    keep_images: bool = typer.Option(
+        False, "--keep-images", help="Conservar las imágenes / keep the images."
+    ),
+    db: str | None = typer.Option(
+        None, "--db", help="Base del simulacro (por defecto OUT/drill.db) / drill DB."
+    ),
     definition: str = DEFINITION_OPTION,
 ) -> None:
     """Simulacro de la noche electoral: genera, escanea, totaliza y compara con la tabla.
@@ -162,16 +197,26 @@ def drill_cmd(
             "render": progress.add_task("Generando / rendering", total=total),
             "scan": progress.add_task("Escaneando / scanning", total=total),
         }
-        report = run_drill(specs, out_dir, definition_id=defn.id, profile=profile,
-                           mix=_mix(mix), seed=seed, tamper_rate=tamper_rate, workers=workers,
-                           batch=batch, keep_images=keep_images, db=db,
-                           on_progress=lambda stage, n: progress.advance(tasks[stage], n))
+        report = run_drill(
+            specs,
+            out_dir,
+            definition_id=defn.id,
+            profile=profile,
+            mix=_mix(mix),
+            seed=seed,
+            tamper_rate=tamper_rate,
+            workers=workers,
+            batch=batch,
+            keep_images=keep_images,
+            db=db,
+            on_progress=lambda stage, n: progress.advance(tasks[stage], n),
+        )
     _print_drill(report)
     if not report.passed:
         raise typer.Exit(code=1)
 
 
-def _print_drill(report) -> None:  # type: ignore[no-untyped-def]
+def _print_drill(report: DrillReport) -> None:
     table = Table(title="Simulacro / drill")
     table.add_column("medida / measure")
     table.add_column("valor / value", justify="right")
@@ -186,9 +231,11 @@ def _print_drill(report) -> None:  # type: ignore[no-untyped-def]
         ("rechazadas / rejected", str(report.by_status.get("rejected", 0))),
         ("alteradas / tampered (ok)", f"{report.tampered} ({report.tampered_ok})"),
         ("diferencias en ok / mismatches among ok", str(len(report.mismatches))),
-        ("totalización = tabla / tally equals table", "sí / yes" if report.tally_equal
-         else "NO"),
-        ("memoria pico / peak memory", f"{report.peak_rss_mb:.0f} MB"),
+        ("totalización = tabla / tally equals table", "sí / yes" if report.tally_equal else "NO"),
+        (
+            "memoria pico / peak memory",
+            f"{report.peak_parent_mb:.0f} MB (+ {report.peak_worker_mb:.0f} MB por proceso / per worker)",
+        ),
     ]
     for name, value in rows:
         table.add_row(name, value)

@@ -123,5 +123,9 @@ def _run(files: list[str], ctx: WorkerContext, workers: int | None) -> Iterator[
         init_worker(ctx)
         yield from map(process_file, files)
         return
-    with mp.get_context("fork").Pool(n, initializer=init_worker, initargs=(ctx,)) as pool:
+    # forkserver, not fork: a forked child inherits OpenCV's thread pool in whatever state the
+    # parent left it, and can hang on its first OpenCV call.
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["veedor.pipeline.worker"])
+    with context.Pool(n, initializer=init_worker, initargs=(ctx,)) as pool:
         yield from pool.imap_unordered(process_file, files, chunksize=2)

@@ -23,7 +23,8 @@ Quad = np.ndarray  # 4x2 float32: top-left, top-right, bottom-right, bottom-left
 # -- helpers ----------------------------------------------------------------------------
 def _jpeg(gray: Image, quality: int) -> Image:
     ok, buf = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else gray
+    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+    return gray if decoded is None else np.asarray(decoded)
 
 
 def _smooth_field(h: int, w: int, cell: int, rng: np.random.Generator) -> np.ndarray:
@@ -43,12 +44,16 @@ def qr_quad(gray: Image) -> tuple[Quad, str, str] | None:
     """Corners, text and error level of the first QR zxing-cpp finds, or None."""
     import zxingcpp
 
-    for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):
+    for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):  # type: ignore[arg-type]
         if r.valid and r.text:
             p = r.position
             quad = np.array(
-                [[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
-                 [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]],
+                [
+                    [p.top_left.x, p.top_left.y],
+                    [p.top_right.x, p.top_right.y],
+                    [p.bottom_right.x, p.bottom_right.y],
+                    [p.bottom_left.x, p.bottom_left.y],
+                ],
                 np.float32,
             )
             return quad, r.text, r.ec_level or "Q"
@@ -82,8 +87,7 @@ def _noise(gray: Image, sigma: float, rng: np.random.Generator) -> Image:
     return np.clip(gray.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
-def _photo(sheet: Image, out_h: int, fill: float, jitter: float,
-           rng: np.random.Generator) -> Image:
+def _photo(sheet: Image, out_h: int, fill: float, jitter: float, rng: np.random.Generator) -> Image:
     """Place ``sheet`` in a phone frame with perspective, on a background."""
     sh, sw = sheet.shape
     out_w = int(out_h * 0.75)
@@ -95,8 +99,14 @@ def _photo(sheet: Image, out_h: int, fill: float, jitter: float,
     src = np.array([[0, 0], [sw, 0], [sw, sh], [0, sh]], np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     out = _background(out_h, out_w, rng)
-    cv2.warpPerspective(sheet, m, (out_w, out_h), dst=out, flags=cv2.INTER_AREA
-                        if scale < 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_TRANSPARENT)
+    cv2.warpPerspective(
+        sheet,
+        m,
+        (out_w, out_h),
+        dst=out,
+        flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_TRANSPARENT,
+    )
     out = _lighting(out, rng, float(rng.uniform(0.05, 0.25)))
     out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.4, 1.0)))
     return _jpeg(_noise(out, float(rng.uniform(2, 5)), rng), int(rng.integers(75, 92)))
@@ -108,33 +118,29 @@ def _scan(gray: Image, rng: np.random.Generator) -> Image:
     h, w = gray.shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), float(rng.uniform(-0.8, 0.8)), 1.0)
     out = cv2.warpAffine(gray, m, (w, h), borderValue=int(rng.integers(200, 250)))
-    out = cv2.convertScaleAbs(out, alpha=float(rng.uniform(0.9, 1.05)),
-                              beta=float(rng.uniform(-10, 8)))
+    out = cv2.convertScaleAbs(out, alpha=float(rng.uniform(0.9, 1.05)), beta=float(rng.uniform(-10, 8)))
     return _jpeg(out, int(rng.integers(70, 92)))
 
 
 def _phone_full(gray: Image, rng: np.random.Generator) -> Image:
-    return _photo(gray, int(rng.integers(2600, 3400)), float(rng.uniform(0.85, 0.95)),
-                  0.03, rng)
+    return _photo(gray, int(rng.integers(2600, 3400)), float(rng.uniform(0.85, 0.95)), 0.03, rng)
 
 
 def _phone_bottom(gray: Image, rng: np.random.Generator) -> Image:
     """A close photo of the bottom of the receipt, where the QR is."""
     h, w = gray.shape
     keep = int(min(h, w * rng.uniform(1.15, 2.0)))
-    return _photo(gray[h - keep :], int(rng.integers(1600, 2600)),
-                  float(rng.uniform(0.7, 0.9)), 0.06, rng)
+    return _photo(gray[h - keep :], int(rng.integers(1600, 2600)), float(rng.uniform(0.7, 0.9)), 0.06, rng)
 
 
 def _perspective(gray: Image, rng: np.random.Generator) -> Image:
     h, w = gray.shape
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
-    dst = src + rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * np.float32([w, w])
+    dst = src + rng.uniform(-0.08, 0.08, (4, 2)).astype(np.float32) * np.float32(w)
     dst -= dst.min(axis=0)
     size = dst.max(axis=0).astype(int) + 1
     m = cv2.getPerspectiveTransform(src, dst)
-    return cv2.warpPerspective(gray, m, (int(size[0]), int(size[1])),
-                               borderValue=int(rng.integers(30, 200)))
+    return cv2.warpPerspective(gray, m, (int(size[0]), int(size[1])), borderValue=int(rng.integers(30, 200)))
 
 
 def _rotate(gray: Image, rng: np.random.Generator, angle: float | None = None) -> Image:
@@ -153,17 +159,16 @@ def _upside_down(gray: Image, rng: np.random.Generator) -> Image:
 
 
 def _blur(gray: Image, rng: np.random.Generator) -> Image:
-    return cv2.GaussianBlur(gray, (0, 0), float(rng.uniform(1.2, 2.6)))
+    return cv2.GaussianBlur(gray, (0, 0), float(rng.uniform(1.2, 4.0)))
 
 
 def _motion_blur(gray: Image, rng: np.random.Generator) -> Image:
-    length = int(rng.integers(5, 14))
-    kernel = np.zeros((length, length), np.float32)
+    length = int(rng.integers(5, 22))
+    kernel: Image = np.zeros((length, length), np.float32)
     kernel[length // 2, :] = 1.0 / length
-    m = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5),
-                                float(rng.uniform(0, 180)), 1.0)
+    m = cv2.getRotationMatrix2D((length / 2 - 0.5, length / 2 - 0.5), float(rng.uniform(0, 180)), 1.0)
     kernel = cv2.warpAffine(kernel, m, (length, length))
-    kernel /= max(float(kernel.sum()), 1e-6)
+    kernel = (kernel / max(float(kernel.sum()), 1e-6)).astype(np.float32)
     return cv2.filter2D(gray, -1, kernel)
 
 
@@ -191,24 +196,30 @@ def _crumpled(gray: Image, rng: np.random.Generator) -> Image:
 
 
 def _crease(gray: Image, rng: np.random.Generator) -> Image:
-    """Sharp folds across the receipt: a dark/bright band and a small shift at each."""
+    """Sharp folds across the receipt: a dark band with a bright edge at each."""
     out = gray.astype(np.float32)
     h, w = gray.shape
     for _ in range(int(rng.integers(1, 4))):
         y0 = float(rng.uniform(0.3, 0.97) * h)
         slope = float(rng.uniform(-0.15, 0.15))
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        # only the rows the fold crosses are touched (a fold is thin, the receipt long)
+        top = int(max(0, y0 - abs(slope) * w / 2 - 40))
+        bottom = int(min(h, y0 + abs(slope) * w / 2 + 40))
+        if bottom <= top:
+            continue
+        ys, xs = np.mgrid[top:bottom, 0:w].astype(np.float32)
         dist = ys - (y0 + slope * (xs - w / 2))
         band = np.exp(-(dist**2) / (2 * float(rng.uniform(2, 6)) ** 2))
-        out *= 1 - float(rng.uniform(0.15, 0.4)) * band
-        out += 25 * np.exp(-((dist - 4) ** 2) / 8)
+        region = out[top:bottom]
+        region *= 1 - float(rng.uniform(0.15, 0.4)) * band
+        region += 25 * np.exp(-((dist - 4) ** 2) / 8)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _stain(gray: Image, rng: np.random.Generator) -> Image:
     """Coffee or water stains: translucent blotches with a darker rim."""
     h, w = gray.shape
-    mask = np.zeros((h, w), np.float32)
+    mask: Image = np.zeros((h, w), np.float32)
     cx0, cy0, side = _qr_region(gray)
     for _ in range(int(rng.integers(1, 4))):
         near_qr = rng.random() < 0.6
@@ -216,8 +227,16 @@ def _stain(gray: Image, rng: np.random.Generator) -> Image:
         cy = cy0 + rng.uniform(-side, side) if near_qr else rng.uniform(0, h)
         axes = (int(rng.uniform(0.1, 0.35) * w), int(rng.uniform(0.1, 0.35) * w))
         blob = np.zeros((h, w), np.float32)
-        cv2.ellipse(blob, (int(cx), int(cy)), axes, float(rng.uniform(0, 180)), 0, 360,
-                    float(rng.uniform(0.15, 0.4)), -1)
+        cv2.ellipse(
+            blob,
+            (int(cx), int(cy)),
+            axes,
+            float(rng.uniform(0, 180)),
+            0,
+            360,
+            float(rng.uniform(0.15, 0.6)),
+            -1,
+        )
         cv2.ellipse(blob, (int(cx), int(cy)), axes, 0, 0, 360, 0.5, int(rng.integers(2, 6)))
         mask = np.maximum(mask, blob)
     mask = cv2.GaussianBlur(mask, (0, 0), 4)
@@ -232,9 +251,9 @@ def _finger_qr(gray: Image, rng: np.random.Generator) -> Image:
     along = side * 0.45  # the thumb's half-length, pointing at the QR
     axes = (int(along if sx else side * 0.3), int(side * 0.3 if sx else along))
     # how much of the QR the thumb covers: a little (readable) to a lot (hopeless)
-    depth = side / 2 + along - float(rng.uniform(0.05, 0.22)) * side
+    depth = side / 2 + along - float(rng.uniform(0.05, 0.35)) * side
     fx, fy = cx + sx * depth, cy + sy * depth
-    finger = np.zeros(gray.shape, np.uint8)
+    finger: Image = np.zeros(gray.shape, np.uint8)
     cv2.ellipse(finger, (int(fx), int(fy)), axes, float(rng.uniform(-20, 20)), 0, 360, 255, -1)
     finger = cv2.GaussianBlur(finger, (0, 0), 6)
     tone = float(rng.uniform(70, 160))
@@ -245,7 +264,6 @@ def _finger_qr(gray: Image, rng: np.random.Generator) -> Image:
 
 def _qr_cut(gray: Image, rng: np.random.Generator) -> Image:
     """The frame cuts off part of the QR (left, right or bottom)."""
-    h, w = gray.shape
     cx, cy, side = _qr_region(gray)
     cut = float(rng.uniform(0.05, 0.3)) * side
     side_pick = int(rng.integers(0, 3))
@@ -257,23 +275,23 @@ def _qr_cut(gray: Image, rng: np.random.Generator) -> Image:
 
 
 def _low_res(gray: Image, rng: np.random.Generator) -> Image:
-    f = float(rng.uniform(0.3, 0.55))
+    f = float(rng.uniform(0.2, 0.55))
     return cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
 
 
 def _jpeg_heavy(gray: Image, rng: np.random.Generator) -> Image:
     out = gray
     for _ in range(int(rng.integers(1, 3))):
-        out = _jpeg(out, int(rng.integers(8, 30)))
+        out = _jpeg(out, int(rng.integers(4, 30)))
     return out
 
 
 def _dark(gray: Image, rng: np.random.Generator) -> Image:
     """Bad light: under-exposed, low contrast, noisy (high ISO)."""
-    gain = float(rng.uniform(0.3, 0.6))
+    gain = float(rng.uniform(0.15, 0.6))
     out = gray.astype(np.float32) * gain + float(rng.uniform(5, 25))
     out = _lighting(np.clip(out, 0, 255).astype(np.uint8), rng, 0.3)
-    return _noise(out, float(rng.uniform(4, 9)), rng)
+    return _noise(out, float(rng.uniform(4, 14)), rng)
 
 
 _FAMILIES: dict[str, Callable[[Image, np.random.Generator], Image]] = {
@@ -315,8 +333,7 @@ def degrade(gray: Image, family: str, rng: np.random.Generator) -> Image:
 
 
 # -- tampering --------------------------------------------------------------------------
-def move_votes(payload: str, definition: ElectionDefinition,
-               rng: np.random.Generator) -> str:
+def move_votes(payload: str, definition: ElectionDefinition, rng: np.random.Generator) -> str:
     """The same payload with some votes moved from one candidate to another.
 
     The moved payload still passes every arithmetic check (totals are preserved), which
@@ -334,8 +351,7 @@ def move_votes(payload: str, definition: ElectionDefinition,
     else:
         moved = int(rng.integers(max(1, votes[src] // 10), max(2, votes[src] // 2 + 1)))
         moved = min(moved, votes[src])
-    others = [p.position for p in definition.ballot
-              if p.candidate != definition.ballot[src].candidate]
+    others = [p.position for p in definition.ballot if p.candidate != definition.ballot[src].candidate]
     dst = int(rng.choice(others)) if others else (src + 1) % len(votes)
     votes[src] -= moved
     votes[dst] += moved
@@ -343,8 +359,7 @@ def move_votes(payload: str, definition: ElectionDefinition,
     return str(spec["separator"]).join(parts)
 
 
-def tamper(gray: Image, definition: ElectionDefinition,
-           rng: np.random.Generator) -> tuple[Image, str]:
+def tamper(gray: Image, definition: ElectionDefinition, rng: np.random.Generator) -> tuple[Image, str]:
     """Paste a re-encoded QR with moved votes over the original, like a printed sticker.
 
     Raises ValueError when the original QR cannot be found (nothing to paste over).
@@ -356,8 +371,7 @@ def tamper(gray: Image, definition: ElectionDefinition,
         raise ValueError("no se encontró el QR / QR not found: cannot tamper")
     quad, text, level = found
     forged = move_votes(text, definition, rng)
-    qr = segno.make(forged, error=level.lower() if level in "LMQH" else "q", micro=False,
-                    boost_error=False)
+    qr = segno.make(forged, error=level.lower() if level in "LMQH" else "q", micro=False, boost_error=False)
     matrix = np.array([list(row) for row in qr.matrix], dtype=np.uint8)
     n = matrix.shape[0]
     margin = 2  # the sticker's white border, in modules
@@ -366,18 +380,24 @@ def tamper(gray: Image, definition: ElectionDefinition,
     paper = float(np.percentile(gray, 95))
     sticker = np.where(sticker > 0, min(255.0, paper + 4), float(rng.uniform(15, 45)))
     side = (n + 2 * margin) * scale
-    src = np.array([[margin * scale, margin * scale], [(n + margin) * scale, margin * scale],
-                    [(n + margin) * scale, (n + margin) * scale],
-                    [margin * scale, (n + margin) * scale]], np.float32)
+    src = np.array(
+        [
+            [margin * scale, margin * scale],
+            [(n + margin) * scale, margin * scale],
+            [(n + margin) * scale, (n + margin) * scale],
+            [margin * scale, (n + margin) * scale],
+        ],
+        np.float32,
+    )
     dst = quad + rng.uniform(-3, 3, (4, 2)).astype(np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     h, w = gray.shape
     warped = cv2.warpPerspective(sticker.astype(np.float32), m, (w, h), flags=cv2.INTER_AREA)
-    cover = cv2.warpPerspective(np.ones((side, side), np.float32), m, (w, h),
-                                flags=cv2.INTER_LINEAR)
+    cover = cv2.warpPerspective(np.ones((side, side), np.float32), m, (w, h), flags=cv2.INTER_LINEAR)
     out = gray.astype(np.float32) * (1 - cover) + warped * cover
     # the sticker's cut edge casts a thin shadow
-    edge = cv2.morphologyEx((cover > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT,
-                            np.ones((3, 3), np.uint8)).astype(bool)
+    edge = cv2.morphologyEx(
+        (cover > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)
+    ).astype(bool)
     out[edge] *= 0.6
     return np.clip(out, 0, 255).astype(np.uint8), forged

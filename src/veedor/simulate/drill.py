@@ -30,8 +30,9 @@ class DrillReport:
     rendered: int = 0
     render_seconds: float = 0.0
     scan_seconds: float = 0.0
-    by_status: dict[str, int] = field(default_factory=lambda: {"ok": 0, "review": 0,
-                                                               "rejected": 0})
+    render_cpu_s: float = 0.0  # all processes: what the work costs on a quiet machine
+    scan_cpu_s: float = 0.0
+    by_status: dict[str, int] = field(default_factory=lambda: {"ok": 0, "review": 0, "rejected": 0})
     by_profile_status: dict[str, dict[str, int]] = field(default_factory=dict)
     tampered: int = 0
     tampered_ok: int = 0
@@ -43,12 +44,13 @@ class DrillReport:
     tally_nulos: int = 0
     tally_actas: int = 0
     peak_rss_mb: float = 0.0
+    peak_parent_mb: float = 0.0
+    peak_worker_mb: float = 0.0
     workers: int = 1
 
     @property
     def tally_equal(self) -> bool:
-        return (self.tally_totals == self.expected_ok_totals
-                and self.tally_nulos == self.expected_ok_nulos)
+        return self.tally_totals == self.expected_ok_totals and self.tally_nulos == self.expected_ok_nulos
 
     @property
     def passed(self) -> bool:
@@ -68,6 +70,15 @@ def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, kids) / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process plus its finished (joined) worker processes."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def _batches(specs: Iterable[ActaSpec], size: int) -> Iterator[list[ActaSpec]]:
@@ -124,19 +135,34 @@ def run_drill(
 
     for number, chunk in enumerate(_batches(specs, batch)):
         folder = out / "images" / f"batch{number:04d}"
-        opts = SimOptions(out=str(folder), definition_id=definition_id, profile=profile,
-                          mix=mix, seed=seed, tamper_rate=tamper_rate)
-        t0 = time.perf_counter()
-        sim = simulate(chunk, opts, workers,
-                       on_row=(lambda _row: on_progress("render", 1)) if on_progress else None)
+        opts = SimOptions(
+            out=str(folder),
+            definition_id=definition_id,
+            profile=profile,
+            mix=mix,
+            seed=seed,
+            tamper_rate=tamper_rate,
+        )
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        sim = simulate(
+            chunk, opts, workers, on_row=(lambda _row: on_progress("render", 1)) if on_progress else None
+        )
         report.render_seconds += time.perf_counter() - t0
+        report.render_cpu_s += cpu_seconds() - c0
         report.rendered += sim.count
         report.mesas += len(chunk)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), cpu_seconds()
         images = sorted(str(p) for p in folder.glob(f"*.{opts.image_format}"))
-        scan_paths(images, store, definition_id=definition_id, evidence_root=evidence,
-                   workers=workers, on_outcome=on_outcome)
+        scan_paths(
+            images,
+            store,
+            definition_id=definition_id,
+            evidence_root=evidence,
+            workers=workers,
+            on_outcome=on_outcome,
+        )
         report.scan_seconds += time.perf_counter() - t1
+        report.scan_cpu_s += cpu_seconds() - c1
         if not keep_images:
             shutil.rmtree(folder, ignore_errors=True)
             shutil.rmtree(evidence, ignore_errors=True)
@@ -151,24 +177,40 @@ def run_drill(
     else:
         report.tally_totals = dict.fromkeys(definition.candidate_codes, 0)
     report.peak_rss_mb = peak_rss_mb()
-    (out / "drill-report.json").write_text(json.dumps(report.as_dict(), indent=1,
-                                                      ensure_ascii=False), encoding="utf-8")
+    report.peak_parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report.peak_worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    (out / "drill-report.json").write_text(
+        json.dumps(report.as_dict(), indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     return report
 
 
-def _compare(outcome: FileOutcome, truth: dict[str, Any], report: DrillReport,
-             totals: Callable[[tuple[int, ...]], dict[str, int]]) -> None:
+def _compare(
+    outcome: FileOutcome,
+    truth: dict[str, Any],
+    report: DrillReport,
+    totals: Callable[[tuple[int, ...]], dict[str, int]],
+) -> None:
     acta = outcome.acta
     expected = tuple(truth["votes"])
     if truth["tampered"]:
         report.tampered_ok += 1
-    if acta is None or acta.votes != expected or acta.nulos != truth["nulos"] or (
-        acta.centre, acta.mesa) != (truth["centre"], truth["mesa"]):
-        report.mismatches.append({
-            "file": Path(outcome.file).name, "acta_id": truth["acta_id"],
-            "tampered": truth["tampered"], "chain": truth["chain"],
-            "read": list(acta.votes) if acta else None, "expected": list(expected),
-        })
+    if (
+        acta is None
+        or acta.votes != expected
+        or acta.nulos != truth["nulos"]
+        or (acta.centre, acta.mesa) != (truth["centre"], truth["mesa"])
+    ):
+        report.mismatches.append(
+            {
+                "file": Path(outcome.file).name,
+                "acta_id": truth["acta_id"],
+                "tampered": truth["tampered"],
+                "chain": truth["chain"],
+                "read": list(acta.votes) if acta else None,
+                "expected": list(expected),
+            }
+        )
         return
     for code, value in totals(expected).items():
         report.expected_ok_totals[code] = report.expected_ok_totals.get(code, 0) + value

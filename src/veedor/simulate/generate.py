@@ -26,8 +26,22 @@ from veedor.simulate.render import ActaRenderer, ActaSpec
 from veedor.simulate.spread import mesa_seed
 
 MANIFEST_FIELDS = [
-    "file", "truth", "acta_id", "centre", "mesa", "profile", "chain", "tampered", "valid",
-    "nulos", "width", "height", "render_ms", "degrade_ms", "write_ms", "error",
+    "file",
+    "truth",
+    "acta_id",
+    "centre",
+    "mesa",
+    "profile",
+    "chain",
+    "tampered",
+    "valid",
+    "nulos",
+    "width",
+    "height",
+    "render_ms",
+    "degrade_ms",
+    "write_ms",
+    "error",
 ]
 
 
@@ -102,23 +116,42 @@ def make_one(spec: ActaSpec, index: int, opts: SimOptions) -> dict[str, Any]:
     stem = f"{index:06d}_{spec.centre}_{spec.mesa:02d}"
     out = Path(opts.out)
     name = f"{stem}.{opts.image_format}"
-    params = [cv2.IMWRITE_JPEG_QUALITY, opts.quality] if opts.image_format == "jpg" else [
-        cv2.IMWRITE_PNG_COMPRESSION, 1]
+    params = (
+        [cv2.IMWRITE_JPEG_QUALITY, opts.quality]
+        if opts.image_format == "jpg"
+        else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    )
     ok, buf = cv2.imencode(f".{opts.image_format}", gray, params)
     if not ok:
         raise OSError(f"no se pudo codificar / could not encode {name}")
     buf.tofile(str(out / name))
-    truth.update(file=name, profile=profile, chain=chain, tampered="tampered_payload" in truth,
-                 final_size=[int(gray.shape[1]), int(gray.shape[0])], seed=opts.seed)
+    truth.update(
+        file=name,
+        profile=profile,
+        chain=chain,
+        tampered="tampered_payload" in truth,
+        final_size=[int(gray.shape[1]), int(gray.shape[0])],
+        seed=opts.seed,
+    )
     (out / f"{stem}.json").write_text(json.dumps(truth, ensure_ascii=False), encoding="utf-8")
     t3 = time.perf_counter()
     return {
-        "file": name, "truth": f"{stem}.json", "acta_id": truth["acta_id"],
-        "centre": spec.centre, "mesa": spec.mesa, "profile": profile, "chain": chain,
-        "tampered": int(truth["tampered"]), "valid": truth["valid"], "nulos": spec.nulos,
-        "width": gray.shape[1], "height": gray.shape[0],
-        "render_ms": round((t1 - t0) * 1000, 1), "degrade_ms": round((t2 - t1) * 1000, 1),
-        "write_ms": round((t3 - t2) * 1000, 1), "error": error,
+        "file": name,
+        "truth": f"{stem}.json",
+        "acta_id": truth["acta_id"],
+        "centre": spec.centre,
+        "mesa": spec.mesa,
+        "profile": profile,
+        "chain": chain,
+        "tampered": int(truth["tampered"]),
+        "valid": truth["valid"],
+        "nulos": spec.nulos,
+        "width": gray.shape[1],
+        "height": gray.shape[0],
+        "render_ms": round((t1 - t0) * 1000, 1),
+        "degrade_ms": round((t2 - t1) * 1000, 1),
+        "write_ms": round((t3 - t2) * 1000, 1),
+        "error": error,
     }
 
 
@@ -126,8 +159,10 @@ def _job(args: tuple[ActaSpec, int, SimOptions]) -> dict[str, Any]:
     return make_one(*args)
 
 
-def _bounded(jobs: Iterable[tuple[ActaSpec, int, SimOptions]], workers: int,
-             ) -> Iterator[dict[str, Any]]:
+def _bounded(
+    jobs: Iterable[tuple[ActaSpec, int, SimOptions]],
+    workers: int,
+) -> Iterator[dict[str, Any]]:
     """Like Pool.imap_unordered, but never pulls more than a few jobs ahead of the results."""
     if workers <= 1:
         yield from map(_job, jobs)
@@ -145,9 +180,13 @@ def _bounded(jobs: Iterable[tuple[ActaSpec, int, SimOptions]], workers: int,
             yield fut.result()
 
 
-def simulate(specs: Iterable[ActaSpec], opts: SimOptions, workers: int | None = None,
-             on_row: Callable[[dict[str, Any]], None] | None = None,
-             source: str | None = None) -> SimSummary:
+def simulate(
+    specs: Iterable[ActaSpec],
+    opts: SimOptions,
+    workers: int | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+    source: str | None = None,
+) -> SimSummary:
     """Write every acta of ``specs`` to ``opts.out`` with manifest.csv and manifest.json."""
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,9 +203,12 @@ def simulate(specs: Iterable[ActaSpec], opts: SimOptions, workers: int | None = 
             if on_row:
                 on_row(row)
     summary.seconds = time.perf_counter() - started
-    meta = {"source": source, "options": asdict(opts), "workers": workers,
-            "summary": asdict(summary),
-            "images_per_second": summary.count / summary.seconds if summary.seconds else None}
-    (out / "manifest.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False),
-                                       encoding="utf-8")
+    meta = {
+        "source": source,
+        "options": asdict(opts),
+        "workers": workers,
+        "summary": asdict(summary),
+        "images_per_second": summary.count / summary.seconds if summary.seconds else None,
+    }
+    (out / "manifest.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
     return summary

@@ -17,9 +17,9 @@ PROFILES: dict[str, list[tuple[float, str]]] = {
     "phone": [
         (0.35, "phone_bottom"),
         (0.25, "phone_full"),
-        (0.15, "rotate+phone_bottom"),
+        (0.15, "phone_bottom+rotate"),
         (0.15, "perspective+phone_bottom"),
-        (0.1, "upside_down+phone_bottom"),
+        (0.1, "phone_bottom+upside_down"),
     ],
     "bad-phone": [
         (0.25, "phone_bottom+dark"),
@@ -52,17 +52,16 @@ def parse_mix(text: str | None) -> dict[str, float]:
         name, _, weight = item.partition("=")
         name = name.strip()
         if name not in PROFILES:
-            raise ValueError(
-                f"perfil desconocido / unknown profile {name!r}; known: {', '.join(PROFILES)}"
-            )
+            raise ValueError(f"perfil desconocido / unknown profile {name!r}; known: {', '.join(PROFILES)}")
         mix[name] = float(weight or 1)
     if sum(mix.values()) <= 0:
         raise ValueError("la mezcla no tiene peso / the mix has no weight")
     return mix
 
 
-def pick_chain(profile: str, rng: np.random.Generator,
-               mix: dict[str, float] | None = None) -> tuple[str, str]:
+def pick_chain(
+    profile: str, rng: np.random.Generator, mix: dict[str, float] | None = None
+) -> tuple[str, str]:
     """(profile actually used, chain of families) for one acta."""
     if profile == "mixed":
         weights = mix or DEFAULT_MIX
@@ -70,8 +69,9 @@ def pick_chain(profile: str, rng: np.random.Generator,
         p = np.asarray([weights[n] for n in names], float)
         profile = names[int(rng.choice(len(names), p=p / p.sum()))]
     if profile not in PROFILES:
-        raise ValueError(f"perfil desconocido / unknown profile {profile!r}; "
-                         f"known: {', '.join(PROFILE_NAMES)}")
+        raise ValueError(
+            f"perfil desconocido / unknown profile {profile!r}; known: {', '.join(PROFILE_NAMES)}"
+        )
     options = PROFILES[profile]
     p = np.asarray([w for w, _ in options], float)
     return profile, options[int(rng.choice(len(options), p=p / p.sum()))][1]

@@ -45,7 +45,7 @@ def font(bold: bool, size: int) -> Font:
     return ImageFont.load_default(size)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)  # bounded: names and ids are unique per acta
 def glyphs(text: str, bold: bool, size: int) -> np.ndarray:
     """Ink mask of one line of text; its top is the line's ascent box, so lines align."""
     fnt = font(bold, size)
@@ -109,8 +109,7 @@ class _Ink:
         region = self.a[y0:y1, x0:x1]
         np.maximum(region, mask[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
 
-    def text(self, s: str, x: float, y: int, size: int, bold: bool = False,
-             align: str = "left") -> None:
+    def text(self, s: str, x: float, y: int, size: int, bold: bool = False, align: str = "left") -> None:
         mask = glyphs(s, bold, size)
         w = mask.shape[1]
         left = x - w / 2 if align == "center" else x - w if align == "right" else x
@@ -140,9 +139,7 @@ class ActaRenderer:
             )
         self.d = definition
         self.t: dict[str, Any] = definition.raw["acta_render"]
-        self._noise = np.clip(
-            np.random.default_rng(7).normal(8, 2.0, (1024, 1024)), 0, 16
-        ).astype(np.uint8)
+        self._noise = np.clip(np.random.default_rng(7).normal(8, 2.0, (1024, 1024)), 0, 16).astype(np.uint8)
 
     # -- numbers and codes ------------------------------------------------------------
     def letters(self, n: int) -> str:
@@ -171,8 +168,9 @@ class ActaRenderer:
         # A fixed mask per payload: any mask is valid to decoders, and segno's pure-Python
         # search for the best of eight costs more than the rest of the acta.
         mask = int(hashlib.sha256(payload.encode()).hexdigest(), 16) % 8
-        qr = segno.make(payload, error=str(self.t.get("qr_error", "Q")).lower(), micro=False,
-                        boost_error=False, mask=mask)
+        qr = segno.make(
+            payload, error=str(self.t.get("qr_error", "Q")).lower(), micro=False, boost_error=False, mask=mask
+        )
         matrix = np.array([list(row) for row in qr.matrix], dtype=np.uint8)
         scale = max(2, round(int(self.t.get("qr_size_px", 450)) / matrix.shape[0]))
         return np.kron(matrix, np.ones((scale, scale), np.uint8)) * np.uint8(255)
@@ -182,7 +180,7 @@ class ActaRenderer:
         top = y
         cx = 386
         self._logo(ink, 72, y + 40, rng)
-        ink.text(self.t["title"], cx, y + 8, 20, bold=True, align="center")
+        ink.text(self.t["title"], cx, y + 5, 23, bold=True, align="center")
         ink.text(self.acta_id(spec), cx, y + 45, 19, align="center")
         uid = str(uuid.UUID(bytes=rng.bytes(16), version=4))
         ink.text(uid[:24], cx, y + 82, 19, align="center")
@@ -194,7 +192,7 @@ class ActaRenderer:
         ink.text(f"{self.t['date']} {stamp}", 570, y + 140, 19, align="right")
         y += 185
         for line in self.t["heading"]:
-            ink.text(line, 390, y, 28, bold=True, align="center")
+            ink.text(line, 390, y - 3, 30, bold=True, align="center")
             y += 35
         y += 15
         ink.text(self.t["election_line"], 388, y, 19, align="center")
@@ -241,9 +239,9 @@ class ActaRenderer:
         voted = sum(spec.votes) + spec.nulos
         return voted + max(1, voted // 2)
 
-    def _row(self, ink: _Ink, x: dict[str, int], y: int, value: int, size: int) -> None:
+    def _row(self, ink: _Ink, x: dict[str, int], y: int, value: int, size: int, words: int = 0) -> None:
         ink.text(str(value), x["nro"], y, size, align="center")
-        ink.text(self.letters(value), x["letras"], y, size, align="center")
+        ink.text(self.letters(value), x["letras"], y, words or size, align="center")
 
     def _voters(self, ink: _Ink, y: int, spec: ActaSpec) -> int:
         head = self.t["voters_header"]
@@ -253,15 +251,15 @@ class ActaRenderer:
         ink.hline(37, 577, y + 64, 2)
         ink.vline(250, y, y + 100, 2)
         ink.vline(357, y, y + 100, 2)
-        ink.text(head[0], 42, y + 2, 20, bold=True)
-        ink.text(head[1], 303, y + 2, 20, bold=True, align="center")
-        ink.text(head[2], 467, y + 2, 20, bold=True, align="center")
+        ink.text(head[0], 42, y + 1, 23, bold=True)
+        ink.text(head[1], 303, y + 1, 23, bold=True, align="center")
+        ink.text(head[2], 467, y + 1, 23, bold=True, align="center")
         cols = {"nro": 303, "letras": 467}
         for i, label in enumerate(self.t["voters_rows"]):
             ry = y + 30 + i * 36
-            for k, line in enumerate(wrap(label, False, 15, 150)[:2]):
-                ink.text(line, 40, ry + k * 16, 15)
-            self._row(ink, cols, ry, total, 15)
+            for k, line in enumerate(wrap(label, False, 16, 150)[:2]):
+                ink.text(line, 40, ry + k * 16, 16)
+            self._row(ink, cols, ry, total, 17)
         y += 112
         labels = self.t["ballot_header"]
         for label, px in zip(labels, (40, 157, 210, 296, 443), strict=False):
@@ -278,17 +276,15 @@ class ActaRenderer:
                 if current is not None:
                     y += 9
                 current = pos.candidate
-                heading = self.t["candidate_headings"].get(current) or self.d.candidate_name(
-                    current
-                ).upper()
-                ink.text(heading, 42, y, 26, bold=True)
+                heading = self.t["candidate_headings"].get(current) or self.d.candidate_name(current).upper()
+                ink.text(heading, 42, y - 2, 28, bold=True)
                 y += 37
             lines = wrap(pos.acronym, False, 16, 125)
             for k, line in enumerate(lines):
-                ink.text(line, 195, y + k * 17 - (len(lines) - 1) * 8, 16, align="right")
+                ink.text(line, 195, y + k * 17 - (len(lines) - 1) * 8, 17, align="right")
             if pos.party_code is not None:
-                ink.text(str(pos.party_code), 222, y, 16)
-            self._row(ink, cols, y, spec.votes[pos.position], 16)
+                ink.text(str(pos.party_code), 222, y, 17)
+            self._row(ink, cols, y, spec.votes[pos.position], 17, 18)
             y += 40
         y += 4
         ink.rect(37, top, 577, y, 2)
@@ -298,8 +294,13 @@ class ActaRenderer:
         ink.text(self.t["summary_title"], 307, y, 19, bold=True, align="center")
         y += 24
         valid = sum(spec.votes)
-        values = {"votes": valid + spec.nulos, "valid": valid, "nulos": spec.nulos,
-                  "blank": spec.blank, "zero": 0}
+        values = {
+            "votes": valid + spec.nulos,
+            "valid": valid,
+            "nulos": spec.nulos,
+            "blank": spec.blank,
+            "zero": 0,
+        }
         rows = self.t["summary_rows"]
         ink.rect(37, y, 577, y + 25 * len(rows), 1)
         ink.vline(250, y, y + 25 * len(rows), 1)
@@ -309,20 +310,20 @@ class ActaRenderer:
             ry = y + i * 25
             if i:
                 ink.hline(37, 577, ry, 1)
-            ink.text(label, 40, ry + 4, 15)
-            self._row(ink, cols, ry + 4, values[key], 15)
+            ink.text(label, 40, ry + 3, 17)
+            self._row(ink, cols, ry + 4, values[key], 16, 17)
         y += 25 * len(rows) + 24
         ink.rect(37, y, 577, y + 163, 1)
         ink.vline(305, y, y + 35, 1)
-        ink.text(self.t["observations_label"], 42, y + 5, 20)
+        ink.text(self.t["observations_label"], 42, y + 4, 23)
         for k in range(4):
             ink.hline(37, 577, y + 35 + 32 * k, 1)
         y += 195
         for line in self.t["closing"]:
-            ink.text(line, 42, y, 20, bold=True)
+            ink.text(line, 42, y, 23, bold=True)
             y += 25
         y += 18
-        ink.text(self.t["members_title"], 310, y, 17, bold=True, align="center")
+        ink.text(self.t["members_title"], 310, y, 19, bold=True, align="center")
         return y + 28
 
     def _members(self, ink: _Ink, y: int, rng: np.random.Generator) -> int:
@@ -331,7 +332,7 @@ class ActaRenderer:
         name_label, id_label, sign_label = self.t["member_fields"]
         for role in self.t["member_roles"]:
             ink.rect(44, y, 577, y + 320, 1)
-            ink.text(role, 48, y + 5, 19, bold=True)
+            ink.text(role, 48, y + 4, 22, bold=True)
             fields = [
                 f"{name_label} {rng.choice(given)} {rng.choice(given)} "
                 f"{rng.choice(surnames)} {rng.choice(surnames)}",
@@ -341,7 +342,7 @@ class ActaRenderer:
             for k, value in enumerate(fields):
                 ry = y + 33 + 40 * k
                 ink.hline(44, 577, ry, 1)
-                ink.text(value, 48, ry + 10, 15)
+                ink.text(value, 48, ry + 9, 18)
             ink.hline(44, 577, y + 153, 1)
             self._scribble(ink, 110, y + 170, 400, 140, rng)
             y += 366
@@ -355,10 +356,18 @@ class ActaRenderer:
             t = np.linspace(0, 1, n)
             span = rng.uniform(0.4, 0.9) * w
             loops = rng.uniform(3, 9)
-            px = x + rng.uniform(0, w - span) + span * t + rng.uniform(8, 30) * np.sin(
-                2 * np.pi * loops * t + rng.uniform(0, 6))
-            py = y + h / 2 + rng.uniform(10, h / 2.5) * np.sin(
-                2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, 6)) + rng.uniform(-30, 30) * t
+            px = (
+                x
+                + rng.uniform(0, w - span)
+                + span * t
+                + rng.uniform(8, 30) * np.sin(2 * np.pi * loops * t + rng.uniform(0, 6))
+            )
+            py = (
+                y
+                + h / 2
+                + rng.uniform(10, h / 2.5) * np.sin(2 * np.pi * rng.uniform(2, 6) * t + rng.uniform(0, 6))
+                + rng.uniform(-30, 30) * t
+            )
             pts = np.stack([px, py], 1).astype(np.int32).reshape(-1, 1, 2)
             cv2.polylines(ink.a, [pts], False, 255, int(rng.integers(1, 3)), cv2.LINE_AA)
 
@@ -371,25 +380,26 @@ class ActaRenderer:
         y += mask.shape[0] + 58
         digits = int(self.t.get("signature_hex_digits", 64))
         hexline = self.signature_hex(payload, digits)
-        ink.text(hexline[:42], 314, y, 16, align="center")
-        ink.text(hexline[42:], 314, y + 24, 16, align="center")
+        ink.text(hexline[:42], 314, y, 19, align="center")
+        ink.text(hexline[42:], 314, y + 24, 19, align="center")
         ink.hline(45, 585, y + 110, 1)
         return y + 140, box
 
     # -- the whole acta ---------------------------------------------------------------
-    def ink(self, spec: ActaSpec, rng: np.random.Generator) -> tuple[np.ndarray, str,
-                                                                      tuple[int, ...]]:
+    def ink(self, spec: ActaSpec, rng: np.random.Generator) -> tuple[np.ndarray, str, tuple[int, ...]]:
         """The receipt's ink layer (before paper and scanner), payload and QR box."""
         if len(spec.votes) != len(self.d.ballot):
             raise ValueError(f"expected {len(self.d.ballot)} votes, got {len(spec.votes)}")
         payload = self.payload(spec)
-        ink = _Ink(8000)
+        ink = _Ink(9000)  # ~6,400 used; more ballot lines or roles need more
         y = self._header(ink, 10, spec, rng)
         y = self._voters(ink, y, spec)
         y = self._ballot(ink, y, spec)
         y = self._summary(ink, y, spec)
         y = self._members(ink, y, rng)
         y, box = self._bottom(ink, y, payload)
+        if y > ink.a.shape[0]:
+            raise ValueError(f"el acta no cabe / the acta does not fit: {y} px")
         return ink.a[:y], payload, box
 
     def render(self, spec: ActaSpec, rng: np.random.Generator) -> Rendered:
@@ -406,6 +416,9 @@ class ActaRenderer:
         src_x0, dst_x0 = max(0, -dx), max(0, dx)
         span = min(INK_WIDTH - src_x0, width - dst_x0)
         placed[lead:, dst_x0 : dst_x0 + span] = layer[:, src_x0 : src_x0 + span]
+        # thermal dot gain: the head's heat spreads, strokes print bolder than the font
+        cv2.GaussianBlur(placed, (3, 3), 0.5, dst=placed)
+        cv2.convertScaleAbs(placed, dst=placed, alpha=float(rng.uniform(1.05, 1.3)))
         strength = float(rng.uniform(0.88, 0.98))
         gray = cv2.subtract(gray, cv2.convertScaleAbs(placed, alpha=strength))
         self._scanner(gray, rng)
@@ -426,13 +439,12 @@ class ActaRenderer:
             "qr_box": list(box),
             "size": [width, height],
         }
-        return Rendered(gray, payload, truth["signature_hex"], box, truth)
+        return Rendered(gray, payload, self.signature_hex(payload), box, truth)
 
     def _paper(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
         level = float(rng.uniform(236, 250))
         coarse = np.clip(rng.normal(level, 3.0, (height // 128 + 2, width // 128 + 2)), 0, 255)
-        return cv2.resize(coarse.astype(np.uint8), (width, height),
-                          interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(coarse.astype(np.uint8), (width, height), interpolation=cv2.INTER_LINEAR)
 
     def _scanner(self, gray: np.ndarray, rng: np.random.Generator) -> None:
         """In place: sensor noise, slight optical blur, the dark bed beyond the paper."""
@@ -441,7 +453,7 @@ class ActaRenderer:
         tile = self._noise[oy:, ox:]
         noise = np.tile(tile, (h // tile.shape[0] + 1, w // tile.shape[1] + 1))[:h, :w]
         cv2.add(gray, noise, dst=gray)
-        cv2.subtract(gray, 8, dst=gray)
+        cv2.subtract(gray, 8, dst=gray)  # type: ignore[call-overload]
         cv2.GaussianBlur(gray, (3, 3), 0.6, dst=gray)
         edge = int(rng.integers(0, 5))
         if edge:

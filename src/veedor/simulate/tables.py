@@ -68,7 +68,7 @@ def read_table(path: str | Path, definition: ElectionDefinition, seed: int = 0) 
             missing = [c for c, col in candidate_cols.items() if col is None]
             raise TableError(f"{path.name}: faltan columnas / missing columns {missing}")
         level_cols = {
-            level: _pick(columns, col, level)
+            level: _pick(columns, col, level, f"{level}_name")
             for level, col in config.get("level_name_columns", {}).items()
         }
         digits = definition.centre_code_digits
@@ -94,8 +94,9 @@ def read_table(path: str | Path, definition: ElectionDefinition, seed: int = 0) 
             )
 
 
-def with_synthetic_remainder(specs: Iterable[ActaSpec], total: int,
-                             definition: ElectionDefinition, seed: int = 0) -> Iterator[ActaSpec]:
+def with_synthetic_remainder(
+    specs: Iterable[ActaSpec], total: int, definition: ElectionDefinition, seed: int = 0
+) -> Iterator[ActaSpec]:
     """All rows, then synthetic mesas up to ``total`` (a national drill when the table
     covers only part of the country).
 
@@ -129,6 +130,7 @@ def with_synthetic_remainder(specs: Iterable[ActaSpec], total: int,
         new_totals = dict(zip(totals, (int(x) for x in drawn), strict=True))
         votes = spread_totals(new_totals, definition, f"{centre}.{mesa:02d}", seed)
         electors = int((new_size + model.nulos) * rng.uniform(1.4, 1.9)) + 1
-        yield ActaSpec(centre, mesa, votes, int(rng.poisson(0.05)), electors=electors,
-                       places=model.places, spread=True)
+        yield ActaSpec(
+            centre, mesa, votes, int(rng.poisson(0.05)), electors=electors, places=model.places, spread=True
+        )
         count += 1

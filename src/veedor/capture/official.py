@@ -66,21 +66,31 @@ def import_official(
     if text.lstrip().startswith(("{", "[")):
         fmt, sources = "json", _from_json(text, definition, path, errors)
     else:
-        fmt, sources = _from_csv(text, definition, key or path.stem, errors)
+        fmt, sources = "csv", _from_csv(text, definition, key or path.stem, errors)
     if key and len(sources) == 1:
         sources[0].key = key
     result = OfficialImport(errors=errors)
     for src in sources:
-        old = session.scalar(select(OfficialSource).where(
-            OfficialSource.election == definition.id, OfficialSource.key == src.key))
+        old = session.scalar(
+            select(OfficialSource).where(
+                OfficialSource.election == definition.id, OfficialSource.key == src.key
+            )
+        )
         if old is not None and old.file_sha256 == sha:
             result.unchanged.append(src.key)
             continue
         if old is not None:
             _drop(session, old.id)
             result.replaced.append(src.key)
-        row = OfficialSource(election=definition.id, key=src.key, path=str(path), file_sha256=sha,
-                             format=fmt, imported_at=now(), **src.meta)
+        row = OfficialSource(
+            election=definition.id,
+            key=src.key,
+            path=str(path),
+            file_sha256=sha,
+            format=fmt,
+            imported_at=now(),
+            **src.meta,
+        )
         session.add(row)
         session.flush()
         _insert_units(session, row.id, src.units, definition)
@@ -97,15 +107,27 @@ def _drop(session: Session, source_id: int) -> None:
     session.execute(delete(OfficialSource).where(OfficialSource.id == source_id))
 
 
-def _insert_units(session: Session, source_id: int, units: list[dict], definition: ElectionDefinition) -> None:
+def _insert_units(
+    session: Session, source_id: int, units: list[dict], definition: ElectionDefinition
+) -> None:
     # Ids assigned here so the votes can be bulk-inserted with them (one writer per import).
     next_id = (session.scalar(select(func.max(OfficialUnit.id))) or 0) + 1
     unit_rows: list[dict] = []
     vote_rows: list[dict] = []
     for unit in units:
-        unit_rows.append({"id": next_id, "source_id": source_id, "level": unit["level"], "code": unit["code"],
-                          "mesa": unit.get("mesa", 0), **{f: unit.get(f) for f in _UNIT_FIELDS}})
-        vote_rows.extend({"unit_id": next_id, "candidate": c, "votes": v} for c, v in unit["votes"].items())
+        unit_rows.append(
+            {
+                "id": next_id,
+                "source_id": source_id,
+                "level": unit["level"],
+                "code": unit["code"],
+                "mesa": unit.get("mesa", 0),
+                **{f: unit.get(f) for f in _UNIT_FIELDS},
+            }
+        )
+        vote_rows.extend(
+            {"unit_id": next_id, "candidate": c, "votes": v} for c, v in unit["votes"].items()
+        )
         next_id += 1
     if unit_rows:
         session.execute(insert(OfficialUnit), unit_rows)
@@ -124,7 +146,9 @@ def _int_or_none(value: Any, what: str) -> int | None:
 def _votes(raw: dict[str, Any], definition: ElectionDefinition) -> dict[str, int]:
     unknown = set(raw) - set(definition.candidate_codes)
     if unknown:
-        raise ValueError(f"candidatos desconocidos / unknown candidates: {', '.join(sorted(unknown))}")
+        raise ValueError(
+            f"candidatos desconocidos / unknown candidates: {', '.join(sorted(unknown))}"
+        )
     return {c: int(_int_or_none(v, c) or 0) for c, v in raw.items()}
 
 
@@ -141,16 +165,29 @@ def _unit(raw: dict[str, Any], definition: ElectionDefinition) -> dict[str, Any]
     mesa = _int_or_none(raw.get("mesa"), "mesa") or 0
     if level == MESA and not mesa:
         raise ValueError("falta el número de mesa / mesa number missing")
-    unit = {"level": level, "code": code, "mesa": mesa, "votes": _votes(raw.get("votes") or {}, definition)}
-    aliases = {"valid": ("valid", "valid_votes"), "nulos": ("nulos", "null_votes"),
-               "others": ("others", "others_total"), "electors": ("electors", "registered_electors"),
-               "voters": ("voters",)}
+    unit = {
+        "level": level,
+        "code": code,
+        "mesa": mesa,
+        "votes": _votes(raw.get("votes") or {}, definition),
+    }
+    aliases = {
+        "valid": ("valid", "valid_votes"),
+        "nulos": ("nulos", "null_votes"),
+        "others": ("others", "others_total"),
+        "electors": ("electors", "registered_electors"),
+        "voters": ("voters",),
+    }
     for name, keys in aliases.items():
-        unit[name] = next((_int_or_none(raw[k], k) for k in keys if raw.get(k) not in (None, "")), None)
+        unit[name] = next(
+            (_int_or_none(raw[k], k) for k in keys if raw.get(k) not in (None, "")), None
+        )
     return unit
 
 
-def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: list) -> list[_Source]:
+def _from_json(
+    text: str, definition: ElectionDefinition, path: Path, errors: list
+) -> list[_Source]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -163,12 +200,20 @@ def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: li
     for i, b in enumerate(bulletins):
         try:
             if "id" not in b or "votes" not in b:
-                raise ValueError("cada boletín necesita 'id' y 'votes' / each bulletin needs 'id' and 'votes'")
+                raise ValueError(
+                    "cada boletín necesita 'id' y 'votes' / each bulletin needs 'id' and 'votes'"
+                )
             pct = b.get("actas_transmitted_pct", b.get("actas_pct"))
-            meta = {"authority": b.get("authority", authority), "announced_at": b.get("announced_at"),
-                    "actas_pct": float(pct) if pct is not None else None,
-                    "registered_electors": _int_or_none(b.get("registered_electors"), "registered_electors"),
-                    "sources": b.get("sources"), "caveat": b.get("caveat")}
+            meta = {
+                "authority": b.get("authority", authority),
+                "announced_at": b.get("announced_at"),
+                "actas_pct": float(pct) if pct is not None else None,
+                "registered_electors": _int_or_none(
+                    b.get("registered_electors"), "registered_electors"
+                ),
+                "sources": b.get("sources"),
+                "caveat": b.get("caveat"),
+            }
             units = [_unit({**b, "level": NATIONAL, "code": ""}, definition)]
             units += [_unit(u, definition) for u in b.get("units", [])]
         except (ValueError, TypeError) as exc:
@@ -178,16 +223,26 @@ def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: li
     return out
 
 
-def _from_csv(text: str, definition: ElectionDefinition, default_key: str, errors: list) -> list[_Source]:
+def _from_csv(
+    text: str, definition: ElectionDefinition, default_key: str, errors: list
+) -> list[_Source]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header
-    spec = next((s for s in definition.results_tables.values()
-                 if {s["centre_column"], s["mesa_column"]} <= set(header)), None)
+    spec = next(
+        (
+            s
+            for s in definition.results_tables.values()
+            if {s["centre_column"], s["mesa_column"]} <= set(header)
+        ),
+        None,
+    )
     cands = [c for c in definition.candidate_codes if c in header]
     if not cands:
-        raise TableError(f"ninguna columna de candidato / no candidate column ({', '.join(definition.candidate_codes)})"
-                         f"; columnas / columns: {', '.join(header)}")
+        raise TableError(
+            f"ninguna columna de candidato / no candidate column ({', '.join(definition.candidate_codes)})"
+            f"; columnas / columns: {', '.join(header)}"
+        )
     sources: dict[str, _Source] = {}
     for line_no, rec in enumerate(reader, start=2):
         if not any((v or "").strip() for v in rec.values()):
@@ -195,9 +250,16 @@ def _from_csv(text: str, definition: ElectionDefinition, default_key: str, error
         try:
             raw: dict[str, Any] = {k: (v or "").strip() for k, v in rec.items() if k}
             if spec is not None:
-                raw.update({"level": MESA, "code": raw[spec["centre_column"]], "mesa": raw[spec["mesa_column"]],
-                            "valid": raw.get(spec["valid_column"]), "nulos": raw.get(spec["null_column"]),
-                            "electors": raw.get(spec.get("electors_column", ""))})
+                raw.update(
+                    {
+                        "level": MESA,
+                        "code": raw[spec["centre_column"]],
+                        "mesa": raw[spec["mesa_column"]],
+                        "valid": raw.get(spec["valid_column"]),
+                        "nulos": raw.get(spec["null_column"]),
+                        "electors": raw.get(spec.get("electors_column", "")),
+                    }
+                )
             raw["votes"] = {c: raw[c] for c in cands}
             unit = _unit(raw, definition)
         except (ValueError, KeyError) as exc:
@@ -206,10 +268,17 @@ def _from_csv(text: str, definition: ElectionDefinition, default_key: str, error
         key = raw.get("bulletin") or default_key
         if key not in sources:
             pct = raw.get("actas_pct")
-            sources[key] = _Source(key, {"announced_at": raw.get("announced_at") or None,
-                                         "actas_pct": float(pct) if pct else None,
-                                         "registered_electors": None, "authority": None,
-                                         "sources": None, "caveat": None})
+            sources[key] = _Source(
+                key,
+                {
+                    "announced_at": raw.get("announced_at") or None,
+                    "actas_pct": float(pct) if pct else None,
+                    "registered_electors": None,
+                    "authority": None,
+                    "sources": None,
+                    "caveat": None,
+                },
+            )
         if unit["level"] == NATIONAL and unit.get("electors"):
             sources[key].meta["registered_electors"] = unit["electors"]
         sources[key].units.append(unit)

@@ -12,8 +12,10 @@ from rich.table import Table
 
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, fail, get_definition, get_store, out
 from veedor.definitions import ElectionDefinition
-from veedor.tally import TallyResult, tally
+from veedor.tally import TallyResult
 from veedor.tally.aggregate import SourceError
+from veedor.tally.columnar import tally_columnar
+from veedor.tally.coverage import Coverage
 
 
 class Format(StrEnum):
@@ -49,7 +51,7 @@ def tally_cmd(
     store = get_store(db)
     with store.session() as session:
         try:
-            result = tally(session, defn, level, source)
+            result = tally_columnar(session, defn, level, source)
         except SourceError as exc:
             fail(str(exc))
     if fmt is Format.json:
@@ -72,9 +74,12 @@ def as_records(result: TallyResult, defn: ElectionDefinition) -> dict:
         rec.update({"valid": row.valid, "nulos": row.nulos, "actas": row.actas, "electors": row.electors,
                     "mesas_with_electors": row.mesas_with_electors})
         rec.update({f"{c}_pct": round(row.pct(c) or 0.0, 2) for c in defn.candidate_codes})
+        if row.coverage is not None:
+            rec.update(row.coverage.as_dict())
         rows.append(rec)
+    notes = result.coverage.notes if result.coverage else []
     return {"level": result.level, "source": result.source, "source_label": result.source_label,
-            "candidates": {c.code: c.name for c in defn.candidates}, "rows": rows}
+            "candidates": {c.code: c.name for c in defn.candidates}, "rows": rows, "coverage_notes": notes}
 
 
 def as_table(result: TallyResult, defn: ElectionDefinition, max_candidates: int = 4) -> Table:
@@ -86,11 +91,24 @@ def as_table(result: TallyResult, defn: ElectionDefinition, max_candidates: int 
     for c in top:
         table.add_column(c, justify="right")
     table.add_column("otros", justify="right")
-    for header in ("válidos", "nulos", "actas", "electores"):
+    for header in ("válidos", "nulos", "actas", "electores", "cobertura"):
         table.add_column(header, justify="right")
     for row in result.rows:
         others = row.valid - sum(row.votes[c] for c in top)
         cells = [f"{row.votes[c]:,}\n{row.pct(c) or 0:.2f}%" for c in top]
         table.add_row(row.code or "—", row.name or "", *cells, f"{others:,}", f"{row.valid:,}",
-                      f"{row.nulos:,}", f"{row.actas:,}", f"{row.electors:,}")
+                      f"{row.nulos:,}", f"{row.actas:,}", f"{row.electors:,}", coverage_cell(row.coverage))
+    if result.coverage and result.coverage.notes:
+        table.caption = "\n".join(result.coverage.notes)
     return table
+
+
+def coverage_cell(cov: Coverage | None) -> str:
+    """'ok/total mesas' and the percentage; pending actas (review, conflict) when there are any."""
+    if cov is None:
+        return ""
+    total = f"{cov.mesas_total:,}" if cov.mesas_total is not None else "?"
+    text = f"{cov.mesas_ok:,}/{total}\n{cov.pct:.2f}%" if cov.pct is not None else f"{cov.mesas_ok:,}/?"
+    if cov.pending:
+        text += f"\n+{cov.review} rev. +{cov.conflict} confl."
+    return text

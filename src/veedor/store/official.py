@@ -42,7 +42,9 @@ class OfficialUnit(Base):
 
     __tablename__ = "official_units"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source_id: Mapped[int] = mapped_column(ForeignKey("official_sources.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("official_sources.id", ondelete="CASCADE"), index=True
+    )
     level: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(32))
     mesa: Mapped[int] = mapped_column(Integer, default=0)
@@ -58,6 +60,8 @@ class OfficialUnit(Base):
 
 class OfficialVotes(Base):
     __tablename__ = "official_votes"
-    unit_id: Mapped[int] = mapped_column(ForeignKey("official_units.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("official_units.id", ondelete="CASCADE"), primary_key=True
+    )
     candidate: Mapped[str] = mapped_column(String(32), primary_key=True)
     votes: Mapped[int] = mapped_column(Integer)

@@ -11,12 +11,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+from sqlalchemy import String as String_
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
-from veedor.store.schema import ActaRecord, ActaVotes, Evidence, GeoUnit, Mesa, ResultRow, ResultVotes
+from veedor.store.schema import (
+    ActaRecord,
+    ActaVotes,
+    Evidence,
+    GeoUnit,
+    Mesa,
+    ResultRow,
+    ResultVotes,
+)
 
 if TYPE_CHECKING:
     from veedor.tally.aggregate import TallyResult
@@ -59,10 +68,17 @@ class Coverage:
         return max(self.mesas_total - self.mesas_ok - self.pending, 0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mesas_total": self.mesas_total, "mesas_ok": self.mesas_ok,
-                "coverage_pct": _round(self.pct), "electors_covered": self.electors_covered,
-                "electors_total": self.electors_total, "electors_pct": _round(self.electors_pct),
-                "pending_review": self.review, "pending_conflict": self.conflict, "missing": self.missing}
+        return {
+            "mesas_total": self.mesas_total,
+            "mesas_ok": self.mesas_ok,
+            "coverage_pct": _round(self.pct),
+            "electors_covered": self.electors_covered,
+            "electors_total": self.electors_total,
+            "electors_pct": _round(self.electors_pct),
+            "pending_review": self.review,
+            "pending_conflict": self.conflict,
+            "missing": self.missing,
+        }
 
 
 @dataclass
@@ -96,44 +112,69 @@ def registry_totals(session: Session, definition: ElectionDefinition, level: str
             states = registry_totals(session, definition, definition.levels[0].name)
             total = sum(v for v in states.values() if v) or None
         return {"": total}
-    rows = session.execute(select(GeoUnit.code, GeoUnit.mesas_total).where(
-        GeoUnit.election == definition.id, GeoUnit.level == level, GeoUnit.source != REGISTRY_FROM_TABLE))
-    return dict(rows.all())  # type: ignore[arg-type]
+    rows = session.execute(
+        select(GeoUnit.code, GeoUnit.mesas_total).where(
+            GeoUnit.election == definition.id,
+            GeoUnit.level == level,
+            GeoUnit.source != REGISTRY_FROM_TABLE,
+        )
+    )
+    return dict(rows.all())
 
 
-def registry_electors(session: Session, definition: ElectionDefinition, level: str) -> dict[str, tuple[int, int]]:
+def registry_electors(
+    session: Session, definition: ElectionDefinition, level: str
+) -> dict[str, tuple[int, int]]:
     """(mesas with known electors, their electors) per unit, from the per-mesa registry."""
     key = unit_key(definition, level, Mesa.centre).label("code")
     rows = session.execute(
         select(key, func.count(), func.coalesce(func.sum(Mesa.electors), 0))
-        .where(Mesa.election == definition.id, Mesa.electors.is_not(None)).group_by(key))
+        .where(Mesa.election == definition.id, Mesa.electors.is_not(None))
+        .group_by(key)
+    )
     return {code: (int(n), int(e)) for code, n, e in rows}
 
 
-def pending_counts(session: Session, definition: ElectionDefinition, level: str) -> dict[str, tuple[int, int]]:
+def pending_counts(
+    session: Session, definition: ElectionDefinition, level: str
+) -> dict[str, tuple[int, int]]:
     """(review, conflict) actas per unit: scanned actas that are not counted yet."""
     key = unit_key(definition, level, ActaRecord.centre).label("code")
     review = func.sum(case((ActaRecord.status == ActaState.REVIEW.value, 1), else_=0))
     conflict = func.sum(case((ActaRecord.status == ActaState.CONFLICT.value, 1), else_=0))
     rows = session.execute(
         select(key, review, conflict)
-        .where(ActaRecord.election == definition.id, ActaRecord.status != ActaState.OK.value).group_by(key))
+        .where(ActaRecord.election == definition.id, ActaRecord.status != ActaState.OK.value)
+        .group_by(key)
+    )
     return {code: (int(r), int(c)) for code, r, c in rows}
 
 
 def level_coverage(
-    session: Session, definition: ElectionDefinition, level: str, counted: dict[str, tuple[int, int]],
-    *, scan: bool,
+    session: Session,
+    definition: ElectionDefinition,
+    level: str,
+    counted: dict[str, tuple[int, int]],
+    *,
+    scan: bool,
+    electors: dict[str, tuple[int, int]] | None = None,
+    totals: dict[str, int | None] | None = None,
 ) -> tuple[dict[str, Coverage], LevelCoverage]:
     """Coverage of every unit of ``level`` given ``counted`` = {code: (ok mesas, electors covered)}.
 
     Units the registry lists but with nothing counted appear too (0 % covered)."""
     if level == MESA:
         cov = {code: Coverage(code, 1, 1, e, e or None) for code, (_, e) in counted.items()}
-        return cov, LevelCoverage(level, len(cov), registry_complete=False,
-                                  notes=["nivel mesa: cobertura 1/1 / mesa level: coverage 1/1"])
-    totals = registry_totals(session, definition, level)
-    electors = registry_electors(session, definition, level)
+        return cov, LevelCoverage(
+            level,
+            len(cov),
+            registry_complete=False,
+            notes=["nivel mesa: cobertura 1/1 / mesa level: coverage 1/1"],
+        )
+    if totals is None:
+        totals = registry_totals(session, definition, level)
+    if electors is None:
+        electors = registry_electors(session, definition, level)
     pending = pending_counts(session, definition, level) if scan else {}
     out: dict[str, Coverage] = {}
     for code in sorted(set(totals) | set(counted) | set(pending)):
@@ -144,7 +185,8 @@ def level_coverage(
         review, conflict = pending.get(code, (0, 0))
         out[code] = Coverage(code, total, ok, covered, electors_total, review, conflict)
     summary = LevelCoverage(
-        level, units_registry=sum(1 for v in totals.values() if v is not None),
+        level,
+        units_registry=sum(1 for v in totals.values() if v is not None),
         units_without_ok=[c for c, v in out.items() if v.mesas_ok == 0],
         units_without_total=[c for c, v in out.items() if v.mesas_total is None],
     )
@@ -157,11 +199,13 @@ def level_coverage(
         summary.notes.append(
             f"registro parcial: {summary.registry_mesas or 0:,} de {national or '?'} mesas con total conocido a "
             f"nivel {level}; {len(summary.units_without_total)} unidades sin total / partial registry: "
-            f"{summary.registry_mesas or 0:,} of {national or '?'} mesas have a known total at this level")
+            f"{summary.registry_mesas or 0:,} of {national or '?'} mesas have a known total at this level"
+        )
     if not any(v.electors_total for v in out.values()):
         summary.notes.append(
             "electores de las mesas sin acta desconocidos en el registro / registered electors of mesas "
-            "without an acta are not in the registry")
+            "without an acta are not in the registry"
+        )
     return out, summary
 
 
@@ -176,38 +220,102 @@ def attach_coverage(session: Session, definition: ElectionDefinition, result: Ta
 
 
 def verified_mesas(session: Session, definition: ElectionDefinition, source: str) -> pl.DataFrame:
-    """One row per verified mesa: centre, mesa, electors, nulos, one column per candidate,
-    ``valid`` and ``evidence`` (image URL or SHA-256 behind the numbers). One SQL pivot."""
+    """One row per verified mesa: centre, mesa, electors, nulos, evidence (image URL or SHA-256
+    behind the numbers), one column per candidate, and valid. Two queries, pivoted in Polars."""
     from veedor.tally.aggregate import SCAN, resolve_source
 
     kind, table_id, _ = resolve_source(session, definition, source)
-    cands = definition.candidate_codes
+    votes_of: Any
     if kind == SCAN:
-        vote_col, cand_col = ActaVotes.votes, ActaVotes.candidate
-        evidence = (select(Evidence.acta_pk, func.min(Evidence.sha256).label("ref"))
-                    .group_by(Evidence.acta_pk).subquery())
-        pivot = [func.sum(case((cand_col == c, vote_col), else_=0)).label(c) for c in cands]
-        query = (
-            select(ActaRecord.centre, ActaRecord.mesa, Mesa.electors, ActaRecord.nulos, evidence.c.ref, *pivot)
-            .select_from(ActaRecord).join(ActaVotes, ActaVotes.acta_pk == ActaRecord.id)
+        evidence = (
+            select(Evidence.acta_pk, func.min(Evidence.sha256).label("ref"))
+            .group_by(Evidence.acta_pk)
+            .subquery()
+        )
+        rows = (
+            select(
+                ActaRecord.id,
+                ActaRecord.centre,
+                ActaRecord.mesa,
+                Mesa.electors,
+                ActaRecord.nulos,
+                evidence.c.ref,
+            )
+            .select_from(ActaRecord)
             .outerjoin(evidence, evidence.c.acta_pk == ActaRecord.id)
-            .outerjoin(Mesa, (Mesa.election == definition.id) & (Mesa.centre == ActaRecord.centre)
-                       & (Mesa.number == ActaRecord.mesa))
+            .outerjoin(
+                Mesa,
+                (Mesa.election == definition.id)
+                & (Mesa.centre == ActaRecord.centre)
+                & (Mesa.number == ActaRecord.mesa),
+            )
             .where(ActaRecord.election == definition.id, ActaRecord.status == ActaState.OK.value)
-            .group_by(ActaRecord.id)
+        )
+        ids = rows.with_only_columns(ActaRecord.id).scalar_subquery()
+        votes_of, key, cand, n = ActaVotes, ActaVotes.acta_pk, ActaVotes.candidate, ActaVotes.votes
+        where = key.in_(ids)
+    else:
+        rows = (
+            select(
+                ResultRow.id,
+                ResultRow.centre,
+                ResultRow.mesa,
+                func.coalesce(ResultRow.electors, Mesa.electors),
+                ResultRow.nulos,
+                ResultRow.image_ref,
+            )
+            .select_from(ResultRow)
+            .outerjoin(
+                Mesa,
+                (Mesa.election == definition.id)
+                & (Mesa.centre == ResultRow.centre)
+                & (Mesa.number == ResultRow.mesa),
+            )
+            .where(ResultRow.table_id == table_id)
+        )
+        lo, hi = session.execute(
+            select(func.min(ResultRow.id), func.max(ResultRow.id)).where(ResultRow.table_id == table_id)
+        ).one()
+        votes_of, key, cand, n = (
+            ResultVotes,
+            ResultVotes.row_id,
+            ResultVotes.candidate,
+            ResultVotes.votes,
+        )
+        # Row ids of one table are contiguous (tables.py assigns them), so a range scan of the
+        # primary key replaces a join.
+        where = key.between(lo or 0, hi or -1)
+    schema = {
+        "id": pl.Int64,
+        "centre": pl.Utf8,
+        "mesa": pl.Int64,
+        "electors": pl.Int64,
+        "nulos": pl.Int64,
+        "evidence": pl.Utf8,
+    }
+    frame = pl.DataFrame(session.execute(rows).all(), schema=schema, orient="row")
+    cands = definition.candidate_codes
+    if session.get_bind().dialect.name == "sqlite":
+        # Fetching one packed string per mesa is ~3x faster than 10 rows per mesa through the driver.
+        packed = session.execute(
+            select(key, func.group_concat(cand + literal(":") + func.cast(n, String_)))
+            .select_from(votes_of)
+            .where(where)
+            .group_by(key)
+        ).all()
+        wide = pl.DataFrame(packed, schema={"id": pl.Int64, "packed": pl.Utf8}, orient="row").select(
+            "id",
+            *(
+                pl.col("packed").str.extract(rf"(?:^|,){c}:(\d+)").cast(pl.Int64).fill_null(0).alias(c)
+                for c in cands
+            ),
         )
     else:
-        vote_col, cand_col = ResultVotes.votes, ResultVotes.candidate
-        pivot = [func.sum(case((cand_col == c, vote_col), else_=0)).label(c) for c in cands]
-        electors = func.coalesce(ResultRow.electors, Mesa.electors)
-        query = (
-            select(ResultRow.centre, ResultRow.mesa, electors, ResultRow.nulos, ResultRow.image_ref, *pivot)
-            .select_from(ResultRow).join(ResultVotes, ResultVotes.row_id == ResultRow.id)
-            .outerjoin(Mesa, (Mesa.election == definition.id) & (Mesa.centre == ResultRow.centre)
-                       & (Mesa.number == ResultRow.mesa))
-            .where(ResultRow.table_id == table_id).group_by(ResultRow.id)
+        pivot = [func.sum(case((cand == c, n), else_=0)).label(c) for c in cands]
+        wide = pl.DataFrame(
+            session.execute(select(key, *pivot).where(where).group_by(key)).all(),
+            schema={"id": pl.Int64, **dict.fromkeys(cands, pl.Int64)},
+            orient="row",
         )
-    schema = {"centre": pl.Utf8, "mesa": pl.Int64, "electors": pl.Int64, "nulos": pl.Int64,
-              "evidence": pl.Utf8, **dict.fromkeys(cands, pl.Int64)}
-    frame = pl.DataFrame(session.execute(query).all(), schema=schema, orient="row")
-    return frame.with_columns(pl.sum_horizontal(*cands).alias("valid")).sort("centre", "mesa")
+    frame = frame.join(wide, on="id", how="left").with_columns(pl.col(c).fill_null(0) for c in cands)
+    return frame.drop("id").with_columns(pl.sum_horizontal(*cands).alias("valid")).sort("centre", "mesa")

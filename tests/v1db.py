@@ -1,0 +1,36 @@
+"""One database with the real V1 table, the partial registry and the CNE bulletins, built once
+per test session and shared (read-only) by the coverage/compare/scenario/estimate/export tests."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from pathlib import Path
+
+from veedor.capture.official import import_official
+from veedor.capture.registry import import_registry
+from veedor.capture.tables import import_results_table
+from veedor.definitions import load_definition
+from veedor.store import Store, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+V1 = SAMPLES / "results" / "RESULTADOS_2024_CSV_V1.csv"
+V2 = SAMPLES / "results" / "RESULTADOS_2024_CSV_V2.csv"
+CENTRES = SAMPLES / "registry" / "centros_resultadosconvzla_site_2024-08-01.csv"
+UNITS = SAMPLES / "registry" / "admin_units_resultadosconvzla_site_2024-08-01.csv"
+BULLETINS = SAMPLES / "official" / "cne_bulletins_2024.json"
+
+
+@functools.cache
+def v1_store() -> Store:
+    definition = load_definition("ve-2024-presidential")
+    folder = Path(tempfile.mkdtemp(prefix="veedor-v1-"))
+    store = open_store(str(folder / "v1.db"))
+    with store.session() as session:
+        for path in (CENTRES, UNITS, V1):
+            import_registry(session, path, definition)
+        import_results_table(session, V1, definition)
+        import_official(session, BULLETINS, definition)
+        session.commit()
+    return store

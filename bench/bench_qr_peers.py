@@ -26,6 +26,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -93,11 +94,8 @@ def _light(img: np.ndarray, rng: np.random.Generator, strength: float) -> np.nda
 
 def _phone(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The acta (whole, or its lower part) photographed on a table, tilted, unevenly lit."""
-    h, w = gray.shape
-    if rng.random() < 0.5:
-        part = gray[int(h * rng.uniform(0.45, 0.7)) :]
-    else:
-        part = gray
+    h = gray.shape[0]
+    part = gray[int(h * rng.uniform(0.45, 0.7)) :] if rng.random() < 0.5 else gray
     ph, pw = part.shape
     out_long = int(rng.uniform(2600, 4000))
     scale = out_long * rng.uniform(0.75, 0.9) / ph
@@ -121,16 +119,15 @@ def _phone(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     img = np.where(mask > 127, warped, table)
     img = _rotate(img, rng.uniform(-25, 25), border=int(table.mean()))
     img = _light(img, rng, rng.uniform(0.2, 0.5))
-    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.2))
+    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.8, 1.6))
     img = np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
     return _jpeg(img, int(rng.uniform(70, 90)))
 
 
 def _perspective(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    h, w = gray.shape
-    part = gray[h // 2 :]
+    part = gray[gray.shape[0] // 2 :]
     ph, pw = part.shape
-    k = rng.uniform(0.12, 0.25)
+    k = rng.uniform(0.2, 0.35)
     src = np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]])
     if rng.random() < 0.5:  # keystone: top narrower (camera tilted towards the top)
         dst = np.float32([[pw * k, 0], [pw * (1 - k), 0], [pw, ph], [0, ph]])
@@ -150,11 +147,11 @@ def _upside_down(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _blur(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return cv2.GaussianBlur(gray, (0, 0), rng.uniform(1.8, 3.2))
+    return cv2.GaussianBlur(gray, (0, 0), rng.uniform(2.5, 4.5))
 
 
 def _motion(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    n = int(rng.integers(8, 16))
+    n = int(rng.integers(12, 24))
     k = np.zeros((n, n), np.float32)
     k[n // 2, :] = 1.0
     rot = cv2.getRotationMatrix2D((n / 2 - 0.5, n / 2 - 0.5), rng.uniform(0, 180), 1.0)
@@ -164,10 +161,10 @@ def _motion(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _faded(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    lo, hi = rng.uniform(130, 175), rng.uniform(215, 245)
+    lo, hi = rng.uniform(170, 205), rng.uniform(220, 245)
     img = lo + gray.astype(np.float32) / 255.0 * (hi - lo)
     img = _light(img.astype(np.uint8), rng, rng.uniform(0.05, 0.2)).astype(np.float32)
-    return np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
+    return np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)
 
 
 def _crumpled(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -189,7 +186,7 @@ def _stain(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     s = x1 - x0
     cx = int(rng.uniform(x0 + 0.25 * s, x1 - 0.1 * s))
     cy = int(rng.uniform(y0 + 0.35 * s, y1 - 0.1 * s))
-    axes = (int(s * rng.uniform(0.08, 0.14)), int(s * rng.uniform(0.06, 0.11)))
+    axes = (int(s * rng.uniform(0.1, 0.17)), int(s * rng.uniform(0.08, 0.13)))
     kind = rng.integers(3)
     if kind == 0:  # thumb: opaque, skin grey
         cv2.ellipse(img, (cx, cy), axes, rng.uniform(0, 180), 0, 360, int(rng.uniform(110, 170)), -1)
@@ -204,7 +201,7 @@ def _stain(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _cutoff(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The photo or scan cut at the QR: quiet zone gone, edge modules touching the border."""
-    x0, y0, x1, y1 = _qr_box(gray)
+    x0, _y0, x1, y1 = _qr_box(gray)
     side = rng.integers(3)
     module = (x1 - x0) / 49
     inside = int(rng.uniform(0.0, 0.6) * module)
@@ -216,14 +213,14 @@ def _cutoff(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _lowres(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    f = rng.uniform(0.26, 0.4)
+    f = rng.uniform(0.17, 0.28)
     return cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
 
 
 def _heavy_jpeg(gray: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    f = rng.uniform(0.5, 0.8)
+    f = rng.uniform(0.35, 0.6)
     small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    return _jpeg(small, int(rng.integers(4, 12)))
+    return _jpeg(small, int(rng.integers(2, 8)))
 
 
 def tamper(gray: np.ndarray, text: str) -> np.ndarray:
@@ -264,18 +261,35 @@ LOCAL: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
 }
 
 
-def degrader() -> tuple[str, tuple[str, ...], Callable[..., np.ndarray]]:
-    """The shared simulator when it exists, else the local one."""
-    try:
-        from veedor.simulate.degrade import FAMILIES, degrade  # type: ignore[import-not-found]
+def degrader(
+    local_only: bool = False,
+) -> tuple[str, tuple[str, ...], Callable[..., np.ndarray], Callable[..., Any]]:
+    """The shared simulator when it exists, else the local one.
 
-        return "veedor.simulate.degrade", tuple(FAMILIES), degrade
-    except ImportError:
+    Returns (source, families, degrade(gray, family, rng), tamper(gray, truth, rng)).
+    """
+    shared: Any = None
+    if not local_only:
+        try:
+            from veedor.simulate import degrade as shared
+        except ImportError:
+            shared = None
+    if shared is not None:
 
-        def local(gray: np.ndarray, family: str, rng: np.random.Generator) -> np.ndarray:
-            return LOCAL[family](gray, rng)
+        def shared_tamper(gray: np.ndarray, _truth: str, rng: np.random.Generator) -> Any:
+            return shared.tamper(gray, DEFINITION, rng)
 
-        return "local (bench_qr_peers.py)", (*LOCAL, "tampered"), local
+        families = tuple(f for f in shared.FAMILIES if f != "clean")
+        return "veedor.simulate.degrade", (*families, "tampered"), shared.degrade, shared_tamper
+
+    def local(gray: np.ndarray, family: str, rng: np.random.Generator) -> np.ndarray:
+        return LOCAL[family](gray, rng)
+
+    def local_tamper(gray: np.ndarray, truth: str, _rng: np.random.Generator) -> Any:
+        forged = tampered_text(truth)
+        return tamper(gray, forged), forged
+
+    return "local (bench_qr_peers.py)", (*LOCAL, "tampered"), local, local_tamper
 
 
 # --------------------------------------------------------------------------------------
@@ -286,11 +300,7 @@ def degrader() -> tuple[str, tuple[str, ...], Callable[..., np.ndarray]]:
 def bare_zxing(gray: np.ndarray) -> list[str]:
     import zxingcpp
 
-    return [
-        r.text
-        for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)
-        if r.valid
-    ]
+    return [r.text for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode) if r.valid]
 
 
 def make_pyzbar() -> Callable[[np.ndarray], list[str]] | None:
@@ -346,25 +356,60 @@ def verdict(texts: list[str], truth: str) -> str:
     return "right" if usable[0] == truth else "wrong"
 
 
+def _run(reader: str, img: np.ndarray) -> tuple[list[str], str, float]:
+    """Runs in the guard's worker process: one reader on one image, timed."""
+    start = time.perf_counter()
+    if reader == "veedor":
+        texts, won = ladder(img)
+    else:
+        read = {"zxing-bare": bare_zxing, "opencv": bare_opencv}.get(reader) or make_pyzbar()
+        assert read is not None
+        texts, won = read(img), "-"
+    return texts, won, (time.perf_counter() - start) * 1000
+
+
+class Guard:
+    """Runs readers in a child process so that one pathological image (peers have no time
+    limit; OpenCV and zbar can spin for minutes on noise) cannot stall the whole bench."""
+
+    def __init__(self, timeout_s: float) -> None:
+        import multiprocessing
+
+        self._mp = multiprocessing.get_context("fork")
+        self.timeout_s = timeout_s
+        self._pool = self._mp.Pool(1)
+
+    def __call__(self, reader: str, img: np.ndarray) -> tuple[list[str], str, float] | None:
+        job = self._pool.apply_async(_run, (reader, img))
+        try:
+            return job.get(self.timeout_s)
+        except self._mp.TimeoutError:
+            self._pool.terminate()
+            self._pool = self._mp.Pool(1)
+            return None
+
+    def close(self) -> None:
+        self._pool.terminate()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-family", type=int, default=2)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--families", default="", help="comma-separated subset")
+    ap.add_argument("--local", action="store_true", help="use the local degradations")
+    ap.add_argument("--timeout", type=float, default=20.0, help="seconds per reader per image")
     args = ap.parse_args()
 
-    source, families, degrade = degrader()
+    source, families, degrade, tamper_fn = degrader(local_only=args.local)
     if args.families:
         families = tuple(f for f in families if f in args.families.split(","))
     truth_by_image = {k: v for k, v in json.loads(TRUTH.read_text()).items() if v}
-    images = {
-        name: cv2.imread(str(ACTAS / name), cv2.IMREAD_GRAYSCALE) for name in sorted(truth_by_image)
-    }
+    images = {name: cv2.imread(str(ACTAS / name), cv2.IMREAD_GRAYSCALE) for name in sorted(truth_by_image)}
     pyzbar_read = make_pyzbar()
-    peers: dict[str, Callable[[np.ndarray], list[str]]] = {"zxing-bare": bare_zxing}
-    if pyzbar_read is not None:
-        peers["pyzbar"] = pyzbar_read
-    peers["opencv"] = bare_opencv
+    peers = ["zxing-bare", *(["pyzbar"] if pyzbar_read is not None else []), "opencv"]
+    guard = Guard(args.timeout)
+    timeouts: Counter[str] = Counter()
 
     print(f"degradations: {source}; {len(images)} real actas x {args.per_family} per family")
     if pyzbar_read is None:
@@ -380,15 +425,19 @@ def main() -> None:
             truth = truth_by_image[name]
             for _ in range(args.per_family):
                 if family == "tampered":
-                    truth = tampered_text(truth_by_image[name])
-                    img = tamper(gray, truth)
+                    img, truth = tamper_fn(gray, truth_by_image[name], rng)
                 else:
                     img = degrade(gray, family, rng)
-                for peer, read in peers.items():
-                    tally[family][peer][verdict(read(img), truth)] += 1
-                start = time.perf_counter()
-                texts, won = ladder(img)
-                times[family].append((time.perf_counter() - start) * 1000)
+                for peer in peers:
+                    got = guard(peer, img)
+                    if got is None:
+                        timeouts[peer] += 1
+                    tally[family][peer][verdict(got[0] if got else [], truth)] += 1
+                got = guard("veedor", img)
+                if got is None:
+                    timeouts["veedor"] += 1
+                texts, won, ms = got if got else ([], "-", args.timeout * 1000)
+                times[family].append(ms)
                 v = verdict(texts, truth)
                 tally[family]["veedor"][v] += 1
                 if v == "right":
@@ -411,15 +460,14 @@ def main() -> None:
             totals[c].update(row[c])
             cells.append(f"{100 * row[c]['right'] / n:.0f}%")
         wrong = sum(row[c]["wrong"] for c in cols if c == "veedor")
-        print(
-            f"| {family} | {n} | {' | '.join(cells)} | {wrong} | "
-            f"{statistics.median(times[family]):.0f} |"
-        )
+        print(f"| {family} | {n} | {' | '.join(cells)} | {wrong} | {statistics.median(times[family]):.0f} |")
     n_all = sum(totals["veedor"].values())
     cells = [f"{100 * totals[c]['right'] / n_all:.1f}%" for c in cols]
     print(f"| **all** | {n_all} | {' | '.join(cells)} | {totals['veedor']['wrong']} | |")
     print("\nwrong readings by peer:", {c: totals[c]["wrong"] for c in cols})
     print("winning variants:", dict(winners.most_common()))
+    print(f"timeouts (> {args.timeout:.0f} s, counted as not read):", dict(timeouts) or "none")
+    guard.close()
     if misses:
         print("ladder misses:", ", ".join(misses))
 

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -45,6 +46,14 @@ def hostile_folder(tmp_path, bomb) -> Path:
     write(folder / "negative.png", qr_image(payload(mesa=3, votes=[1] * 37 + [-3])))
     write(folder / "nonnumeric.png", qr_image(payload().replace(",1,1,", ",1,x,", 1)))
     write(folder / "unknown-centre.png", qr_image(payload(centre="999999999")))
+    # Two codes of the same mesa with different numbers (a sticker beside the real QR).
+    pasted = np.hstack(
+        [
+            qr_image(payload(mesa=4), canvas=(700, 560)),
+            qr_image(payload(mesa=4, votes=[2] + [1] * 37), canvas=(700, 560)),
+        ]
+    )
+    write(folder / "two-codes.png", pasted)
     locked = folder / "locked"
     locked.mkdir()
     write(locked / "inside.png", qr_image(payload(mesa=2)))
@@ -103,6 +112,8 @@ def test_hostile_mix(store, hostile_folder, tmp_path, definition, monkeypatch):
     expect("nonnumeric.png", "review", "not an integer")
     expect("unknown-centre.png", "review", "centre_in_registry", "not found")
     expect("locked", "rejected", "permission")
+    expect("two-codes.png", "review", "several different acta QR codes")
+    assert by["two-codes.png"]["acta"] is None
     assert by["loops/self"]["status"] == "rejected" and "symlink" in by["loops/self"]["reason"]
     assert "loop" in by["loops/parent"]["reason"]
     # The good acta was seen three times (JPEG, PNG, TIFF): one mesa, three pieces of evidence.

@@ -83,8 +83,9 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
     if qr.several_actas:
         ids = ", ".join(a.acta_id for a in qr.several_actas)
         several = (
-            f"hay {len(qr.several_actas)} actas distintas en una sola imagen ({ids}); "
-            "escanee cada acta por separado / several different actas in one image"
+            f"hay {len(qr.several_actas)} códigos QR de acta distintos en una sola imagen ({ids}); "
+            "escanee cada acta por separado y revise si hay un código pegado / "
+            "several different acta QR codes in one image (separate actas, or a pasted code)"
         )
         return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
     checks = tuple(run_checks(qr.acta, definition, ctx.registry)) if qr.acta else ()

@@ -37,9 +37,7 @@ def otsu(gray: np.ndarray) -> np.ndarray:
 def adaptive(gray: np.ndarray, block_frac: float = 0.04) -> np.ndarray:
     """Local mean threshold: survives shadows and uneven light across the code."""
     block = max(11, int(block_frac * min(gray.shape[:2])) | 1)
-    return cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 5
-    )
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 5)
 
 
 def clahe(gray: np.ndarray) -> np.ndarray:

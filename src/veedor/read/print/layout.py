@@ -10,6 +10,7 @@ only the small regions the checks need are handed to the recogniser.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -49,16 +50,23 @@ class NumericRow:
     """A row that ends with a count in digits and the same count in words."""
 
     band: int  # index into Layout.bands
-    digits: Box
+    digits: Box  # the whole NRO. column window on this row
+    tight: Box | None  # the glyphs found inside that window, when they look like digits
     words: tuple[Box, ...]  # more than one when the words wrap onto the next line
-    left: Box | None  # the label / sigla + código part, when present
+    code: Box | None  # the party code (ballot lines) or the label's last part
 
 
 @dataclass(frozen=True)
 class Layout:
-    char_h: float
+    scale: float  # typical text-line height in pixels
     bands: tuple[Band, ...]
-    rows: tuple[NumericRow, ...]
+    table: tuple[NumericRow, ...]  # "Votantes" rows and ballot lines, top to bottom
+    summary: tuple[NumericRow, ...]  # "Resumen de votos" rows
+    tables: int = 1  # ballot tables seen: more than one means more than one acta in the image
+
+    @property
+    def found(self) -> bool:
+        return bool(self.table)
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
@@ -101,12 +109,15 @@ def _bands(glyphs: np.ndarray, char_h: float, height: int) -> list[Band]:
     np.add.at(occupied, bottom, -1)
     covered = np.cumsum(occupied)[:height] > 0
     edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.view(np.int8), [0]))))
+    spans = []
+    for y0, y1 in zip(edges[::2], edges[1::2], strict=True):
+        spans += _split_tall(glyphs, int(y0), int(y1), char_h)
     order = np.argsort(glyphs[:, 0], kind="stable")
     gx = glyphs[order]
     centre = gx[:, 1] + gx[:, 3] / 2
     bands = []
     gap = 1.0 * char_h
-    for y0, y1 in zip(edges[::2], edges[1::2], strict=True):
+    for y0, y1 in spans:
         sel = gx[(centre >= y0) & (centre < y1)]
         if len(sel) == 0:
             continue
@@ -132,52 +143,232 @@ def _bands(glyphs: np.ndarray, char_h: float, height: int) -> list[Band]:
     return bands
 
 
-def _numeric_rows(bands: list[Band], char_h: float) -> list[NumericRow]:
+def _split_tall(glyphs: np.ndarray, y0: int, y1: int, scale: float) -> list[tuple[int, int]]:
+    """A band two lines tall (a smudge or stamp stroke bridged them) is cut where only the
+    small glyphs leave a gap; otherwise it is kept whole."""
+    if y1 - y0 <= 1.6 * scale:
+        return [(y0, y1)]
+    centre = glyphs[:, 1] + glyphs[:, 3] / 2
+    small = glyphs[(centre >= y0) & (centre < y1) & (glyphs[:, 3] < 0.9 * scale)]
+    covered = np.zeros(y1 - y0, bool)
+    for _x, y, _w, h in small:
+        covered[max(0, y + h // 5 - y0) : max(0, y + h - h // 5 - y0)] = True
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], covered.view(np.int8), [0]))))
+    parts = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True) if b - a >= 0.3 * scale]
+    if len(parts) < 2:
+        return [(y0, y1)]
+    # Cut half-way between the parts so that every glyph still falls in one of them.
+    cuts = [y0] + [y0 + (a[1] + b[0]) // 2 for a, b in itertools.pairwise(parts)] + [y1]
+    return list(itertools.pairwise(cuts))
+
+
+def _candidates(bands: list[Band], scale: float) -> list[NumericRow]:
+    """Rows whose last two segments look like a short number and a long run of words."""
     rows: list[NumericRow] = []
     for i, band in enumerate(bands):
         segs = band.segments
         if len(segs) < 2:
             continue
         words, digits = segs[-1], segs[-2]
-        # Digits: at most four glyphs; words: at least "Cero, Cero, Cero, Cero" long.
-        if digits.width > 2.8 * char_h or words.width < 6 * char_h:
+        if digits.width > 2.8 * scale or words.width < 6 * scale or digits.height > 1.3 * scale:
             continue
-        if digits.height > 1.3 * char_h:
-            continue
-        left = None
-        if len(segs) >= 3:
-            left = Box(segs[0].x0, min(s.y0 for s in segs[:-2]), segs[-3].x1,
-                       max(s.y1 for s in segs[:-2]))
-        wrapped = [words]
-        nxt = bands[i + 1] if i + 1 < len(bands) else None
-        if nxt is not None:
-            cont = [s for s in nxt.segments if s.x0 >= digits.x1 and s.x1 > words.x0]
-            has_digits = any(s.x1 > digits.x0 and s.x0 < digits.x1 for s in nxt.segments)
-            if cont and not has_digits and nxt.box.y0 - band.box.y1 < char_h:
-                wrapped.append(Box(cont[0].x0, min(s.y0 for s in cont), cont[-1].x1,
-                                   max(s.y1 for s in cont)))
-        rows.append(NumericRow(i, digits, tuple(wrapped), left))
+        code = segs[-3] if len(segs) >= 3 else None
+        rows.append(NumericRow(i, digits, None, (words,), code))
     return rows
+
+
+def _overlaps(seg: Box, x0: float, x1: float) -> bool:
+    return seg.x1 > x0 and seg.x0 < x1
+
+
+def _box(segs: list[Box]) -> Box:
+    return Box(
+        min(s.x0 for s in segs), min(s.y0 for s in segs), max(s.x1 for s in segs), max(s.y1 for s in segs)
+    )
+
+
+def _column_rows(
+    bands: list[Band],
+    picks: list[int],
+    column: float,
+    words: tuple[float, float],
+    scale: float,
+    wrap: bool = True,
+) -> list[NumericRow]:
+    """Cut each picked band at the column windows, not at its own segments: stamps and
+    smudges glued to the glyphs make segments unreliable, the columns do not move."""
+    rows = []
+    half = 1.5 * scale
+    for i in picks:
+        band = bands[i]
+        wsegs = [s for s in band.segments if _overlaps(s, *words) and abs(s.cx - column) >= 0.9 * scale]
+        if sum(s.width for s in wsegs) < 2 * scale:
+            continue
+        y0, y1 = band.box.y0, band.box.y1
+        digits = Box(int(column - half), y0, int(column + half), y1)
+        inside = [s for s in band.segments if s.x0 >= digits.x0 and s.x1 <= digits.x1]
+        tight = _box(inside) if inside and all(s.height < 1.3 * scale for s in inside) else None
+        w0 = int(max(words[0], column + half))
+        wrapped = [Box(w0, y0, int(words[1]), y1)]
+        if wrap and i + 1 < len(bands):
+            nxt = bands[i + 1]
+            cont = [s for s in nxt.segments if s.x0 >= words[0] and s.x1 <= words[1]]
+            # Nothing between the label and the words: a title line crosses that gap.
+            has_digits = any(_overlaps(s, column - 2 * scale, w0) for s in nxt.segments)
+            short = sum(s.width for s in cont) < 7 * scale and nxt.box.height < 1.5 * scale
+            if cont and short and not has_digits and nxt.box.y0 - y1 < 0.8 * scale:
+                wrapped.append(Box(w0, nxt.box.y0, int(words[1]), nxt.box.y1))
+        left = [s for s in band.segments if s.x1 <= digits.x0 + 0.3 * scale]
+        rows.append(NumericRow(i, digits, tight, tuple(wrapped), left[-1] if left else None))
+    return _code_column(rows, scale)
+
+
+def _code_column(rows: list[NumericRow], scale: float) -> list[NumericRow]:
+    """Replace each row's code box by the column most rows agree on (stamps glue the
+    code to other marks; the column itself does not move)."""
+    ends = [r.code.x1 for r in rows if r.code is not None and r.code.width < 3 * scale]
+    if len(ends) < 3:
+        return rows
+    x1 = float(np.median(ends)) + 0.3 * scale
+    out = []
+    for r in rows:
+        box = Box(int(max(0.0, x1 - 3.2 * scale)), r.digits.y0, int(min(x1, r.digits.x0)), r.digits.y1)
+        out.append(NumericRow(r.band, r.digits, r.tight, r.words, box))
+    return out
+
+
+def _columns(rows: list[NumericRow], scale: float) -> tuple[float, tuple[float, float]]:
+    """The digits column centre and the words window most of these rows agree on."""
+    centres = np.array([r.digits.cx for r in rows])
+    support = [(np.abs(centres - c) < 0.8 * scale).sum() for c in centres]
+    best = centres[int(np.argmax(support))]
+    column = float(np.median(centres[np.abs(centres - best) < 0.8 * scale]))
+    agree = [r for r in rows if abs(r.digits.cx - column) < 0.8 * scale]
+    w0 = float(np.median([r.words[0].x0 for r in agree])) - 1.5 * scale
+    w1 = float(np.max([r.words[0].x1 for r in agree])) + 0.5 * scale
+    return column, (w0, w1)
+
+
+def _pick(
+    bands: list[Band],
+    span: range,
+    column: float,
+    words: tuple[float, float],
+    scale: float,
+    partial: bool = True,
+) -> list[int]:
+    """Bands with a count's worth of words in the words column.
+
+    The digits are not required: a stamp over a single "0" glues it to the stamp's
+    outline and the glyph disappears from the segments, but the row is still there. Nor
+    are all the words, when a number sits in the column (a stamp can hide half the words).
+    """
+    picks = []
+    for i in span:
+        segs = bands[i].segments
+        inked = sum(s.width for s in segs if _overlaps(s, *words) and abs(s.cx - column) >= 0.9 * scale)
+        number = any(
+            abs(s.cx - column) < 0.9 * scale and s.width <= 2.8 * scale and s.height <= 1.3 * scale
+            for s in segs
+        )
+        if inked >= 4 * scale or (partial and number and inked >= 2 * scale):
+            picks.append(i)
+    return picks
+
+
+def _side_by_side(bands: list[Band], scale: float) -> int:
+    """How many digit columns hold a ballot's worth of rows (receipts side by side): any
+    short segment followed by a long one on the same line counts, not only the last two."""
+    centres = []
+    for band in bands:
+        for a, b in zip(band.segments, band.segments[1:], strict=False):
+            if a.width <= 2.8 * scale and a.height <= 1.3 * scale and b.width >= 6 * scale:
+                centres.append(a.cx)
+    groups: list[list[float]] = []
+    for c in sorted(centres):
+        if groups and c - groups[-1][-1] < 0.8 * scale:
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return sum(1 for g in groups if len(g) >= 20)
+
+
+def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot_lines: int) -> Layout:
+    empty = Layout(scale, tuple(bands), (), ())
+    if len(candidates) < ballot_lines // 2:
+        return empty
+    column, words = _columns(candidates, scale)
+    # The ballot table is the longest chain of rows in that column with no wide gap;
+    # right-aligned header lines can look like a row, but not like forty of them.
+    in_column = [r.band for r in candidates if abs(r.digits.cx - column) < 0.8 * scale]
+    chains = [[in_column[0]]]
+    for band in in_column[1:]:
+        if bands[band].box.y0 - bands[chains[-1][-1]].box.y1 > 6 * scale:
+            chains.append([band])
+        else:
+            chains[-1].append(band)
+    chain = max(chains, key=len)
+    first, last = chain[0], chain[-1]
+    tables = max(_side_by_side(bands, scale), sum(1 for c in chains if len(c) >= 20))
+    picks = _pick(bands, range(first, len(bands)), column, words, scale)
+    # The ballot table ends where the picked rows stop following each other closely
+    # (the summary table below has its own columns and is cut separately).
+    # Past the last clear ballot row, stop at a wide gap; and, once most of the ballot is
+    # in, where rows pack closer than ballot lines ever do (the "Resumen de votos" table).
+    run = picks[:1]
+    for k, i in enumerate(picks[1:], start=1):
+        gap = bands[i].box.y0 - bands[run[-1]].box.y1
+        nxt = picks[k + 1] if k + 1 < len(picks) else None
+        tight = nxt is not None and bands[nxt].box.y0 - bands[i].box.y0 < 2.0 * scale
+        if (i > last and gap > 5.5 * scale) or (len(run) >= 30 and tight):
+            break
+        run.append(i)
+    table = _column_rows(bands, run, column, words, scale)
+    if not table:
+        return empty
+    # The "Votantes" table may use its own NRO. column: take the rows just above.
+    top_y = bands[table[0].band].box.y0
+    above = [r for r in candidates if r.band < table[0].band and top_y - bands[r.band].box.y1 < 12 * scale]
+    if above:
+        vcol, vwords = _columns(above, scale)
+        # Pick by columns, not by candidates: a stamp can hide a word of one of the rows.
+        span = range(above[0].band, table[0].band)
+        vpicks = _pick(bands, span, vcol, vwords, scale, partial=False)
+        table = _column_rows(bands, vpicks, vcol, vwords, scale)[-2:] + table
+    after = [r for r in candidates if r.band > table[-1].band]
+    summary: list[NumericRow] = []
+    if after:
+        near = [r for r in after if r.band - after[0].band < 16]
+        scol, swords = _columns(near, scale)
+        span = range(table[-1].band + 1, min(len(bands), after[0].band + 16))
+        spicks = _pick(bands, span, scol, swords, scale, partial=False)
+        # The table starts with two tightly packed rows; a title line before it is skipped.
+        while len(spicks) > 1 and bands[spicks[1]].box.y0 - bands[spicks[0]].box.y0 > 2.0 * scale:
+            spicks = spicks[1:]
+        summary = _column_rows(bands, spicks, scol, swords, scale, wrap=False)
+    return Layout(scale, tuple(bands), tuple(table), tuple(summary[:9]), max(1, tables))
 
 
 def _without_rules(ink: np.ndarray, scale: float) -> np.ndarray:
     """Erase table rules: digits that touch a rule would otherwise join it into one blob."""
     long_h = max(3, int(6 * scale))
-    long_v = max(3, int(3 * scale))
+    long_v = max(3, int(1.8 * scale))
     # Scanned rules wander by a pixel; thicken across the rule before looking for long runs.
     thick_h = cv2.dilate(ink, np.ones((3, 1), np.uint8))
     thick_v = cv2.dilate(ink, np.ones((1, 3), np.uint8))
-    rules = cv2.morphologyEx(thick_h, cv2.MORPH_OPEN, np.ones((1, long_h), np.uint8))
-    rules |= cv2.morphologyEx(thick_v, cv2.MORPH_OPEN, np.ones((long_v, 1), np.uint8))
+    rules = cv2.bitwise_or(
+        cv2.morphologyEx(thick_h, cv2.MORPH_OPEN, np.ones((1, long_h), np.uint8)),
+        cv2.morphologyEx(thick_v, cv2.MORPH_OPEN, np.ones((long_v, 1), np.uint8)),
+    )
     rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return cv2.subtract(ink, rules)
 
 
-def find_layout(gray: np.ndarray) -> Layout:
+def find_layout(gray: np.ndarray, ballot_lines: int) -> Layout:
     ink = _ink(gray)
     scale = _text_scale(_components(ink))
     if scale == 0:
-        return Layout(0.0, (), ())
+        return Layout(0.0, (), (), ())
     glyphs = _glyphs(_components(_without_rules(ink, scale)), scale)
     bands = _bands(glyphs, scale, gray.shape[0])
-    return Layout(scale, tuple(bands), tuple(_numeric_rows(bands, scale)))
+    return _split(bands, _candidates(bands, scale), scale, ballot_lines)

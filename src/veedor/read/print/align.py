@@ -1,0 +1,98 @@
+"""Which table row is which ballot position."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from veedor.read.print.layout import NumericRow
+from veedor.read.print.rows import Line, RowRead, as_int
+
+if TYPE_CHECKING:
+    from veedor.definitions.schema import ElectionDefinition
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def assign_rows(
+    rows: tuple[NumericRow, ...], texts: list[RowRead], definition: ElectionDefinition
+) -> tuple[list[Line | None], dict[str, Line], list[str], list[tuple[int, int]]]:
+    """Which table row is which ballot position.
+
+    The rows are aligned to the ballot order like two sequences (a row may be lost to a
+    smudge, a stray line may look like a row): a printed party code that matches its
+    position scores high, a misread code scores a little below an unread one, skipping
+    costs. Positions left without a row stay ``None``: nothing is guessed.
+    """
+    ballot = definition.ballot
+    codes = [b.party_code for b in ballot]
+    read_codes = [as_int(t.code_text) for t in texts]
+    n, m = len(rows), len(ballot)
+    notes: list[str] = []
+
+    known = set(codes)
+
+    def score(k: int, p: int) -> float:
+        code = read_codes[k]
+        if code is not None:
+            if code == codes[p]:
+                return 3.0
+            # One digit off is a likely misreading; another line's code says "not this
+            # line"; anything else is a code too damaged to say either way.
+            if _one_edit(str(code), str(codes[p])):
+                return 1.0
+            return -6.0 if code in known else 0.0
+        readable = bool(texts[k].digits) or texts[k].words_value(scored=False) is not None
+        return 0.5 if readable else -3.0
+
+    skip_row, skip_pos = -1.0, -3.0
+    best = np.full((n + 1, m + 1), -np.inf)
+    move = np.zeros((n + 1, m + 1), np.int8)  # 1 diagonal, 2 skip row, 3 skip position
+    best[:, 0] = 0.0  # rows before the ballot (votantes, headings) cost nothing
+    for p in range(1, m + 1):
+        best[0, p] = best[0, p - 1] + skip_pos
+        move[0, p] = 3
+    for k in range(1, n + 1):
+        for p in range(1, m + 1):
+            options = (
+                best[k - 1, p - 1] + score(k - 1, p - 1),
+                best[k - 1, p] + skip_row,
+                best[k, p - 1] + skip_pos,
+            )
+            choice = int(np.argmax(options))
+            best[k, p], move[k, p] = options[choice], choice + 1
+    # Rows after the last ballot line (if any) cost nothing either.
+    k = int(np.argmax(best[:, m]))
+    p = m
+    pairs: list[tuple[int, int]] = []
+    while p > 0 and k > 0:
+        if move[k, p] == 1:
+            pairs.append((k - 1, p - 1))
+            k, p = k - 1, p - 1
+        elif move[k, p] == 2:
+            k -= 1
+        else:
+            p -= 1
+    lines: list[Line | None] = [None] * m
+    for k, p in pairs:
+        lines[p] = texts[k].line(ballot[p].acronym)
+        if read_codes[k] is not None and read_codes[k] != codes[p]:
+            notes.append(
+                f"código {texts[k].code_text!r} en la línea de {ballot[p].acronym} "
+                f"({codes[p]}) / party code misread"
+            )
+    votantes: dict[str, Line] = {}
+    if pairs:
+        first = min(k for k, _ in pairs)
+        for key, k in (("maquina", first - 2), ("cuaderno", first - 1)):
+            if k >= 0:
+                votantes[key] = texts[k].line(f"votantes_{key}")
+    else:
+        notes.append("no se reconoció la tabla de votos / ballot table not recognised")
+    return lines, votantes, notes, [(p, k) for k, p in pairs]

@@ -1,0 +1,123 @@
+"""Reading the printed acta from real images (the recogniser runs: a few seconds each)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from veedor.definitions import ElectionDefinition
+from veedor.definitions.parsers import parse_payload
+from veedor.read.print import read_print
+from veedor.read.print.layout import find_layout
+from veedor.read.print.ocr import recogniser
+from veedor.verify.crosscheck import QR_PRINT, explain, qr_print_check
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTAS = ROOT / "samples" / "actas"
+SOMMARIVA = ACTAS / "andres-sommariva-vzla-elections-2024"
+V1 = ROOT / "samples" / "results" / "RESULTADOS_2024_CSV_V1.csv"
+
+
+def _gray(path: Path) -> np.ndarray:
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    assert gray is not None, path
+    return gray
+
+
+def _v1_row(centre: str, mesa: int) -> dict[str, str]:
+    with V1.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["CENTRO"] == str(int(centre)) and row["MESA"] == str(mesa):
+                return row
+    raise AssertionError(f"{centre}.{mesa} not in V1")
+
+
+@pytest.fixture(scope="module")
+def unreadable(definition: ElectionDefinition):  # type: ignore[no-untyped-def]
+    return read_print(_gray(SOMMARIVA / "qr-unreadable-incomplete-1.jpg"), definition)
+
+
+def test_engine_ships_its_model() -> None:
+    # The model file comes inside the pinned wheel: nothing is fetched at run time.
+    assert "rapidocr 3.10.0" in recogniser().name
+
+
+def test_layout_finds_every_numeric_row(definition: ElectionDefinition) -> None:
+    layout = find_layout(_gray(SOMMARIVA / "784821_007643_0134Acta0133.jpg"), len(definition.ballot))
+    assert len(layout.table) == 40  # "Votantes" (2) and the ballot (38)
+    assert len(layout.summary) >= 8
+
+
+def test_unreadable_qr_acta_is_read_from_its_print(unreadable, definition) -> None:  # type: ignore[no-untyped-def]
+    """The done criterion: QR cut off, print read, every redundancy check agrees, and the
+    numbers are exactly those of mesa 070704017.03 in the V1 results table."""
+    assert unreadable is not None
+    assert unreadable.agrees, [c.detail for c in unreadable.checks if not c.passed]
+    acta = unreadable.acta
+    assert acta.acta_id == "070704017.03.1.0001"
+    assert (acta.centre, acta.mesa) == ("070704017", 3)
+    assert unreadable.centre_printed == "070704017"
+    assert unreadable.electors == 699
+    assert unreadable.voters_machine == 449 and unreadable.voters_book == 449
+    row = _v1_row("070704017", 3)
+    totals = definition.totals_by_candidate(acta.votes)
+    assert totals == {code: int(row[code]) for code in definition.candidate_codes}
+    assert sum(acta.votes) == int(row["VOTOS_VALIDOS"]) == unreadable.summary["validos"].value
+    assert acta.nulos == int(row["VOTOS_NULOS"])
+    assert unreadable.summary["votos"].value == 449
+
+
+def test_explain_says_print_was_read(unreadable) -> None:  # type: ignore[no-untyped-def]
+    text = explain("QR cortado en el borde / QR cut off at the edge", unreadable)
+    assert "tabla impresa leída" in text and "todo cuadra" in text
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["784821_007643_0134Acta0133.jpg", "021274_667795_2024-07-29-0006.jpg"],
+)
+def test_print_agrees_with_qr(
+    name: str, definition: ElectionDefinition, qr_truth: dict[str, str | None]
+) -> None:
+    text = qr_truth[f"{SOMMARIVA.name}/{name}"]
+    assert text is not None
+    qr = parse_payload(text, definition)
+    reading = read_print(_gray(SOMMARIVA / name), definition, expect=qr)
+    assert reading is not None
+    check = qr_print_check(qr, reading)
+    assert check.passed, check.detail
+    assert reading.acta is not None and reading.acta.votes == qr.votes
+
+
+def test_a_changed_qr_is_caught(definition: ElectionDefinition, qr_truth: dict[str, str | None]) -> None:
+    """A QR that says 10 more votes for one party than the print: not ok, the line named,
+    both readings kept."""
+    name = "784821_007643_0134Acta0133.jpg"
+    text = qr_truth[f"{SOMMARIVA.name}/{name}"]
+    assert text is not None
+    qr = parse_payload(text, definition)
+    votes = list(qr.votes)
+    votes[35] += 10
+    forged = type(qr)(qr.acta_id, qr.centre, qr.mesa, tuple(votes), qr.nulos, qr.extra)
+    reading = read_print(_gray(SOMMARIVA / name), definition, expect=forged)
+    assert reading is not None
+    check = qr_print_check(forged, reading)
+    assert check.name == QR_PRINT and not check.passed
+    assert f"línea 36: QR {votes[35]} vs impreso {qr.votes[35]}" in check.detail
+    line = reading.lines[35]
+    assert line is not None and line.words_read and line.agrees  # both spellings were read
+
+
+def test_blank_image_has_no_acta(definition: ElectionDefinition) -> None:
+    assert read_print(np.full((2000, 600), 255, np.uint8), definition) is None
+
+
+@pytest.mark.parametrize("stack", [np.hstack, np.vstack])
+def test_two_actas_in_one_image_are_flagged(stack, definition: ElectionDefinition) -> None:  # type: ignore[no-untyped-def]
+    gray = _gray(SOMMARIVA / "784821_007643_0134Acta0133.jpg")[:3600]
+    layout = find_layout(stack([gray, gray]), len(definition.ballot))
+    assert layout.tables == 2  # read_print then fails "print_single_acta": never merged

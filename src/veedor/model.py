@@ -96,17 +96,15 @@ class FileOutcome:
     duplicate_of: str | None = None
     ms: float = 0.0
     facts: ImageFacts | None = None
-
-    @property
-    def source(self) -> str | None:
-        for reading in self.readings:
-            if reading.text is not None and self.acta is not None:
-                return reading.source
-        return None
+    source: str | None = None
+    """Where the numbers came from ("qr", "print"); None when no acta was read."""
 
     @property
     def winning_reading(self) -> Reading | None:
+        """The reading the numbers came from (the first successful one of ``source``)."""
+        if self.acta is None:
+            return None
         for reading in self.readings:
-            if reading.text is not None:
+            if reading.text is not None and reading.source == self.source:
                 return reading
         return None

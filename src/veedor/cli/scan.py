@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
-from veedor.model import FileOutcome
-from veedor.pipeline.scan import ScanSummary, scan_paths
-from veedor.store import Store
+
+if TYPE_CHECKING:  # heavy (OpenCV, SQLAlchemy): imported when a command runs, not at start-up
+    from veedor.model import FileOutcome
+    from veedor.pipeline.scan import ScanSummary
+    from veedor.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -38,13 +39,21 @@ def scan(
         help="Procesos (por defecto todos los núcleos) / processes (default: all cores).",
     ),
     evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    qr_only: bool = typer.Option(
+        False,
+        "--qr-only",
+        help="Confiar solo en el QR, sin comparar con la tabla impresa (más rápido; un QR alterado "
+        "no se detecta) / trust the QR alone, skip the print cross-check (faster; a tampered QR "
+        "goes unnoticed).",
+    ),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Lee actas (QR) de imágenes y las guarda, una por mesa, con su evidencia.
+    """Lee actas (QR e impresión) de imágenes y las guarda, una por mesa, con su evidencia.
 
-    Read actas from images into the database, one record per mesa, keeping all evidence.
-    Re-running on the same files counts nothing twice.
+    Read actas from images (the QR, and the printed table to cross-check it, or instead of a
+    lost QR) into the database, one record per mesa, keeping all evidence. Re-running on the
+    same files counts nothing twice.
     """
     get_definition(definition)
     store = get_store(db)
@@ -57,7 +66,9 @@ def scan(
     )
     try:
         with report_cm as report:
-            summary = _scan_with_progress(paths, store, definition, evidence, workers, report)
+            summary = _scan_with_progress(
+                paths, store, definition, evidence, workers, report, cross_check=not qr_only
+            )
     except OSError as exc:
         fail(f"no se pudo escribir el informe / cannot write report {jsonl}: {exc.strerror}")
     print_summary(summary)
@@ -70,7 +81,13 @@ def _scan_with_progress(
     evidence: Path | None,
     workers: int | None,
     report: IO[str] | None,
+    *,
+    cross_check: bool = True,
 ) -> ScanSummary:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from veedor.pipeline.scan import scan_paths
+
     progress = Progress(
         TextColumn("[bold]Leyendo actas / reading actas"),
         BarColumn(),
@@ -94,6 +111,7 @@ def _scan_with_progress(
             report=report,
             on_total=lambda n: progress.update(task, total=n),
             on_outcome=on_outcome,
+            cross_check=cross_check,
         )
 
 

@@ -25,14 +25,14 @@ def outcome_record(outcome: FileOutcome, definition: ElectionDefinition) -> dict
                 else None
             ),
         }
-    winner = outcome.winning_reading if acta is not None else None
+    winner = outcome.winning_reading
     return {
         "file": outcome.file,
         "sha256": outcome.sha256,
         "status": outcome.status.value,
         "reason": outcome.reason,
         "acta": acta_json,
-        "source": winner.source if winner else None,
+        "source": outcome.source,
         "engine": winner.engine if winner else None,
         "variant": winner.variant if winner else None,
         "checks": [c.as_dict() for c in outcome.checks],

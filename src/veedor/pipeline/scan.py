@@ -60,6 +60,7 @@ def scan_paths(
     report: IO[str] | None = None,
     on_total: Callable[[int], None] | None = None,
     on_outcome: Callable[[FileOutcome], None] | None = None,
+    cross_check: bool = True,
 ) -> ScanSummary:
     definition = load_definition(definition_id)
     started = time.perf_counter()
@@ -72,6 +73,7 @@ def scan_paths(
             evidence_root=str(evidence_root or default_evidence_root(store)),
             registry=registry_view(session, definition),
             known=known_images(session),
+            cross_check=cross_check,
         )
     summary = ScanSummary()
     files = [p for p in inputs if isinstance(p, str)]

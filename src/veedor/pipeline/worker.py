@@ -7,19 +7,23 @@ return plain data to the main process, which alone writes records.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
 
 import cv2
+import numpy as np
 
 from veedor.capture.evidence import EvidenceStore
 from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sniff_format
 from veedor.definitions import ElectionDefinition, load_definition
-from veedor.model import FileOutcome, ImageFacts, Status
+from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
-from veedor.verify.checks import RegistryView, run_checks
-from veedor.verify.decide import decide
+from veedor.read.print import PrintReading, read_print
+from veedor.read.print.ocr import recogniser
+from veedor.verify.checks import RegistryView
+from veedor.verify.decide import judge
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class WorkerContext:
     registry: RegistryView
     known: frozenset[str]
     """SHA-256 of images already processed in earlier runs: not read again."""
+    cross_check: bool = True
+    """Read the printed table too and compare it with the QR (off only with --qr-only)."""
 
 
 _CTX: WorkerContext | None = None
@@ -88,6 +94,33 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
             "several different acta QR codes in one image (separate actas, or a pasted code)"
         )
         return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
-    checks = tuple(run_checks(qr.acta, definition, ctx.registry)) if qr.acta else ()
-    status, reason = decide(qr.acta is not None, checks, qr.problems)
-    return FileOutcome(path, sha, status, reason, qr.acta, qr.readings, checks, facts=loaded.facts)
+    printed, print_reading = _read_print(loaded.gray, definition, qr.acta, ctx.cross_check)
+    verdict = judge(qr.acta, qr.problems, printed, definition, ctx.registry, cross_check=ctx.cross_check)
+    readings = qr.readings + ((print_reading,) if print_reading else ())
+    return FileOutcome(
+        path,
+        sha,
+        verdict.status,
+        verdict.reason,
+        verdict.acta,
+        readings,
+        verdict.checks,
+        facts=loaded.facts,
+        source=verdict.source,
+    )
+
+
+def _read_print(
+    gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
+) -> tuple[PrintReading | None, Reading | None]:
+    """The print is read for every acta (cross-check), and is the only witness when the QR is lost."""
+    if qr_acta is not None and not cross_check:
+        return None, None
+    started = time.perf_counter()
+    printed = read_print(gray, definition, expect=qr_acta)
+    ms = (time.perf_counter() - started) * 1000
+    if printed is None:
+        return None, Reading("print", recogniser().name, "layout", None, ms)
+    variant = "digits-vs-qr" if qr_acta is not None else "digits+words"
+    text = json.dumps(printed.as_dict(), ensure_ascii=False, default=str)
+    return printed, Reading("print", printed.engine, variant, text, ms)

@@ -23,6 +23,7 @@ from veedor.store.schema import (
     ImageName,
     Reading,
 )
+from veedor.verify.decide import NO_PRINT
 
 
 def now() -> datetime:
@@ -81,7 +82,7 @@ def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionD
         ],
     )
     session.execute(insert(ImageName), [{"sha256": outcome.sha256, "path": outcome.file, "seen_at": stamp}])
-    winner = outcome.winning_reading if outcome.acta else None
+    winner = outcome.winning_reading
     winner_id: int | None = None
     for reading in outcome.readings:
         values = {
@@ -133,7 +134,7 @@ def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionD
             acta_pk=record.id,
             sha256=outcome.sha256,
             reading_id=winner_id,
-            status=outcome.status.value,
+            status=evidence_status(outcome),
             votes=list(acta.votes),
             nulos=acta.nulos,
             extra=dict(acta.extra),
@@ -141,18 +142,34 @@ def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionD
     )
     session.flush()
     state = combine_evidence(session, record, definition)
-    if state is ActaState.CONFLICT and outcome.status is Status.OK:
+    if state is ActaState.CONFLICT:
         others = ", ".join(
             e.sha256[:12]
             for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))
             if e.sha256 != outcome.sha256
         )
-        reason = (
+        conflict = (
             f"conflicto: otra imagen de la mesa {acta.centre}.{acta.mesa:02d} ({others}) dice otros números; "
             "no se cuenta hasta resolverlo / conflict: another image of this mesa has different numbers"
         )
+        reason = conflict if outcome.reason is None else f"{conflict}; {outcome.reason}"
         return replace(outcome, status=Status.REVIEW, reason=reason)
     return outcome
+
+
+UNVERIFIED = "unverified"
+
+
+def evidence_status(outcome: FileOutcome) -> str:
+    """``unverified`` when the only doubt is that no printed table was in the image.
+
+    Such a picture (say, of the QR alone) neither confirms nor contradicts the print of the
+    same acta seen elsewhere, so it must not send an otherwise verified mesa to review.
+    """
+    failed = {c.name for c in outcome.checks if not c.passed}
+    if outcome.status is Status.REVIEW and failed == {NO_PRINT}:
+        return UNVERIFIED
+    return outcome.status.value
 
 
 def combine_evidence(session: Session, record: ActaRecord, definition: ElectionDefinition) -> ActaState:
@@ -167,10 +184,15 @@ def combine_evidence(session: Session, record: ActaRecord, definition: ElectionD
                 "different numbers in different images"
             ),
         )
-    elif all(e.status == Status.OK.value for e in evidence):
+    elif any(e.status == Status.REVIEW.value for e in evidence):
+        state, reason = ActaState.REVIEW, "alguna imagen no pasó las verificaciones / an image failed checks"
+    elif any(e.status == Status.OK.value for e in evidence):
         state, reason = ActaState.OK, None
     else:
-        state, reason = ActaState.REVIEW, "alguna imagen no pasó las verificaciones / an image failed checks"
+        state, reason = (
+            ActaState.REVIEW,
+            ("solo hay QR sin tabla impresa para compararlo / only QR codes without a printed table"),
+        )
     first = evidence[0]
     record.status = state.value
     record.reason = reason

@@ -1,23 +1,83 @@
-"""Turn what was read and checked into a status and a reason people understand."""
+"""Turn what was read and checked into a status and a reason people understand.
+
+The rule: ``ok`` only when the numbers were read and every check that applies passed,
+including the comparison of the QR with the printed table. An acta read from the print
+alone is ``ok`` only when every redundancy check of the print agrees.
+"""
 
 from __future__ import annotations
 
-from veedor.model import CheckResult, Status
+from dataclasses import dataclass
 
-NO_QR = (
-    "no se encontró ningún código QR legible; una persona debe revisar el acta / "
-    "no readable QR code found; a person must look at this acta"
-)
+from veedor.definitions import ElectionDefinition
+from veedor.model import ActaCounts, CheckResult, Status
+from veedor.read.print import PrintReading
+from veedor.verify.checks import RegistryView, run_checks
+from veedor.verify.crosscheck import explain, qr_print_check
+
+NO_QR = "no se encontró ningún código QR legible / no readable QR code found"
+NO_PRINT = "print_found"
 
 
-def decide(
-    has_acta: bool, checks: tuple[CheckResult, ...] | list[CheckResult], problems: tuple[str, ...] = ()
-) -> tuple[Status, str | None]:
-    """``ok`` only when an acta was read and every check that applies passed."""
-    failures = [c for c in checks if not c.passed]
-    if has_acta and not failures:
-        return Status.OK, None
-    parts = [f"{c.name}: {c.detail}" for c in failures]
-    if not has_acta:
-        parts = list(problems) or [NO_QR]
-    return Status.REVIEW, "; ".join(dict.fromkeys(parts))
+@dataclass(frozen=True)
+class Verdict:
+    acta: ActaCounts | None
+    source: str | None
+    checks: tuple[CheckResult, ...]
+    status: Status
+    reason: str | None
+
+
+def _status(checks: list[CheckResult]) -> Status:
+    return Status.OK if all(c.passed for c in checks) else Status.REVIEW
+
+
+def judge(
+    qr_acta: ActaCounts | None,
+    qr_problems: tuple[str, ...],
+    printed: PrintReading | None,
+    definition: ElectionDefinition,
+    registry: RegistryView,
+    *,
+    cross_check: bool = True,
+) -> Verdict:
+    if qr_acta is not None:
+        checks = run_checks(qr_acta, definition, registry)
+        if cross_check:
+            if printed is None:
+                checks.append(
+                    CheckResult(
+                        NO_PRINT,
+                        False,
+                        "QR leído, pero no se encontró la tabla impresa para compararlo / "
+                        "QR read, but no printed table was found to cross-check it",
+                    )
+                )
+            else:
+                names = [b.acronym for b in definition.ballot]
+                checks.append(qr_print_check(qr_acta, printed, names))
+                checks += [c for c in printed.checks if c.name == "print_single_acta"]
+        status = _status(checks)
+        reason = (
+            None if status is Status.OK else explain(None, printed, checks) if printed else _failed(checks)
+        )
+        return Verdict(qr_acta, "qr", tuple(checks), status, reason)
+    qr_words = "; ".join(dict.fromkeys(qr_problems)) or NO_QR
+    if printed is None:
+        reason = (
+            qr_words + "; no se encontró la tabla impresa; una persona debe revisar el acta / "
+            "printed table not found; a person must look at this acta"
+        )
+        return Verdict(None, None, (), Status.REVIEW, reason)
+    complete = all(v >= 0 for v in printed.acta.votes) and printed.acta.nulos >= 0
+    checks = list(printed.checks)
+    if complete:
+        checks += run_checks(printed.acta, definition, registry)
+    status = Status.OK if printed.agrees and complete and all(c.passed for c in checks) else Status.REVIEW
+    reason = None if status is Status.OK else explain(qr_words, printed, checks)
+    # An incomplete print reading is evidence for a person, never numbers for the mesa.
+    return Verdict(printed.acta if complete else None, "print", tuple(checks), status, reason)
+
+
+def _failed(checks: list[CheckResult]) -> str:
+    return "; ".join(f"{c.name}: {c.detail}" for c in checks if not c.passed)

@@ -5,25 +5,22 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
-from veedor.definitions.schema import ElectionDefinition
-from veedor.simulate.drill import DrillReport
-from veedor.simulate.profiles import PROFILE_NAMES, parse_mix
-from veedor.simulate.render import ActaSpec
-from veedor.simulate.tables import TableError, read_table, with_synthetic_remainder
 
+if TYPE_CHECKING:  # NumPy, OpenCV: imported when a command runs, not at start-up
+    from rich.progress import Progress
+
+    from veedor.definitions.schema import ElectionDefinition
+    from veedor.simulate.drill import DrillReport
+    from veedor.simulate.render import ActaSpec
+
+PROFILE_NAMES = ("clean", "scanner", "phone", "bad-phone", "damaged", "mixed")
+"""Same as ``veedor.simulate.profiles.PROFILE_NAMES`` (tests/test_cli_startup.py keeps them
+equal): importing the profiles loads OpenCV, too slow for ``veedor --help``."""
 PROFILE_HELP = f"Perfil de degradación: {', '.join(PROFILE_NAMES)} / degradation profile."
 MIX_HELP = (
     "Pesos de la mezcla para --profile mixed, p. ej. 'scanner=0.6,phone=0.25,bad-phone=0.1,"
@@ -44,6 +41,8 @@ def _specs(
     fill_to: int | None,
     seed: int,
 ) -> tuple[Iterator[ActaSpec], int | None]:
+    from veedor.simulate.tables import read_table, with_synthetic_remainder
+
     if not results.is_file():
         fail(
             f"no existe la tabla / table not found: {results}",
@@ -63,6 +62,8 @@ def _specs(
 
 
 def _mix(text: str | None) -> dict[str, float] | None:
+    from veedor.simulate.profiles import parse_mix
+
     try:
         return parse_mix(text) if text else None
     except ValueError as exc:
@@ -70,6 +71,15 @@ def _mix(text: str | None) -> dict[str, float] | None:
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -117,6 +127,7 @@ def simulate_cmd(
     (manifest.csv, manifest.json). Streams: memory does not grow with the count.
     """
     from veedor.simulate.generate import SimOptions, simulate
+    from veedor.simulate.tables import TableError
 
     if count is None and not all_rows and fill_to is None:
         fail("indique --count N o --all / give --count N or --all")
@@ -179,6 +190,12 @@ def drill_cmd(
     db: str | None = typer.Option(
         None, "--db", help="Base del simulacro (por defecto OUT/drill.db) / drill DB."
     ),
+    qr_only: bool = typer.Option(
+        False,
+        "--qr-only",
+        help="Escanear solo el QR, sin comparar la impresión (más rápido) / "
+        "scan the QR only, without the print cross-check (faster).",
+    ),
     definition: str = DEFINITION_OPTION,
 ) -> None:
     """Simulacro de la noche electoral: genera, escanea, totaliza y compara con la tabla.
@@ -210,6 +227,7 @@ def drill_cmd(
             keep_images=keep_images,
             db=db,
             on_progress=lambda stage, n: progress.advance(tasks[stage], n),
+            cross_check=not qr_only,
         )
     _print_drill(report)
     if not report.passed:
@@ -217,6 +235,8 @@ def drill_cmd(
 
 
 def _print_drill(report: DrillReport) -> None:
+    from rich.table import Table
+
     table = Table(title="Simulacro / drill")
     table.add_column("medida / measure")
     table.add_column("valor / value", justify="right")

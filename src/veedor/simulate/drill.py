@@ -101,6 +101,7 @@ def run_drill(
     keep_images: bool = False,
     db: str | None = None,
     on_progress: Callable[[str, int], None] | None = None,
+    cross_check: bool = True,
 ) -> DrillReport:
     """Render, scan and tally ``specs``; ``on_progress(stage, n)`` is called per acta."""
     from veedor.pipeline.scan import scan_paths
@@ -160,6 +161,7 @@ def run_drill(
             evidence_root=evidence,
             workers=workers,
             on_outcome=on_outcome,
+            cross_check=cross_check,
         )
         report.scan_seconds += time.perf_counter() - t1
         report.scan_cpu_s += cpu_seconds() - c1

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from veedor.capture.tables import TableError, decode_text
+from veedor.capture.tables import TableError, decode_text, read_input
 from veedor.definitions import ElectionDefinition
 from veedor.store.official import MESA, NATIONAL, OfficialSource, OfficialUnit, OfficialVotes
 from veedor.store.records import now
@@ -56,10 +56,7 @@ def import_official(
     """Store every bulletin in ``path``. Re-importing the same file changes nothing;
     a new file with a bulletin key already stored replaces that bulletin."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
+    data = read_input(path)
     sha = hashlib.sha256(data).hexdigest()
     text, _ = decode_text(data)
     errors: list[dict[str, object]] = []
@@ -125,9 +122,7 @@ def _insert_units(
                 **{f: unit.get(f) for f in _UNIT_FIELDS},
             }
         )
-        vote_rows.extend(
-            {"unit_id": next_id, "candidate": c, "votes": v} for c, v in unit["votes"].items()
-        )
+        vote_rows.extend({"unit_id": next_id, "candidate": c, "votes": v} for c, v in unit["votes"].items())
         next_id += 1
     if unit_rows:
         session.execute(insert(OfficialUnit), unit_rows)
@@ -146,9 +141,7 @@ def _int_or_none(value: Any, what: str) -> int | None:
 def _votes(raw: dict[str, Any], definition: ElectionDefinition) -> dict[str, int]:
     unknown = set(raw) - set(definition.candidate_codes)
     if unknown:
-        raise ValueError(
-            f"candidatos desconocidos / unknown candidates: {', '.join(sorted(unknown))}"
-        )
+        raise ValueError(f"candidatos desconocidos / unknown candidates: {', '.join(sorted(unknown))}")
     return {c: int(_int_or_none(v, c) or 0) for c, v in raw.items()}
 
 
@@ -179,15 +172,11 @@ def _unit(raw: dict[str, Any], definition: ElectionDefinition) -> dict[str, Any]
         "voters": ("voters",),
     }
     for name, keys in aliases.items():
-        unit[name] = next(
-            (_int_or_none(raw[k], k) for k in keys if raw.get(k) not in (None, "")), None
-        )
+        unit[name] = next((_int_or_none(raw[k], k) for k in keys if raw.get(k) not in (None, "")), None)
     return unit
 
 
-def _from_json(
-    text: str, definition: ElectionDefinition, path: Path, errors: list
-) -> list[_Source]:
+def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: list) -> list[_Source]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -208,9 +197,7 @@ def _from_json(
                 "authority": b.get("authority", authority),
                 "announced_at": b.get("announced_at"),
                 "actas_pct": float(pct) if pct is not None else None,
-                "registered_electors": _int_or_none(
-                    b.get("registered_electors"), "registered_electors"
-                ),
+                "registered_electors": _int_or_none(b.get("registered_electors"), "registered_electors"),
                 "sources": b.get("sources"),
                 "caveat": b.get("caveat"),
             }
@@ -223,9 +210,7 @@ def _from_json(
     return out
 
 
-def _from_csv(
-    text: str, definition: ElectionDefinition, default_key: str, errors: list
-) -> list[_Source]:
+def _from_csv(text: str, definition: ElectionDefinition, default_key: str, errors: list) -> list[_Source]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
     reader.fieldnames = header

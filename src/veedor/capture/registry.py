@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from veedor.capture.tables import TableError, decode_text
+from veedor.capture.tables import TableError, decode_text, read_input
 from veedor.definitions import ElectionDefinition
 from veedor.store.schema import GeoUnit, Mesa
 
@@ -27,10 +27,7 @@ class RegistrySummary:
 
 def import_registry(session: Session, path: str | Path, definition: ElectionDefinition) -> RegistrySummary:
     path = Path(path)
-    try:
-        text, _ = decode_text(path.read_bytes())
-    except OSError as exc:
-        raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
+    text, _ = decode_text(read_input(path))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = set(reader.fieldnames or [])
     centres_spec = definition.registry.get("centres_csv", {})

@@ -35,6 +35,14 @@ class ImportSummary:
     already_imported: bool = False
 
 
+def read_input(path: Path) -> bytes:
+    """The bytes of an input table, or a :class:`TableError` people can act on."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
     """Return (text, encoding): UTF-8 (with or without BOM) first, then Windows/Latin-1."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -58,10 +66,7 @@ def import_results_table(
     name: str | None = None,
 ) -> ImportSummary:
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
+    data = read_input(path)
     sha = hashlib.sha256(data).hexdigest()
     existing = session.scalar(
         select(ResultTable).where(ResultTable.election == definition.id, ResultTable.sha256 == sha)

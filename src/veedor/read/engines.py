@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import version
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class OpenCvArucoEngine:
     def __init__(self) -> None:
         import cv2
 
-        self._detector = cv2.QRCodeDetectorAruco()
+        self._detector: Any = cv2.QRCodeDetectorAruco()
         self._error = cv2.error
         self.name = f"opencv-aruco {_opencv_version()}"
 
@@ -59,7 +59,7 @@ class OpenCvArucoEngine:
         return [t for t in texts if t] if ok else []
 
 
-class OpenCvEngine:
+class OpenCvEngine(OpenCvArucoEngine):
     """OpenCV's classic ``QRCodeDetector`` (what most 2024 volunteer scripts used)."""
 
     def __init__(self) -> None:
@@ -68,10 +68,3 @@ class OpenCvEngine:
         self._detector = cv2.QRCodeDetector()
         self._error = cv2.error
         self.name = f"opencv {_opencv_version()}"
-
-    def decode(self, gray: np.ndarray) -> list[str]:
-        try:
-            ok, texts, _points, _straight = self._detector.detectAndDecodeMulti(gray)
-        except self._error:
-            return []
-        return [t for t in texts if t] if ok else []

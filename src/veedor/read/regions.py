@@ -18,6 +18,7 @@ has it at the top), which costs nothing on the typical scan.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -62,6 +63,12 @@ def _plausible(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
     return bool(-0.1 * w <= cx <= 1.1 * w and -0.1 * h <= cy <= 1.1 * h)
 
 
+def position_quad(p: Any) -> np.ndarray:
+    """A zxing-cpp ``Position`` as a (4, 2) float32 array, clockwise from top-left."""
+    corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
+    return np.array([[c.x, c.y] for c in corners], dtype=np.float32)
+
+
 def from_zxing(gray: np.ndarray) -> list[Region]:
     """Symbols zxing saw but could not decode (checksum or format errors)."""
     import zxingcpp
@@ -73,16 +80,7 @@ def from_zxing(gray: np.ndarray) -> list[Region]:
     )
     out = []
     for r in found:
-        p = r.position
-        quad = np.array(
-            [
-                [p.top_left.x, p.top_left.y],
-                [p.top_right.x, p.top_right.y],
-                [p.bottom_right.x, p.bottom_right.y],
-                [p.bottom_left.x, p.bottom_left.y],
-            ],
-            dtype=np.float32,
-        )
+        quad = position_quad(r.position)
         if _plausible(quad, gray.shape):
             out.append(Region("zxing", quad))
     return out

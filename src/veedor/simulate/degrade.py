@@ -44,19 +44,11 @@ def qr_quad(gray: Image) -> tuple[Quad, str, str] | None:
     """Corners, text and error level of the first QR zxing-cpp finds, or None."""
     import zxingcpp
 
+    from veedor.read.regions import position_quad
+
     for r in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode):  # type: ignore[arg-type]
         if r.valid and r.text:
-            p = r.position
-            quad = np.array(
-                [
-                    [p.top_left.x, p.top_left.y],
-                    [p.top_right.x, p.top_right.y],
-                    [p.bottom_right.x, p.bottom_right.y],
-                    [p.bottom_left.x, p.bottom_left.y],
-                ],
-                np.float32,
-            )
-            return quad, r.text, r.ec_level or "Q"
+            return position_quad(r.position), r.text, r.ec_level or "Q"
     return None
 
 

@@ -69,14 +69,17 @@ def judge(
             "printed table not found; a person must look at this acta"
         )
         return Verdict(None, None, (), Status.REVIEW, reason)
-    complete = all(v >= 0 for v in printed.acta.votes) and printed.acta.nulos >= 0
-    checks = list(printed.checks)
-    if complete:
-        checks += run_checks(printed.acta, definition, registry)
-    status = Status.OK if printed.agrees and complete and all(c.passed for c in checks) else Status.REVIEW
-    reason = None if status is Status.OK else explain(qr_words, printed, checks)
+    acta = printed.acta
     # An incomplete print reading is evidence for a person, never numbers for the mesa.
-    return Verdict(printed.acta if complete else None, "print", tuple(checks), status, reason)
+    if acta is not None and (min(acta.votes, default=-1) < 0 or acta.nulos < 0):
+        acta = None
+    checks = list(printed.checks)
+    if acta is not None:
+        checks += run_checks(acta, definition, registry)
+    ok = acta is not None and printed.agrees and all(c.passed for c in checks)
+    status = Status.OK if ok else Status.REVIEW
+    reason = None if ok else explain(qr_words, printed, checks)
+    return Verdict(acta, "print" if acta is not None else None, tuple(checks), status, reason)
 
 
 def _failed(checks: list[CheckResult]) -> str:

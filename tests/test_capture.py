@@ -1,0 +1,74 @@
+"""Capture: the evidence store keeps originals once and intact; metadata is read from bytes."""
+
+from __future__ import annotations
+
+import io
+import stat
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from veedor.capture.evidence import EvidenceStore, sha256_bytes
+from veedor.capture.images import ImageRejected, load_image, sniff_format
+
+
+def test_evidence_store_once_readonly_and_verified(tmp_path):
+    store = EvidenceStore(tmp_path)
+    data = b"\xff\xd8\xff acta bytes"
+    sha, new = store.put(data)
+    assert new and sha == sha256_bytes(data)
+    assert store.put(data) == (sha, False)
+    path = store.path_for(sha)
+    assert path.read_bytes() == data
+    assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    assert store.read(sha) == data
+    path.chmod(0o644)
+    path.write_bytes(b"altered")
+    with pytest.raises(ValueError, match="altered"):
+        store.read(sha)
+    assert not list(tmp_path.rglob(".incoming-*"))
+
+
+def photo_with_exif() -> bytes:
+    img = Image.fromarray(np.full((200, 150), 200, np.uint8))
+    exif = Image.Exif()
+    exif[0x010F] = "Samsung"
+    exif[0x0110] = "Galaxy A14"
+    exif.get_ifd(0x8769)[0x9003] = "2024:07:28 19:42:10"
+    exif.get_ifd(0x8825).update({1: "N", 2: (10.0, 30.0, 0.0), 3: "W", 4: (66.0, 55.0, 0.0)})
+    buffer = io.BytesIO()
+    img.save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_exif_is_captured():
+    data = photo_with_exif()
+    loaded = load_image(data, sha256_bytes(data))
+    meta = loaded.facts.metadata
+    assert meta["device_make"] == "Samsung" and meta["device_model"] == "Galaxy A14"
+    assert meta["captured_at"] == "2024:07:28 19:42:10"
+    assert meta["gps"]["GPSLatitudeRef"] == "N" and meta["gps"]["GPSLatitude"] == [10.0, 30.0, 0.0]
+    assert (loaded.facts.format, loaded.facts.width, loaded.facts.height) == ("JPEG", 150, 200)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "empty"),
+        (b"%PDF-1.7 ...", "PDF not supported"),
+        (b"GIF89a" + b"\x00" * 10, "corrupt"),
+        (b"just text", "not an image"),
+    ],
+)
+def test_rejections_say_why(data, fragment):
+    with pytest.raises(ImageRejected, match=fragment):
+        load_image(data, sha256_bytes(data))
+
+
+def test_tiny_image_rejected():
+    buffer = io.BytesIO()
+    Image.new("L", (20, 20), 255).save(buffer, "PNG")
+    with pytest.raises(ImageRejected, match="too small"):
+        load_image(buffer.getvalue(), "x")
+    assert sniff_format(buffer.getvalue()) == "PNG"

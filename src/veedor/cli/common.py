@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
 from veedor.definitions import DEFAULT_DEFINITION, DefinitionError, ElectionDefinition, load_definition
-from veedor.store import Store, open_store
+
+if TYPE_CHECKING:
+    from veedor.store import Store
 
 console = Console(stderr=True)
 # Tables are wide; when piped, Rich would squeeze them into 80 columns.
@@ -46,6 +48,9 @@ def get_definition(name: str) -> ElectionDefinition:
 
 
 def get_store(db: str | None) -> Store:
+    # Imported here: SQLAlchemy and Alembic take longer to load than `veedor --help` should.
+    from veedor.store import open_store
+
     try:
         return open_store(db)
     except Exception as exc:  # any driver or migration failure ends here with a plain message

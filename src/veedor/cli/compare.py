@@ -7,13 +7,10 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from sqlalchemy.orm import Session
 
-from veedor.capture.official import import_official
-from veedor.capture.tables import TableError
 from veedor.cli.common import (
     DB_OPTION,
     DEFINITION_OPTION,
@@ -23,13 +20,14 @@ from veedor.cli.common import (
     get_store,
     out,
 )
-from veedor.definitions import ElectionDefinition
-from veedor.tally.aggregate import SourceError
-from veedor.tally.columnar import verified_frame
-from veedor.tally.compare import Comparison, OfficialError, compare, official_keys
-from veedor.tally.coverage import registry_totals
-from veedor.tally.estimate import cells_from_totals, estimate
-from veedor.tally.scenario import Scenario, scenario, sentences, verdict
+
+if TYPE_CHECKING:  # Polars, SQLAlchemy: imported when a command runs, not at start-up
+    from rich.table import Table
+    from sqlalchemy.orm import Session
+
+    from veedor.definitions import ElectionDefinition
+    from veedor.tally.compare import Comparison
+    from veedor.tally.scenario import Scenario
 
 SOURCE_OPTION = typer.Option(
     "scan",
@@ -74,6 +72,9 @@ def import_official_cmd(
 
     Import the electoral authority's official figures (bulletins, per-mesa data).
     """
+    from veedor.capture.official import import_official
+    from veedor.capture.tables import TableError
+
     defn = get_definition(definition)
     store = get_store(db)
     for path in files:
@@ -95,6 +96,8 @@ def import_official_cmd(
 
 
 def _keys(session: Session, defn: ElectionDefinition, official: list[str] | None) -> list[str]:
+    from veedor.tally.compare import official_keys
+
     keys = official or official_keys(session, defn)
     if not keys:
         fail(
@@ -122,6 +125,10 @@ def compare_cmd(
     Official figure, verified figure and difference per candidate and level, with the mesas behind
     each difference (the evidence list).
     """
+    from veedor.tally.aggregate import SourceError
+    from veedor.tally.columnar import verified_frame
+    from veedor.tally.compare import OfficialError, compare
+
     defn = get_definition(definition)
     store = get_store(db)
     results: list[Comparison] = []
@@ -187,6 +194,8 @@ def _comparison_json(c: Comparison) -> dict:
 
 
 def _comparison_table(c: Comparison) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"{c.official_key} vs {c.source} — {c.level}")
     for col in (
         "código",
@@ -233,6 +242,11 @@ def scenario_cmd(
     What would the unverified tables have to give for the official result to be true: votes,
     share and turnout per candidate, and whether that is possible at all.
     """
+    from veedor.tally.aggregate import SourceError
+    from veedor.tally.columnar import verified_frame
+    from veedor.tally.compare import OfficialError
+    from veedor.tally.scenario import scenario, sentences, verdict
+
     defn = get_definition(definition)
     store = get_store(db)
     results: list[Scenario] = []
@@ -265,6 +279,8 @@ def scenario_cmd(
 
 
 def _scenario_json(s: Scenario) -> dict:
+    from veedor.tally.scenario import sentences, verdict
+
     return {
         "official": s.official_key,
         "source": s.source,
@@ -309,6 +325,13 @@ def estimate_cmd(
     ESTIMATE (not a count) of the final result: unverified mesas projected from the verified ones,
     stratified by geography, with 95% intervals. See docs/estimate.md for its assumptions.
     """
+    from rich.table import Table
+
+    from veedor.tally.aggregate import SourceError
+    from veedor.tally.columnar import verified_frame
+    from veedor.tally.coverage import registry_totals
+    from veedor.tally.estimate import cells_from_totals, estimate
+
     defn = get_definition(definition)
     store = get_store(db)
     with store.session() as session:

@@ -5,21 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.panel import Panel
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import import_results_table
 from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
 from veedor.cli.scan import _scan_with_progress, print_summary
-from veedor.cli.tally import as_table
-from veedor.definitions import ElectionDefinition
-from veedor.store import open_store
-from veedor.store.schema import ActaRecord, ResultRow, ResultVotes
-from veedor.tally import tally
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from veedor.definitions import ElectionDefinition
 
 MARKER = ".veedor-demo"
 
@@ -45,6 +41,14 @@ def demo(
     Run the whole job on the bundled real data: scan 23 real actas, import the registry and the
     published V1 table, tally both, and check that every acta read agrees with the table.
     """
+    from rich.panel import Panel
+
+    from veedor.capture.registry import import_registry
+    from veedor.capture.tables import import_results_table
+    from veedor.cli.tally import as_table
+    from veedor.store import open_store
+    from veedor.tally import tally
+
     defn = get_definition(definition)
     samples = samples_dir()
     if not (samples / "actas").is_dir():
@@ -109,6 +113,10 @@ def demo(
 
 def _agreement(session: Session, defn: ElectionDefinition, table_id: int) -> tuple[int, int]:
     """Compare each ok acta's per-candidate totals with the table's row for the same mesa."""
+    from sqlalchemy import select
+
+    from veedor.store.schema import ActaRecord, ResultRow, ResultVotes
+
     table_votes: dict[tuple[str, int], dict[str, int]] = {}
     for centre, mesa, cand, votes in session.execute(
         select(ResultRow.centre, ResultRow.mesa, ResultVotes.candidate, ResultVotes.votes)

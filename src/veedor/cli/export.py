@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
-from veedor.publish.export import FORMATS, ExportError, export
-from veedor.tally.aggregate import SourceError
+
+FORMATS = ("csv", "parquet", "json")
+"""Same as ``veedor.publish.export.FORMATS`` (a test keeps them equal); spelled out here because
+importing the exporter loads Polars and SQLAlchemy, too slow for ``veedor --help``."""
 
 
 def register(app: typer.Typer) -> None:
@@ -31,6 +33,9 @@ def export_cmd(
     Export the verified actas and the tally of every level, one new folder per export, with
     manifest.json (SHA-256 and rows of every file, sources, time, version, definition).
     """
+    from veedor.publish.export import ExportError, export
+    from veedor.tally.aggregate import SourceError
+
     defn = get_definition(definition)
     store = get_store(db)
     with store.session() as session:
@@ -38,6 +43,4 @@ def export_cmd(
             manifest = export(session, defn, out_dir, source=source, formats=tuple(formats))
         except (ExportError, SourceError) as exc:
             fail(str(exc))
-    console.print(
-        f"[green]{manifest.folder}[/]: {len(manifest.files)} archivos / files; manifest.json"
-    )
+    console.print(f"[green]{manifest.folder}[/]: {len(manifest.files)} archivos / files; manifest.json")

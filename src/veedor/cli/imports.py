@@ -6,8 +6,6 @@ from pathlib import Path
 
 import typer
 
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import TableError, import_results_table
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
 
 
@@ -41,6 +39,8 @@ def import_results(
     Import a published per-acta results table. Encoding, BOM and line endings are detected;
     bad rows are reported with their line number and the rest still imports.
     """
+    from veedor.capture.tables import TableError, import_results_table
+
     defn = get_definition(definition)
     store = get_store(db)
     for path in files:
@@ -77,6 +77,9 @@ def import_registry_cmd(
     Import the geography registry. The kind of each file is recognised by its columns:
     centres (with state/municipality/parish names), unit totals, or a table with electors per mesa.
     """
+    from veedor.capture.registry import import_registry
+    from veedor.capture.tables import TableError
+
     defn = get_definition(definition)
     store = get_store(db)
     for path in files:

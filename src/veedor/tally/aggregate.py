@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
@@ -37,16 +38,130 @@ class TallyRow:
         return 100.0 * self.votes[candidate] / self.valid if self.valid else None
 
 
-@dataclass
+COVERAGE_COLUMNS = ("mesas_total", "mesas_ok", "electors_covered", "electors_total", "review", "conflict")
+"""Coverage columns of :meth:`TallyResult.frame` (``mesas_ok`` null: the row has no coverage)."""
+
+
 class TallyResult:
-    level: str
-    source: str
-    source_label: str
-    candidates: tuple[str, ...]
-    rows: list[TallyRow] = field(default_factory=list)
-    coverage: LevelCoverage | None = None
-    coverage_units: dict[str, Coverage] = field(default_factory=dict)
-    """Coverage of every unit of the level, also those with no counted acta (not in ``rows``)."""
+    """One tally level. Rows and per-unit coverage can come as Python objects (SQL tally) or as
+    Polars frames (columnar tally); each form is built from the other only when asked for, so a
+    400,000-centre tally need not create 400,000 objects to be printed as CSV."""
+
+    def __init__(
+        self,
+        level: str,
+        source: str,
+        source_label: str,
+        candidates: tuple[str, ...],
+        rows: list[TallyRow] | None = None,
+        coverage: LevelCoverage | None = None,
+        coverage_units: dict[str, Coverage] | None = None,
+        *,
+        frame: pl.DataFrame | None = None,
+        units: pl.DataFrame | None = None,
+    ) -> None:
+        self.level = level
+        self.source = source
+        self.source_label = source_label
+        self.candidates = candidates
+        self.coverage = coverage
+        self._rows = rows if rows is not None or frame is not None else []
+        self._frame = frame
+        self._units_dict = coverage_units if coverage_units is not None or units is not None else {}
+        self._units = units
+
+    @property
+    def rows(self) -> list[TallyRow]:
+        if self._rows is None:
+            self._rows = _rows_of(self.frame(), self.candidates)
+        return self._rows
+
+    @rows.setter
+    def rows(self, rows: list[TallyRow]) -> None:
+        self._rows, self._frame = rows, None
+
+    @property
+    def coverage_units(self) -> dict[str, Coverage]:
+        """Coverage of every unit of the level, also those with no counted acta (not in ``rows``)."""
+        if self._units_dict is None:
+            assert self._units is not None
+            self._units_dict = {
+                rec[0]: Coverage(*rec) for rec in self._units.select("code", *COVERAGE_COLUMNS).iter_rows()
+            }
+        return self._units_dict
+
+    @coverage_units.setter
+    def coverage_units(self, units: dict[str, Coverage]) -> None:
+        self._units_dict, self._units = units, None
+
+    def __len__(self) -> int:
+        return self._frame.height if self._rows is None and self._frame is not None else len(self.rows)
+
+    def frame(self) -> pl.DataFrame:
+        """One row per counted unit: code, name, candidates, nulos, actas, electors,
+        mesas_with_electors and :data:`COVERAGE_COLUMNS`."""
+        if self._frame is None:
+            self._frame = _frame_of(self.rows, self.candidates)
+        return self._frame
+
+    def __repr__(self) -> str:
+        return f"TallyResult(level={self.level!r}, source={self.source!r}, units={len(self)})"
+
+
+def _frame_of(rows: list[TallyRow], candidates: tuple[str, ...]) -> pl.DataFrame:
+    nullable = pl.Int64
+    schema = {
+        "code": pl.Utf8,
+        "name": pl.Utf8,
+        **dict.fromkeys(candidates, pl.Int64),
+        "nulos": pl.Int64,
+        "actas": pl.Int64,
+        "electors": pl.Int64,
+        "mesas_with_electors": pl.Int64,
+        **dict.fromkeys(COVERAGE_COLUMNS, nullable),
+    }
+    none = (None,) * len(COVERAGE_COLUMNS)
+    data = [
+        (
+            r.code,
+            r.name,
+            *(r.votes[c] for c in candidates),
+            r.nulos,
+            r.actas,
+            r.electors,
+            r.mesas_with_electors,
+            *(
+                (
+                    r.coverage.mesas_total,
+                    r.coverage.mesas_ok,
+                    r.coverage.electors_covered,
+                    r.coverage.electors_total,
+                    r.coverage.review,
+                    r.coverage.conflict,
+                )
+                if r.coverage is not None
+                else none
+            ),
+        )
+        for r in rows
+    ]
+    return pl.DataFrame(data, schema=schema, orient="row")
+
+
+def _rows_of(frame: pl.DataFrame, candidates: tuple[str, ...]) -> list[TallyRow]:
+    # Column lists zipped into rows: ~3x faster than named row iteration for 10^5 units.
+    base = [frame[c].to_list() for c in ("code", "name", "nulos", "actas", "electors", "mesas_with_electors")]
+    votes = zip(*(frame[c].to_list() for c in candidates), strict=True)
+    cover = zip(*(frame[c].to_list() for c in COVERAGE_COLUMNS), strict=True)
+    rows = []
+    for code, name, nulos, actas, electors, with_e, vs, cov in zip(*base, votes, cover, strict=True):
+        coverage = Coverage(code, *cov) if cov[1] is not None else None
+        rows.append(
+            TallyRow(
+                code, name, dict(zip(candidates, vs, strict=True)), nulos, actas, electors, with_e, coverage
+            )
+        )
+    return rows
 
 
 class SourceError(ValueError):

@@ -22,12 +22,15 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
 from veedor.store.schema import ActaRecord, GeoUnit, Mesa, ResultTable
-from veedor.tally.aggregate import SCAN, TallyResult, TallyRow, resolve_source
+from veedor.tally.aggregate import COVERAGE_COLUMNS, SCAN, TallyResult, resolve_source
 from veedor.tally.coverage import (
     MESA,
     NATIONAL,
     REGISTRY_FROM_TABLE,
-    level_coverage,
+    LevelCoverage,
+    finish_summary,
+    pending_counts,
+    registry_totals,
     verified_mesas,
 )
 
@@ -172,21 +175,83 @@ def geo_frame(session: Session, definition: ElectionDefinition) -> pl.DataFrame:
 
 def _registry_electors(
     session: Session, definition: ElectionDefinition, level: str, registry: tuple
-) -> dict[str, tuple[int, int]]:
+) -> pl.DataFrame:
+    """(code, mesas with known electors, their electors) per unit of ``level``."""
     frame = registry_frame(session, definition, registry)
     key = (
         pl.lit("")
         if level == NATIONAL
         else pl.col("centre").str.slice(0, definition.level(level).code_digits)
     )
-    grouped = frame.group_by(key.alias("code")).agg(pl.len(), pl.col("electors").sum())
-    return {c: (int(n), int(e)) for c, n, e in grouped.iter_rows()}
+    return frame.group_by(key.alias("code")).agg(
+        pl.len().cast(pl.Int64).alias("_known"), pl.col("electors").sum().cast(pl.Int64).alias("_electors")
+    )
+
+
+def registry_units(
+    session: Session, definition: ElectionDefinition, level: str, registry: tuple | None = None
+) -> pl.DataFrame:
+    """Every unit of a level the registry knows: code, name, mesas_total (None for units only a
+    results table names), ``_listed`` (it has a registry total row), and its known electors.
+
+    Cached by the versions of the geography and the per-mesa registry: it changes only when they
+    do, and rebuilding it is most of a tally of 10^5 centres."""
+    registry = registry or _registry_version(session, definition)
+    geo_version = _geo_version(session, definition)
+    key = _digest(session, f"{definition.id}|{level}|{geo_version}|{registry}")
+
+    def build() -> pl.DataFrame:
+        if level == NATIONAL:
+            total = registry_totals(session, definition, NATIONAL)[""]
+            units = pl.DataFrame(
+                {"code": [""], "name": ["TOTAL"], "mesas_total": [total], "_listed": [True]},
+                schema={"code": pl.Utf8, "name": pl.Utf8, "mesas_total": pl.Int64, "_listed": pl.Boolean},
+            )
+        else:
+            listed = pl.col("source") != REGISTRY_FROM_TABLE
+            units = (
+                geo_frame(session, definition)
+                .filter(pl.col("level") == level)
+                .select(
+                    "code",
+                    "name",
+                    pl.when(listed).then(pl.col("mesas_total")).cast(pl.Int64).alias("mesas_total"),
+                    listed.alias("_listed"),
+                )
+            )
+        return units.join(
+            _registry_electors(session, definition, level, registry), on="code", how="full", coalesce=True
+        ).with_columns(pl.col("_listed").fill_null(False))
+
+    return _cached(session, f"units-{level}", key, build)
+
+
+def _mesa_units(counted: pl.DataFrame) -> tuple[pl.DataFrame, LevelCoverage]:
+    units = counted.select(
+        "code",
+        pl.lit(1, dtype=pl.Int64).alias("mesas_total"),
+        pl.lit(1, dtype=pl.Int64).alias("mesas_ok"),
+        pl.col("electors").alias("electors_covered"),
+        pl.when(pl.col("electors") != 0).then(pl.col("electors")).alias("electors_total"),
+        pl.lit(0, dtype=pl.Int64).alias("review"),
+        pl.lit(0, dtype=pl.Int64).alias("conflict"),
+    )
+    return units, LevelCoverage(
+        level=MESA,
+        units_registry=units.height,
+        registry_complete=False,
+        notes=["nivel mesa: cobertura 1/1 / mesa level: coverage 1/1"],
+    )
 
 
 def tally_columnar(
     session: Session, definition: ElectionDefinition, level: str = NATIONAL, source: str = SCAN
 ) -> TallyResult:
-    """Same result as :func:`veedor.tally.tally`, computed with Polars on the cached snapshot."""
+    """Same result as :func:`veedor.tally.tally`, computed with Polars on the cached snapshot.
+
+    Rows and coverage stay frames (:meth:`TallyResult.frame`); TallyRow objects are only built
+    if a caller asks for ``rows``. Coverage follows
+    :func:`veedor.tally.coverage.level_coverage` (the tests hold them equal)."""
     _, _, label = resolve_source(session, definition, source)
     registry = _registry_version(session, definition)
     frame = verified_frame(session, definition, source, registry)
@@ -195,54 +260,77 @@ def tally_columnar(
         key = pl.format("{}.{}", pl.col("centre"), pl.col("mesa").cast(pl.Utf8).str.zfill(2))
     elif level == NATIONAL:
         key = pl.lit("")
+    elif definition.level(level).code_digits == definition.centre_code_digits:
+        key = pl.col("centre")  # no slice: saves a copy of a million strings
     else:
         key = pl.col("centre").str.slice(0, definition.level(level).code_digits)
-    grouped = (
+    counted = (
         frame.group_by(key.alias("code"))
         .agg(
-            pl.len().alias("actas"),
-            pl.col("nulos").fill_null(0).sum(),
-            pl.col("electors").fill_null(0).sum(),
-            pl.col("electors").count().alias("with_electors"),
-            *(pl.col(c).sum() for c in cands),
+            *(pl.col(c).sum().cast(pl.Int64) for c in cands),
+            pl.col("nulos").fill_null(0).sum().cast(pl.Int64),
+            pl.len().cast(pl.Int64).alias("actas"),
+            pl.col("electors").fill_null(0).sum().cast(pl.Int64),
+            pl.col("electors").count().cast(pl.Int64).alias("mesas_with_electors"),
         )
-        .sort("code")
         .filter(pl.col("actas") > 0)  # an empty frame still yields one group for a literal key
     )
-    geo = geo_frame(session, definition)
-    name_level = definition.levels[-1].name if level == MESA else level
-    of_level = geo.filter(pl.col("level") == name_level)
-    if level == NATIONAL:
-        names: list[str | None] = ["TOTAL"] * grouped.height
-    else:
-        name_key = (
-            pl.col("code").str.slice(0, definition.centre_code_digits) if level == MESA else pl.col("code")
-        )
+    columns = ["code", "name", *cands, "nulos", "actas", "electors", "mesas_with_electors"]
+    if level == MESA:
         names = (
-            grouped.select(name_key.alias("code"))
-            .join(of_level.select("code", "name"), on="code", how="left", maintain_order="left")["name"]
-            .to_list()
+            geo_frame(session, definition)
+            .filter(pl.col("level") == definition.levels[-1].name)
+            .select(pl.col("code").alias("_centre"), "name")
         )
-    # Column lists zipped into rows: ~3x faster than named row iteration for 10^5 units.
-    columns = [grouped[c].to_list() for c in ("code", "nulos", "actas", "electors", "with_electors")]
-    votes = [grouped[c].to_list() for c in cands]
-    rows = [
-        TallyRow(code, name, dict(zip(cands, vs, strict=True)), nulos, actas, electors, with_e)
-        for code, name, nulos, actas, electors, with_e, vs in zip(
-            *columns[:1], names, *columns[1:], zip(*votes, strict=True), strict=True
+        counted = counted.sort("code")
+        units, summary = _mesa_units(counted)
+        rows = (
+            counted.with_columns(pl.col("code").str.slice(0, definition.centre_code_digits).alias("_centre"))
+            .join(names, on="_centre", how="left", maintain_order="left")
+            .select(*columns)
+            .join(units, on="code", how="left", maintain_order="left")
         )
-    ]
-    result = TallyResult(level, source, label, definition.candidate_codes, rows)
-    counted = {row.code: (row.actas, row.electors) for row in rows}
-    electors = None if level == MESA else _registry_electors(session, definition, level, registry)
-    totals = None
-    if level not in (MESA, NATIONAL):
-        known = of_level.filter(pl.col("source") != REGISTRY_FROM_TABLE)
-        totals = dict(zip(known["code"].to_list(), known["mesas_total"].to_list(), strict=True))
-    cov, summary = level_coverage(
-        session, definition, level, counted, scan=source == SCAN, electors=electors, totals=totals
+        return TallyResult(
+            level, source, label, definition.candidate_codes, coverage=summary, frame=rows, units=units
+        )
+    scan = source == SCAN
+    pending_rows = pending_counts(session, definition, level) if scan else {}
+    pending = pl.DataFrame(
+        [(c, r, k) for c, (r, k) in pending_rows.items()],
+        schema={"code": pl.Utf8, "review": pl.Int64, "conflict": pl.Int64},
+        orient="row",
     )
-    for row in rows:
-        row.coverage = cov.get(row.code)
-    result.coverage, result.coverage_units = summary, cov
-    return result
+    known, total = pl.col("_known"), pl.col("mesas_total")
+    every = (
+        registry_units(session, definition, level, registry)
+        .join(counted, on="code", how="full", coalesce=True)
+        .join(pending, on="code", how="full", coalesce=True)
+        # A unit is shown if the registry lists it, or it has counted or pending actas.
+        .filter(pl.col("_listed") | pl.col("actas").is_not_null() | pl.col("review").is_not_null())
+        .with_columns(
+            pl.col("actas").fill_null(0).alias("mesas_ok"),
+            pl.col("electors").fill_null(0).alias("electors_covered"),
+            pl.when(known.is_not_null() & total.is_not_null() & (known >= total))
+            .then(pl.col("_electors"))
+            .alias("electors_total"),
+            pl.col("review").fill_null(0),
+            pl.col("conflict").fill_null(0),
+        )
+        .sort("code")
+    )
+    units = every.select("code", *COVERAGE_COLUMNS)
+    rows = every.filter(pl.col("actas").is_not_null()).select(*columns, *COVERAGE_COLUMNS)
+    if level == NATIONAL:
+        rows = rows.with_columns(pl.lit("TOTAL").alias("name"))
+    summary = LevelCoverage(
+        level,
+        units_registry=int(every["mesas_total"].is_not_null().sum()),
+        units_without_ok=every.filter(pl.col("mesas_ok") == 0)["code"].to_list(),
+        units_without_total=every.filter(total.is_null())["code"].to_list(),
+    )
+    national = registry_totals(session, definition, NATIONAL)[""]
+    summary.registry_mesas = int(every["mesas_total"].sum() or 0) if level != NATIONAL else national
+    finish_summary(summary, national, any_electors=bool((every["electors_total"].fill_null(0) != 0).any()))
+    return TallyResult(
+        level, source, label, definition.candidate_codes, coverage=summary, frame=rows, units=units
+    )

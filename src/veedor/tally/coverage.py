@@ -192,21 +192,26 @@ def level_coverage(
     )
     national = registry_totals(session, definition, NATIONAL)[""]
     summary.registry_mesas = sum(v for v in totals.values() if v) if level != NATIONAL else national
+    finish_summary(summary, national, any_electors=any(v.electors_total for v in out.values()))
+    return out, summary
+
+
+def finish_summary(summary: LevelCoverage, national: int | None, *, any_electors: bool) -> None:
+    """Whether the registry is complete at this level, and the notes that say what it lacks."""
     summary.registry_complete = (
         national is not None and summary.registry_mesas == national and not summary.units_without_total
     )
     if not summary.registry_complete:
         summary.notes.append(
             f"registro parcial: {summary.registry_mesas or 0:,} de {national or '?'} mesas con total conocido a "
-            f"nivel {level}; {len(summary.units_without_total)} unidades sin total / partial registry: "
+            f"nivel {summary.level}; {len(summary.units_without_total)} unidades sin total / partial registry: "
             f"{summary.registry_mesas or 0:,} of {national or '?'} mesas have a known total at this level"
         )
-    if not any(v.electors_total for v in out.values()):
+    if not any_electors:
         summary.notes.append(
             "electores de las mesas sin acta desconocidos en el registro / registered electors of mesas "
             "without an acta are not in the registry"
         )
-    return out, summary
 
 
 def attach_coverage(session: Session, definition: ElectionDefinition, result: TallyResult) -> None:

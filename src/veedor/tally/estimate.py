@@ -3,14 +3,16 @@
 THIS IS AN ESTIMATE, not a count. Each stratum (a geography unit, parish by default) predicts
 its missing mesas with the ratio of its verified mesas (votes per registered elector when the
 registry gives the electors of the missing mesas, else votes per mesa). A unit with too few
-verified mesas borrows its parent's ratio, and its interval then also carries the spread
-between sibling units. Mesas that the registry places only at a coarser level (e.g. in a
-parish it does not list) are estimated there, as borrowed.
+verified mesas borrows its parent's ratio, shifted by how units of its size differ from their
+siblings, and its interval then also carries the spread between sibling units (see _Borrow).
+Mesas that the registry places only at a coarser level (e.g. in a parish it does not list) are
+estimated there, as borrowed.
 
 The interval assumes the verified mesas of a stratum are like its unverified ones. Coverage is
 not a random sample (it follows where witnesses were and which actas were photographed), so
-stratification only removes the differences *between* strata; see docs/estimate.md for the
-simulation that measures how often the interval holds.
+stratification only removes the differences *between* strata; docs/estimate.md has the
+simulation that measures how often the interval holds (mesas, states, parishes or centres
+hidden: it is too narrow when whole centres of covered parishes are missing).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from veedor.definitions import ElectionDefinition
@@ -28,6 +31,8 @@ Z95 = 1.959963984540054
 MIN_DONORS = 2
 """Fewest verified mesas a unit needs to use its own ratio. Kept low: borrowing a parent's ratio
 biases small units towards their larger neighbours (measured by simulation, docs/estimate.md)."""
+MIN_UNITS_FOR_SIZE = 30
+"""Fewest verified sibling comparisons a level needs before its size effect is fitted."""
 
 ASSUMPTIONS = (
     "estimación, no conteo / an estimate, not a count",
@@ -36,6 +41,8 @@ ASSUMPTIONS = (
     "el total de mesas por unidad del registro es correcto / the registry's mesas per unit are right",
     "intervalo al 95 % por estimador de razón con varianza de predicción / 95% interval from a ratio "
     "estimator with prediction variance (+ between-unit variance where a ratio is borrowed)",
+    "el intervalo es demasiado estrecho si faltan centros enteros de parroquias cubiertas / the "
+    "interval is too narrow when whole centres of covered parishes are missing (docs/estimate.md)",
 )
 
 
@@ -217,36 +224,107 @@ def _num(value: Any) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _tau2(
+def _sizes(donors: pl.DataFrame, cells: pl.DataFrame, digits: int) -> dict[str, float]:
+    """Mesas of every unit of a level: verified plus missing (a hidden unit's size is known)."""
+    verified = donors.group_by(_prefix(digits).alias("code")).agg(pl.len().alias("n"))
+    missing = (
+        cells.filter(pl.col("digits") >= digits)
+        .group_by(pl.col("code").str.slice(0, digits).alias("code"))
+        .agg(pl.col("m").sum().alias("n"))
+    )
+    both = pl.concat([verified.cast({"n": pl.Int64}), missing.cast({"n": pl.Int64})])
+    return dict(both.group_by("code").agg(pl.col("n").sum()).iter_rows())
+
+
+@dataclass
+class _Borrow:
+    """What borrowing a parent's ratio costs at one level: a unit's ratio = the ratio of its
+    siblings + alpha + beta·z + a random effect of variance tau2, where z = log(unit size /
+    mean size of its siblings). Fitted per measure on the verified units."""
+
+    alpha: Any
+    beta: Any
+    tau2: Any
+    z: dict[str, float]
+    zbar: float = 0.0
+    k: int = 0
+    szz: float = 0.0
+
+    def adjust(self, code: str | None) -> Any:
+        return (
+            self.alpha + self.beta * self.z.get(code, self.zbar)
+            if code
+            else self.alpha + self.beta * self.zbar
+        )
+
+    def inflation(self, code: str | None) -> float:
+        """Prediction-variance factor: the fitted line is itself uncertain."""
+        if self.k < 3 or self.szz <= 0:
+            return 1.0 + 1.0 / max(self.k, 1)
+        z = self.z.get(code, self.zbar) if code else self.zbar
+        return 1.0 + 1.0 / self.k + (z - self.zbar) ** 2 / self.szz
+
+
+def _borrow_model(
     child: pl.DataFrame,
     parent: pl.DataFrame,
+    sizes: dict[str, float],
     parent_digits: int,
     measures: Sequence[str],
     min_n: int,
-) -> dict[str, float]:
-    """How far a unit's ratio strays from its parent's, beyond its own sampling noise: the
-    variance a borrowed ratio adds (a random-effects view of the geography)."""
+) -> _Borrow:
+    """How far a unit's ratio strays from the ratio its siblings give.
+
+    Each verified unit is compared with its parent *without it* (leave one out): that is the
+    ratio it would borrow if it were hidden, so the spread also carries the error of the
+    borrowed ratio (with the unit left in, a parent of two units shows half the difference).
+    Units that go missing whole are not like their siblings at random: on V2 a parish's share
+    follows its size relative to its siblings (r ≈ 0.46), so the size enters the prediction, and
+    what the size does not explain is the random effect."""
+    zero = np.zeros(len(measures))
+    parents: dict[str, list[float]] = {}
+    for code, size in sizes.items():
+        parents.setdefault(code[:parent_digits], []).append(size)
+    totals = {p: (sum(v), len(v)) for p, v in parents.items()}
+    z: dict[str, float] = {}
+    for code, size in sizes.items():
+        total, count = totals[code[:parent_digits]]
+        if count > 1 and size > 0 and total > size:
+            z[code] = math.log(size * (count - 1) / (total - size))
+    sums = ["n", "sx", *(f"sy_{j}" for j in measures)]
     ok = (
         child.filter(pl.col("n") >= min_n)
         .with_columns(pl.col("code").str.slice(0, parent_digits).alias("_parent"))
         .join(
-            parent.select("code", *(pl.col(f"R_{j}").alias(f"P_{j}") for j in measures)),
+            parent.select("code", *(pl.col(c).alias(f"P{c}") for c in sums)),
             left_on="_parent",
             right_on="code",
             how="inner",
         )
+        .filter(pl.col("Pn") - pl.col("n") >= min_n)
     )
-    out: dict[str, float] = {}
-    for j in measures:
-        if ok.height < 2:
-            out[j] = 0.0
-            continue
-        # Every unit weighs the same: small units stray most, and they are the ones that go
-        # missing whole.
-        spread = _num(((ok[f"R_{j}"] - ok[f"P_{j}"]) ** 2).mean())
-        noise = _num((ok[f"s2_{j}"].fill_null(0) / (ok["n"] * ok["xbar"] ** 2)).mean())
-        out[j] = max(spread - noise, 0.0)
-    return out
+    if ok.height < 2:
+        return _Borrow(zero, zero, zero, z)
+    dev = ok.select(
+        pl.col(f"R_{j}") - (pl.col(f"Psy_{j}") - pl.col(f"sy_{j}")) / (pl.col("Psx") - pl.col("sx"))
+        for j in measures
+    ).to_numpy()
+    noise = ok.select(
+        (pl.col(f"s2_{j}").fill_null(0) / (pl.col("n") * pl.col("xbar") ** 2)).mean() for j in measures
+    ).to_numpy()[0]
+    zs = np.array([z.get(c, 0.0) for c in ok["code"].to_list()])
+    k = len(zs)
+    if k < MIN_UNITS_FOR_SIZE or float(np.var(zs)) == 0.0:
+        # Too few units for a line: every unit weighs the same around zero.
+        tau2 = np.clip((dev**2).mean(axis=0) - noise, 0, None)
+        return _Borrow(zero, zero, tau2, z, 0.0, k, 0.0)
+    design = np.column_stack([np.ones(k), zs])
+    coef, *_ = np.linalg.lstsq(design, dev, rcond=None)
+    resid = dev - design @ coef
+    # Every unit weighs the same: small units stray most, and they are the ones that go missing.
+    tau2 = np.clip((resid**2).sum(axis=0) / (k - 2) - noise, 0, None)
+    zbar = float(zs.mean())
+    return _Borrow(coef[0], coef[1], tau2, z, zbar, k, float(((zs - zbar) ** 2).sum()))
 
 
 def _predict(
@@ -259,17 +337,26 @@ def _predict(
     """Predicted missing total and its variance per measure; and the mesas predicted by borrowing."""
     stats = {digits: _donor_stats(donors, digits, measures) for _, digits in chain}
     counts = {d: dict(s.select("code", "n").iter_rows()) for d, s in stats.items()}
-    tau = {
-        name: _tau2(stats[d], stats[chain[i - 1][1]], chain[i - 1][1], measures, min_n)
+    models = {
+        name: _borrow_model(
+            stats[d],
+            stats[chain[i - 1][1]],
+            _sizes(donors, cells, d),
+            chain[i - 1][1],
+            measures,
+            min_n,
+        )
         for i, (name, d) in enumerate(chain)
         if i > 0
     }
     parent_of = {chain[i][1]: chain[i - 1][1] for i in range(1, len(chain))}
     level_digits = {name: d for name, d in chain}
     # Each cell climbs to the first unit (itself or an ancestor) with enough verified mesas. The
-    # levels it climbs over each add their unit's random effect, shared by all cells of that unit.
+    # levels it climbs over each shift its ratio by that level's size model and add their unit's
+    # random effect, shared by all cells of that unit.
     assigned: list[dict] = []
     effects: dict[tuple[str, str], float] = {}
+    shift = np.zeros(len(measures))
     borrowed_mesas = 0
     for cell in cells.iter_rows(named=True):
         d, code = cell["digits"], cell["code"]
@@ -280,16 +367,20 @@ def _predict(
         if climbed:
             borrowed_mesas += cell["m"]
         for name, dd in climbed:
-            key = (name, code[:dd] + ("#" if dd > len(code[:dd]) or cell["residual"] else ""))
+            unknown = dd > len(code[:dd]) or cell["residual"]
+            key = (name, code[:dd] + ("#" if unknown else ""))
             effects[key] = effects.get(key, 0.0) + cell["x"]
+            shift += cell["x"] * models[name].adjust(None if unknown else code[:dd])
         assigned.append({"donor_digits": d, "donor": code[:d], "m": cell["m"], "x": cell["x"]})
-    point = dict.fromkeys(measures, 0.0)
+    point = {j: float(shift[i]) for i, j in enumerate(measures)}
     var = dict.fromkeys(measures, 0.0)
     if not assigned:
         return point, var, 0
-    for (name, _), x in effects.items():
-        for j in measures:
-            var[j] += tau[name][j] * x * x
+    for (name, unit), x in effects.items():
+        model = models[name]
+        factor = model.inflation(None if unit.endswith("#") else unit)
+        for i, j in enumerate(measures):
+            var[j] += float(model.tau2[i]) * factor * x * x
     cell_frame = pl.DataFrame(
         assigned,
         schema={"donor_digits": pl.Int64, "donor": pl.Utf8, "m": pl.Int64, "x": pl.Float64},
@@ -358,7 +449,7 @@ def estimate(
     return est
 
 
-HIDE_MODES = ("random", "state", "parish")
+HIDE_MODES = ("random", "state", "parish", "centre")
 
 
 def hide(

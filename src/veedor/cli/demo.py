@@ -39,15 +39,19 @@ def demo(
     """Ejecuta todo el trabajo con los datos reales incluidos: 23 actas y la tabla V1.
 
     Run the whole job on the bundled real data: scan 23 real actas, import the registry and the
-    published V1 table, tally both, and check that every acta read agrees with the table.
+    published V1 table, tally both, check that every acta read agrees with the table, and
+    confront the CNE's bulletins: could the unverified tables make them true?
     """
     from rich.panel import Panel
 
+    from veedor.capture.official import import_official
     from veedor.capture.registry import import_registry
     from veedor.capture.tables import import_results_table
     from veedor.cli.tally import as_table
     from veedor.store import open_store
     from veedor.tally import tally
+    from veedor.tally.compare import official_keys
+    from veedor.tally.scenario import scenario, sentences, verdict
 
     defn = get_definition(definition)
     samples = samples_dir()
@@ -98,11 +102,23 @@ def demo(
         f"Actas leídas que coinciden con la tabla V1 / read actas matching V1: [green]{agree}[/]; "
         f"que difieren / differing: [red]{differ}[/]"
     )
+    console.rule("[bold]5. Frente a los boletines del CNE / against the official bulletins")
+    with store.session() as session:
+        import_official(session, samples / "official" / "cne_bulletins_2024.json", defn)
+        session.commit()
+        for key in official_keys(session, defn):
+            result = scenario(session, defn, key, f"table:{table.table_id}")
+            for es, en in sentences(result)[:2]:
+                out.print(f"• {es}\n  [dim]{en}[/]")
+            ves, ven = verdict(result)
+            out.print(f"[bold {'red' if not result.possible else 'green'}]{ves}[/]\n[dim]{ven}[/]\n")
     console.print(
         Panel.fit(
             f"Informe por archivo / per-file report: {report}\nBase de datos / database: {db}\n\n"
             "Pruebe ahora / try next:\n"
             f"  veedor tally --db {db} --level state --source table:{table.table_id}\n"
+            f"  veedor compare --db {db} --source table:{table.table_id} --level state\n"
+            f"  veedor estimate --db {db} --source table:{table.table_id}\n"
             f"  veedor tally --db {db} --level mesa\n"
             f"  veedor scan MIS_ACTAS/ --db {db} --jsonl informe.jsonl\n"
             "  veedor --help",

@@ -1,0 +1,27 @@
+"""`veedor demo`, the README's first command, runs end to end on the bundled data."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from veedor.cli import app
+
+
+def test_demo_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "read actas matching V1: 23; que difieren / differing: 0" in text
+    assert (
+        "No distribution of the unverified tables' votes can make the official result boletin-2 true" in text
+    )
+    lines = [json.loads(line) for line in (out / "scan-report.jsonl").read_text().splitlines()]
+    assert sum(r["status"] == "ok" for r in lines) == 23
+    # It only ever deletes a folder it made itself.
+    foreign = tmp_path / "not-a-demo"
+    foreign.mkdir()
+    refused = CliRunner().invoke(app, ["demo", "--out", str(foreign)])
+    assert refused.exit_code == 2 and "not a demo folder" in refused.output

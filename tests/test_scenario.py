@@ -44,9 +44,7 @@ def test_turnout_needed_uses_remaining_electors(session, definition):
     s = scenario(session, definition, "boletin-2", "table:1", electorates=[21_321_805])
     remaining = 21_321_805 - 17_745_239
     assert s.remaining_electors(21_321_805) == remaining
-    assert s.turnout_needed[21_321_805] == pytest.approx(
-        100 * (12_386_669 - 10_660_267) / remaining
-    )
+    assert s.turnout_needed[21_321_805] == pytest.approx(100 * (12_386_669 - 10_660_267) / remaining)
 
 
 def test_bulletin_1_is_impossible_even_as_a_partial_count(session, definition):
@@ -86,9 +84,7 @@ def test_a_consistent_bulletin_is_possible(store, definition, tmp_path):
 
 
 def test_cli_scenario_json(session):
-    res = CliRunner().invoke(
-        app, ["scenario", "--source", "table:1", "--db", v1_store().url, "-f", "json"]
-    )
+    res = CliRunner().invoke(app, ["scenario", "--source", "table:1", "--db", v1_store().url, "-f", "json"])
     assert res.exit_code == 0, res.output
     data = {d["official"]: d for d in json.loads(res.output)}
     assert set(data) == {"boletin-1", "boletin-2"}

@@ -68,9 +68,7 @@ def _write(
         elif fmt == "json":
             frame.write_json(path)
         else:
-            raise ExportError(
-                f"formato desconocido / unknown format {fmt!r}; use {', '.join(FORMATS)}"
-            )
+            raise ExportError(f"formato desconocido / unknown format {fmt!r}; use {', '.join(FORMATS)}")
         manifest.files.append(
             {
                 "path": path.name,
@@ -85,9 +83,7 @@ def _write(
 
 def _names(session: Session, definition: ElectionDefinition) -> dict[str, str | None]:
     return dict(
-        session.execute(
-            select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)
-        ).all()
+        session.execute(select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)).all()
     )
 
 
@@ -102,16 +98,12 @@ def _with_geography(
             code.replace_strict(names, default=None, return_dtype=pl.Utf8).alias(f"{lv.name}_name"),
         ]
     cols.append(
-        pl.col("centre")
-        .replace_strict(names, default=None, return_dtype=pl.Utf8)
-        .alias("centre_name")
+        pl.col("centre").replace_strict(names, default=None, return_dtype=pl.Utf8).alias("centre_name")
     )
     return frame.with_columns(cols)
 
 
-def tally_frame(
-    session: Session, definition: ElectionDefinition, level: str, source: str
-) -> pl.DataFrame:
+def tally_frame(session: Session, definition: ElectionDefinition, level: str, source: str) -> pl.DataFrame:
     """One tally level with its coverage columns, every registry unit included (0 % covered too)."""
     result = tally(session, definition, level, source)
     records: dict[str, dict[str, Any]] = {}
@@ -152,9 +144,7 @@ def tally_frame(
         "name": pl.Utf8,
     }
     frame = pl.DataFrame([records[k] for k in sorted(records)], infer_schema_length=None)
-    return frame.with_columns(
-        pl.col(c).cast(t) for c, t in schema_hint.items() if c in frame.columns
-    )
+    return frame.with_columns(pl.col(c).cast(t) for c, t in schema_hint.items() if c in frame.columns)
 
 
 def table_layout(
@@ -223,9 +213,7 @@ def export(
     manifest = Manifest(folder)
     names = _names(session, definition)
     verified = verified_mesas(session, definition, source)
-    actas = _with_geography(verified, definition, names).with_columns(
-        pl.lit(source).alias("source")
-    )
+    actas = _with_geography(verified, definition, names).with_columns(pl.lit(source).alias("source"))
     _write(
         actas,
         folder,
@@ -254,9 +242,7 @@ def export(
                     ActaRecord.acta_id,
                     ActaRecord.status,
                     ActaRecord.reason,
-                ).where(
-                    ActaRecord.election == definition.id, ActaRecord.status != ActaState.OK.value
-                )
+                ).where(ActaRecord.election == definition.id, ActaRecord.status != ActaState.OK.value)
             ).all(),
             schema={
                 "centre": pl.Utf8,
@@ -267,9 +253,7 @@ def export(
             },
             orient="row",
         )
-        _write(
-            pending, folder, "pending", formats, manifest, "actas not counted (review, conflict)"
-        )
+        _write(pending, folder, "pending", formats, manifest, "actas not counted (review, conflict)")
     for level in levels or ("national", *(lv.name for lv in definition.levels)):
         _write(
             tally_frame(session, definition, level, source),
@@ -301,9 +285,7 @@ def export(
                 "path": s.path,
                 "announced_at": s.announced_at,
             }
-            for s in session.scalars(
-                select(OfficialSource).where(OfficialSource.election == definition.id)
-            )
+            for s in session.scalars(select(OfficialSource).where(OfficialSource.election == definition.id))
         ],
         "files": manifest.files,
         "notes": [
@@ -311,9 +293,7 @@ def export(
             "cobertura: ver columnas coverage_pct, mesas_total / coverage: see coverage columns",
         ],
     }
-    (folder / "manifest.json").write_text(
-        json.dumps(manifest.data, ensure_ascii=False, indent=1) + "\n"
-    )
+    (folder / "manifest.json").write_text(json.dumps(manifest.data, ensure_ascii=False, indent=1) + "\n")
     return manifest
 
 

@@ -42,9 +42,7 @@ class OfficialUnit(Base):
 
     __tablename__ = "official_units"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    source_id: Mapped[int] = mapped_column(
-        ForeignKey("official_sources.id", ondelete="CASCADE"), index=True
-    )
+    source_id: Mapped[int] = mapped_column(ForeignKey("official_sources.id", ondelete="CASCADE"), index=True)
     level: Mapped[str] = mapped_column(String(32))
     code: Mapped[str] = mapped_column(String(32))
     mesa: Mapped[int] = mapped_column(Integer, default=0)

@@ -49,9 +49,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("source_id", "level", "code", "mesa"),
     )
     with op.batch_alter_table("official_units", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_official_units_source_id"), ["source_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_official_units_source_id"), ["source_id"], unique=False)
     op.create_table(
         "official_votes",
         sa.Column("unit_id", sa.Integer(), nullable=False),

@@ -113,14 +113,55 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
 def _read_print(
     gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
 ) -> tuple[PrintReading | None, Reading | None]:
-    """The print is read for every acta (cross-check), and is the only witness when the QR is lost."""
+    """The print is read for every acta (cross-check), and is the only witness when the QR is lost.
+
+    A phone photo (small, tilted, sideways, upside down, in perspective) is read on
+    upright, flattened views of its receipt (:mod:`veedor.read.rectify`): first when the
+    image is not receipt-shaped (a phone frame), else only when the plain image gives no
+    reading that holds together. Views change only geometry and light: their numbers
+    still face every check. Within a time budget, and reading (OCR) at most two tables.
+    """
+    from collections.abc import Iterator
+
+    from veedor.read.rectify import upright_views
+    from veedor.verify.crosscheck import qr_print_check
+
     if qr_acta is not None and not cross_check:
         return None, None
+    budget_s = 6.0  # no new attempt after this long: a hopeless photo must not stall a worker
     started = time.perf_counter()
-    printed = read_print(gray, definition, expect=qr_acta)
+    h, w = gray.shape[:2]
+    scan_shaped = h >= 2.5 * w  # a receipt scan is ~10:1; a phone frame is 4:3
+
+    def candidates() -> Iterator[tuple[str | None, np.ndarray]]:
+        if scan_shaped:
+            yield None, gray
+        yield from ((f"rectified:{name}", view) for name, view in upright_views(gray, limit=2))
+        if not scan_shaped:
+            yield None, gray
+
+    def holds(reading: PrintReading) -> bool:
+        # Its own checks agree, or its numbers are the QR's (a header it could not read
+        # does not make a table that matches the QR worth a second look).
+        return reading.agrees or (qr_acta is not None and qr_print_check(qr_acta, reading).passed)
+
+    printed: PrintReading | None = None
+    view_name: str | None = None
+    for attempt, (name, image) in enumerate(candidates()):
+        if attempt and time.perf_counter() - started > budget_s:
+            break
+        # Once a table is found, only a scan whose reading does not hold together gets
+        # one more look, on its straightened view.
+        if printed is not None and (holds(printed) or not (scan_shaped and attempt == 1)):
+            break
+        reading = read_print(image, definition, expect=qr_acta)
+        if reading is not None and (printed is None or holds(reading)):
+            printed, view_name = reading, name
     ms = (time.perf_counter() - started) * 1000
     if printed is None:
         return None, Reading("print", recogniser().name, "layout", None, ms)
     variant = "digits-vs-qr" if qr_acta is not None else "digits+words"
+    if view_name:
+        variant = f"{view_name}+{variant}"
     text = json.dumps(printed.as_dict(), ensure_ascii=False, default=str)
     return printed, Reading("print", printed.engine, variant, text, ms)

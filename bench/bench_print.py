@@ -63,6 +63,7 @@ def main() -> int:
     }
     print(f"engine: {recogniser().name}")  # loads the model outside the timings
     rows = []
+    stages: dict[str, list[float]] = {}
     for path in sorted(ACTAS.glob("*/*.jpg")):
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         base, _ = _ms(lambda g=gray: zxingcpp.read_barcodes(g, formats=QR), args.repeat)
@@ -77,6 +78,9 @@ def main() -> int:
             ok = blind is not None and blind.agrees
             row += [f"{full:7.0f}", f"{full / base:6.1f}x", str(ok)]
         rows.append((base, quick, full))
+        if reading is not None:
+            for k, v in reading.timings.items():
+                stages.setdefault(k, []).append(v)
         print("  ".join(row), flush=True)
     bases = [r[0] for r in rows]
     quicks = [r[1] for r in rows]
@@ -84,8 +88,10 @@ def main() -> int:
         f"\nmedian zxing {statistics.median(bases):.0f} ms; median print (QR known) "
         f"{statistics.median(quicks):.0f} ms; ratio of medians "
         f"{statistics.median(quicks) / statistics.median(bases):.1f}x; "
+        f"median of per-image ratios {statistics.median(q / b for b, q, _ in rows):.1f}x; "
         f"mean {statistics.mean(quicks):.0f} ms"
     )
+    print("median per stage (ms):", {k: round(statistics.median(v)) for k, v in stages.items()})
     if args.full:
         fulls = [r[2] for r in rows if r[2] is not None]
         print(

@@ -143,6 +143,16 @@ def test_qr_print_mismatch_on_acta_id() -> None:
     assert not qr_print_check(other, reading).passed
 
 
+def test_equal_numbers_without_printed_identity_are_not_enough() -> None:
+    # A real QR of another mesa pasted on this sheet: equal numbers, but neither the
+    # printed acta id nor the centre was read, so nothing ties the QR to the sheet.
+    qr = ActaCounts(ID, "070704017", 3, VOTES, 0)
+    unnamed = ActaCounts("", "", 0, VOTES, 0)
+    check = qr_print_check(qr, unnamed)
+    assert not check.passed and "no se leyó el acta" in check.detail
+    assert qr_print_check(qr, ActaCounts("", "070704017", 0, VOTES, 0)).passed
+
+
 def test_unread_print_fails_the_comparison() -> None:
     qr = ActaCounts(ID, "070704017", 3, VOTES, 0)
     assert not qr_print_check(qr, None).passed  # type: ignore[arg-type]

@@ -134,6 +134,10 @@ def qr_print_check(
         diffs.append(f"acta QR {qr.acta_id} vs impresa {acta.acta_id}")
     elif not acta.acta_id and acta.centre and qr.centre != acta.centre:
         diffs.append(f"centro QR {qr.centre} vs impreso {acta.centre}")
+    elif not acta.acta_id and not acta.centre:
+        # Equal numbers alone do not say the QR belongs to this sheet (a real QR of
+        # another mesa pasted on it): without the printed id or centre, a person looks.
+        diffs.append("no se leyó el acta ni el centro impresos / printed acta id and centre not read")
     for i, (a, b) in enumerate(zip(qr.votes, acta.votes, strict=False)):
         if a != b:
             name = f" ({names[i]})" if names and i < len(names) else ""

@@ -37,9 +37,30 @@ def _lines_of(gray: np.ndarray, box: Box, scale: float) -> list[Box]:
 
 
 def read_header(
-    gray: np.ndarray, layout: Layout, first_row: int, rec: ocr.Recogniser
+    gray: np.ndarray,
+    layout: Layout,
+    first_row: int,
+    rec: ocr.Recogniser,
+    expect_id: str | None = None,
 ) -> tuple[str | None, str | None, int | None]:
-    """Acta id (near the top), centre code and "NNN Electores" (just above the tables)."""
+    """Acta id (near the top), centre code and "NNN Electores" (just above the tables).
+
+    With ``expect_id`` (the QR's) the id is read first, and when the print says the same
+    the centre and electors lines are not read: the QR comparison needs only the id, and
+    those two lines were a third of the recognition work of an acta.
+    """
+    if expect_id is not None:
+        acta_id = _acta_id(gray, layout, first_row, rec)
+        if acta_id == expect_id:
+            return acta_id, None, None
+        return (acta_id, *_centre_electors(gray, layout, first_row, rec))
+    centre, electors = _centre_electors(gray, layout, first_row, rec)
+    return _acta_id(gray, layout, first_row, rec), centre, electors
+
+
+def _centre_electors(
+    gray: np.ndarray, layout: Layout, first_row: int, rec: ocr.Recogniser
+) -> tuple[str | None, int | None]:
     bands: tuple[Band, ...] = layout.bands
     scale = layout.scale
     # "070704017" then "699 Electores", right-aligned just above the "Votantes" table:
@@ -65,7 +86,12 @@ def read_header(
                 centre = m[1]
         if centre is not None and electors is not None:
             break
-    acta_id = None
+    return centre, electors
+
+
+def _acta_id(gray: np.ndarray, layout: Layout, first_row: int, rec: ocr.Recogniser) -> str | None:
+    bands: tuple[Band, ...] = layout.bands
+    scale = layout.scale
     # The id is one right-hand segment (the CNE logo may share its line), 19 characters wide.
     candidates = [
         box
@@ -73,13 +99,11 @@ def read_header(
         for box in _lines_of(gray, bands[i].segments[-1], scale)
         if 8 * scale < box.width < 16 * scale
     ]
-    for start, stop in ((0, 1), (1, 3), (3, len(candidates))):  # usually the first one
-        boxes = candidates[start:stop]
-        found = rec.read([[ocr.Piece(crop(gray, box, scale), ocr.ID_CHARS, 0.8)] for box in boxes])
-        for t in found:
-            if m := ACTA_ID.search(t[0].text.replace(" ", "")):
-                acta_id = m[0]
-                break
-        if acta_id:
-            break
-    return acta_id, centre, electors
+    # One at a time, the usual place first: on the 200-dpi receipts the second such line
+    # (after the title's), on others the first; the UUID line below is never an id.
+    order = [1, 0, *range(2, len(candidates))] if len(candidates) > 1 else [0] * len(candidates)
+    for k in order:
+        found = rec.read([[ocr.Piece(crop(gray, candidates[k], scale), ocr.ID_CHARS, 0.8)]])
+        if m := ACTA_ID.search(found[0][0].text.replace(" ", "")):
+            return m[0]
+    return None

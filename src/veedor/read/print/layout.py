@@ -75,7 +75,9 @@ def _ink(gray: np.ndarray) -> np.ndarray:
 
 
 def _components(ink: np.ndarray) -> np.ndarray:
-    _n, _labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    # Grana's algorithm, named: the same components in the same order as the default,
+    # measured ~15 % faster here (this call is most of the layout's time).
+    _n, _labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(ink, 8, cv2.CV_32S, cv2.CCL_GRANA)
     return np.asarray(stats[1:])
 
 
@@ -293,6 +295,10 @@ def _side_by_side(bands: list[Band], scale: float) -> int:
     return sum(1 for g in groups if len(g) >= 20)
 
 
+CHAIN_BREAK = 10.0  # line heights: a candidate heading plus one lost row
+LONG_CHAIN = 4  # rows: more than the "Votantes" table
+
+
 def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot_lines: int) -> Layout:
     empty = Layout(scale, tuple(bands), (), ())
     if len(candidates) < ballot_lines // 2:
@@ -307,6 +313,17 @@ def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot
             chains.append([band])
         else:
             chains[-1].append(band)
+    # A row lost to damage after a candidate heading must not cut the table in two and
+    # drop its top half: two long chains only a lost row apart are one table (the
+    # two-row "Votantes" table above is no long chain and stays apart).
+    merged = [chains[0]]
+    for following in chains[1:]:
+        gap = bands[following[0]].box.y0 - bands[merged[-1][-1]].box.y1
+        if gap <= CHAIN_BREAK * scale and min(len(following), len(merged[-1])) >= LONG_CHAIN:
+            merged[-1] = merged[-1] + following
+        else:
+            merged.append(following)
+    chains = merged
     chain = max(chains, key=len)
     first, last = chain[0], chain[-1]
     tables = max(_side_by_side(bands, scale), sum(1 for c in chains if len(c) >= 20))
@@ -364,11 +381,103 @@ def _without_rules(ink: np.ndarray, scale: float) -> np.ndarray:
     return cv2.subtract(ink, rules)
 
 
-def find_layout(gray: np.ndarray, ballot_lines: int) -> Layout:
-    ink = _ink(gray)
+def _ink_local(gray: np.ndarray) -> np.ndarray:
+    """Ink as darker than the paper around it: faded thermal print, bad light and blur
+    leave faint digits that one global threshold loses (the "1"s fade first)."""
+    smooth = cv2.medianBlur(gray, 3)
+    paper = cv2.blur(cv2.dilate(smooth, np.ones((31, 31), np.uint8)), (31, 31))
+    depth = cv2.subtract(paper, smooth)
+    # Noise sets the floor: high-ISO grain must not become specks of "ink".
+    step = max(1, gray.size // 400_000)
+    sample = smooth.reshape(-1)[::step].astype(np.int16)
+    noise = 1.4826 * float(np.median(np.abs(np.diff(sample)))) / np.sqrt(2)
+    floor = max(12.0, 4.0 * noise)
+    # Half-way to the darkest ink nearby: the stroke's own width, not its blurred halo.
+    local = cv2.dilate(depth, np.ones((31, 31), np.uint8))
+    ink = (depth > floor) & (depth.astype(np.float32) > 0.5 * local)
+    return ink.astype(np.uint8) * 255
+
+
+def _layout_from(gray: np.ndarray, ink: np.ndarray, ballot_lines: int) -> Layout:
     scale = _text_scale(_components(ink))
     if scale == 0:
         return Layout(0.0, (), (), ())
     glyphs = _glyphs(_components(_without_rules(ink, scale)), scale)
     bands = _bands(glyphs, scale, gray.shape[0])
     return _split(bands, _candidates(bands, scale), scale, ballot_lines)
+
+
+def _completeness(layout: Layout, ballot_lines: int) -> tuple[int, int]:
+    return min(len(layout.table), ballot_lines + 2), min(len(layout.summary), 8)
+
+
+def find_layout(gray: np.ndarray, ballot_lines: int) -> Layout:
+    layout = _layout_from(gray, _ink(gray), ballot_lines)
+    if _completeness(layout, ballot_lines) == (ballot_lines + 2, 8):
+        return layout  # the clean scan's case: one global threshold is enough
+    other = _layout_from(gray, _ink_local(gray), ballot_lines)
+    return other if _completeness(other, ballot_lines) > _completeness(layout, ballot_lines) else layout
+
+
+def skew_degrees(gray: np.ndarray, limit: float = 30.0) -> float:
+    """The angle of the text lines, from the glyph centres alone (no OCR, no Hough).
+
+    Sheared by the right angle, the centres of one text line fall into one narrow band of
+    y: the sharpest histogram wins. A re-scan tilts the receipt by a degree, which moves
+    the NRO. column by ~100 px over its length and breaks a column found by x alone.
+    """
+    h, w = gray.shape[:2]
+    f = min(1.0, 1500 / max(h, w))
+    small = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
+    stats = _components(_ink(small))
+    if len(stats) < 50:
+        return 0.0
+    hs = stats[:, 3]
+    size = float(np.median(hs[(hs >= 3) & (hs <= 40)])) if ((hs >= 3) & (hs <= 40)).any() else 0.0
+    keep = (hs >= 0.5 * size) & (hs <= 2.0 * size) & (stats[:, 2] <= 3 * size)
+    if keep.sum() < 50 or size == 0:
+        return 0.0
+    cx = (stats[keep, 0] + stats[keep, 2] / 2).astype(np.float64)
+    cy = (stats[keep, 1] + stats[keep, 3] / 2).astype(np.float64)
+    bin_h = max(1.0, size / 3)
+
+    def sharpness(deg: float) -> float:
+        y = cy - cx * np.tan(np.radians(deg))
+        counts = np.bincount(((y - y.min()) / bin_h).astype(np.int64))
+        return float((counts.astype(np.float64) ** 2).sum())
+
+    best = max(np.arange(-limit, limit + 0.5, 1.0), key=sharpness)
+    best = max(np.arange(best - 1.0, best + 1.05, 0.1), key=sharpness)
+    return float(best)
+
+
+def rotate(gray: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate about the centre onto a canvas that holds the whole image, paper around it."""
+    h, w = gray.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    paper = int(np.percentile(gray[:: max(1, h // 100), :: max(1, w // 100)], 90))
+    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=paper)
+
+
+def upright_layout(gray: np.ndarray, ballot_lines: int) -> tuple[np.ndarray, Layout]:
+    """The layout, and the image it refers to: as given when that finds the whole table
+    (the clean scan: no extra cost), else straightened (tilted scans and photos) or
+    turned upside down, whichever finds more of the table."""
+    full = (ballot_lines + 2, 8)
+    best = (gray, find_layout(gray, ballot_lines))
+    if _completeness(best[1], ballot_lines) == full:
+        return best
+    angle = skew_degrees(gray)
+    tries = [angle, angle + 180.0] if abs(angle) >= 0.3 else [180.0]
+    for degrees in tries:
+        turned = rotate(gray, degrees)
+        layout = find_layout(turned, ballot_lines)
+        if _completeness(layout, ballot_lines) > _completeness(best[1], ballot_lines):
+            best = (turned, layout)
+        if _completeness(best[1], ballot_lines) == full:
+            return best
+    return best

@@ -25,6 +25,7 @@ HEIGHT = 48  # the model's fixed input height
 DIGITS = "0123456789"
 WORD_CHARS = "CeroUnDsTuatiSOchNvi, "
 ID_CHARS = DIGITS + ". "
+LOW_CONTRAST = 120  # grey levels between ink and paper below which a crop is stretched
 
 
 class EngineUnavailable(RuntimeError):
@@ -130,7 +131,12 @@ def _scale(gray: np.ndarray, squeeze: float = 1.0) -> np.ndarray:
     if h == 0 or w == 0:
         return np.full((HEIGHT, 8), 255, np.uint8)
     width = max(8, round(w * HEIGHT / h * squeeze))
-    return cv2.resize(gray, (width, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    out = cv2.resize(gray, (width, HEIGHT), interpolation=cv2.INTER_CUBIC)
+    lo, hi = np.percentile(out, (1, 99))
+    if 20 <= hi - lo < LOW_CONTRAST:
+        # Faded or badly lit print: stretch to the ink-on-white the model was trained on.
+        out = cv2.convertScaleAbs(out, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))
+    return out
 
 
 @cache

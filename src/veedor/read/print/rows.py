@@ -83,6 +83,7 @@ def row_pieces(
 
 
 Variant = Callable[[np.ndarray, float], np.ndarray]
+MANY_OPEN = 8  # unsettled rows past which, with the QR known, filtered looks are skipped
 
 
 def _close(gray: np.ndarray, scale: float) -> np.ndarray:
@@ -180,6 +181,25 @@ class RowRead:
         return Line(label, digits, value, self.digits_text, self.words_text, self.code_text, words_read)
 
 
+def one_slip(a: str, b: str) -> bool:
+    """One glyph misread, lost or added ("6" for "5", "09" for "109")."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def slipped(text: str, want: int) -> bool:
+    """Digits read (at least one) equal to ``want`` or one glyph off it."""
+    raw = text.replace(" ", "")
+    return raw.isdigit() and (raw == str(want) or one_slip(raw, str(want)))
+
+
+def _words_give(read: RowRead, want: int | None) -> bool:
+    value = read.words_value(False)
+    return want is not None and value == want and any(slipped(t.text, want) for t in read.digit_looks)
+
+
 def _spelled(texts: list[ocr.Text]) -> list[int | None]:
     words = _WORDS.findall(" ".join(t.text for t in texts))
     if len(words) != 4:
@@ -188,6 +208,9 @@ def _spelled(texts: list[ocr.Text]) -> list[int | None]:
 
 
 SQUEEZE = 0.5  # digits stay legible to the recogniser at half width (measured on the samples)
+# The white gap between pieces already separates the numbers of a digits line: a wide
+# margin around each number only adds columns to recognise (the cost is per column).
+TIGHT_PAD = (0.1, 0.1)
 
 
 def read_digits(
@@ -197,13 +220,14 @@ def read_digits(
     rec: ocr.Recogniser,
     codes: bool = True,
     per_line: int = 5,
+    squeeze: float = SQUEEZE,
 ) -> list[RowRead]:
     """Digits only, several rows' numbers side by side on one line image (the neighbours
     give the recogniser the context a lone "0" lacks), plus the party code of the first
     and last few rows so that the rows can still be placed on the ballot."""
     pieces = []
     for row in rows:
-        pieces.append(digits_piece(gray, row, scale, SQUEEZE))
+        pieces.append(digits_piece(gray, row, scale, squeeze, TIGHT_PAD))
     lines = [pieces[i : i + per_line] for i in range(0, len(pieces), per_line)]
     texts = [t for line in rec.read(lines) for t in line]
     ends = set(range(min(4, len(rows))))  # enough to find where the ballot starts
@@ -235,11 +259,24 @@ def read_rows(
     rec: ocr.Recogniser,
     code: bool,
     words: bool = True,
+    wants: list[int | None] | None = None,
 ) -> list[RowRead]:
     """Read every row; rows whose digits and words disagree get more looks through
     filters (hairline removal, smoothing). A row settles only when a look's digits equal
-    the words, and a word that two looks spell differently never settles."""
+    the words, and a word that two looks spell differently never settles.
+
+    ``wants`` (the QR's counts, when known) also settles a row whose words spell that
+    count clearly while its digits read one glyph off: more looks would not change the
+    outcome (see ``parse._words_settle``)."""
     reads = [RowRead() for _ in rows]
+
+    def open_rows() -> list[int]:
+        return [
+            k
+            for k, r in enumerate(reads)
+            if not r.settled() and not (wants is not None and _words_give(r, wants[k]))
+        ]
+
     first = rec.read([row_pieces(gray, row, scale, code, words) for row in rows])
     for read, texts in zip(reads, first, strict=True):
         read.add(texts, code)
@@ -247,13 +284,15 @@ def read_rows(
         return reads
     # Next look: the digits alone (a neighbour's words can sway how a lone digit reads).
     for pad_x, pad_y in ((0.5, 0.25), (1.0, 0.4)):
-        retry = [k for k, r in enumerate(reads) if not r.settled()]
+        retry = open_rows()
         alone = rec.read([[digits_piece(gray, rows[k], scale, pad=(pad_x, pad_y))] for k in retry])
         for k, texts in zip(retry, alone, strict=True):
             reads[k].add([ocr.Text("", 0.0), *texts] if code else texts, code)
     for _name, variant in VARIANTS:
-        retry = [k for k, r in enumerate(reads) if not r.settled()]
-        if not retry:
+        retry = open_rows()
+        if not retry or (wants is not None and len(retry) > MANY_OPEN):
+            # With the QR known, a sheet with this many unsettled rows almost always goes
+            # to a person whatever the filters find: not worth seconds of recognition.
             break
         changed = variant(gray, scale)
         again = rec.read([row_pieces(changed, rows[k], scale, code) for k in retry])

@@ -1,0 +1,466 @@
+"""The whole reading decision on degraded real actas, per family, against bare QR peers.
+
+Run:  PYTHONPATH=src python bench/bench_reading.py [--per-family N] [--quick] [--workers 2]
+
+Every real acta (the 22 with a readable QR and the QR-less ``qr-unreadable-incomplete-1``)
+is degraded N times per family of :mod:`veedor.simulate.degrade`, plus ``tamper`` (a
+re-encoded QR with moved votes pasted over the real one) and ``tamper+scan`` (the same,
+then scanned again). Each image goes through what ``veedor scan`` decides (QR ladder, then
+the print reading, then :func:`veedor.verify.decide.judge`) and through the bare peers of
+``bench_qr_peers.py`` (zxing-cpp, pyzbar, OpenCV), each in a worker process with a time
+limit per reader.
+
+Per family it prints: ok with exactly the right numbers, ok with a WRONG number (must be
+0), review, tampered sheets caught, median and p95 milliseconds, and the peers' read rates.
+
+"A person can read" (the target's denominator) is judged per image from the degradation's
+own parameters, replayed from the image's seed, with thresholds set by looking at crops of
+the ballot table (see docs/reading.md): the ballot table must be in the frame (not
+``phone_bottom``), text at least ~6 px high (``low_res`` and ``phone_full`` scale ≥ 0.375
+of a 200-dpi scan), focus blur σ ≤ 3 px, motion streak ≤ 10 px.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+import traceback
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_qr_peers as peers
+from veedor.definitions import load_definition
+from veedor.definitions.parsers import parse_payload
+from veedor.model import ActaCounts, Status
+from veedor.simulate import degrade as deg
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTAS = ROOT / "samples" / "actas"
+TRUTH = ACTAS / "_ground_truth" / "qr_text_by_image.json"
+V1 = ROOT / "samples" / "results" / "RESULTADOS_2024_CSV_V1.csv"
+QRLESS = "qr-unreadable-incomplete-1.jpg"
+QRLESS_KEY = ("070704017", 3)
+TAMPER = ("tamper", "tamper+scan")
+PEERS = ("zxing", "pyzbar", "opencv")
+DEFINITION = load_definition("ve-2024-presidential")
+QUICK_IMAGES = 6
+QUICK_FAMILIES = ("clean", "scan", "phone_full", "blur", "faded", "qr_cut", "jpeg", "tamper")
+
+
+# --------------------------------------------------------------------------------------
+# Ground truth and legibility
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Truth:
+    key: tuple[str, int]
+    votes: tuple[int, ...] | None  # per ballot position (None: only per-candidate totals known)
+    totals: dict[str, int]
+    nulos: int
+
+
+def _truths() -> dict[str, Truth]:
+    texts = json.loads(TRUTH.read_text())
+    out = {}
+    for rel, text in sorted(texts.items()):
+        if text:
+            acta = parse_payload(text, DEFINITION)
+            out[rel] = Truth(acta.key, acta.votes, DEFINITION.totals_by_candidate(acta.votes), acta.nulos)
+    with V1.open(encoding="utf-8-sig", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if (row["CENTRO"].zfill(9), int(row["MESA"])) == QRLESS_KEY:
+                rel = next(k for k in texts if k.endswith(QRLESS))
+                totals = {c: int(row[c]) for c in DEFINITION.candidate_codes}
+                out[rel] = Truth(QRLESS_KEY, None, totals, int(row["VOTOS_NULOS"]))
+    return out
+
+
+def exact(acta: ActaCounts | None, truth: Truth) -> bool:
+    if acta is None or acta.key != truth.key or acta.nulos != truth.nulos:
+        return False
+    if truth.votes is not None:
+        return acta.votes == truth.votes
+    return DEFINITION.totals_by_candidate(acta.votes) == truth.totals
+
+
+TEXT_PX = 16.0  # printed text height on the 200-dpi receipts
+RECEIPT_H, RECEIPT_W = 7100, 644
+
+
+def legible(family: str, seed: int) -> bool:
+    """Whether a person could read the printed numbers, replaying the family's first draws
+    (the same generator state :func:`veedor.simulate.degrade.degrade` starts from)."""
+    rng = np.random.default_rng(seed)
+    base = family.split("+")[0]
+    if base == "phone_bottom":
+        return False  # only the QR and signatures are in the frame
+    if base == "low_res":
+        return float(rng.uniform(0.2, 0.55)) * TEXT_PX >= 6.0
+    if base == "phone_full":
+        out_h, fill = int(rng.integers(2600, 3400)), float(rng.uniform(0.85, 0.95))
+        scale = min(fill * out_h / RECEIPT_H, fill * out_h * 0.75 / RECEIPT_W)
+        return scale * TEXT_PX >= 6.0
+    if base == "blur":
+        return float(rng.uniform(1.2, 4.0)) <= 3.0
+    if base == "motion_blur":
+        return int(rng.integers(5, 22)) <= 10
+    return True
+
+
+def seed_of(name: str, family: str, k: int, seed: int) -> int:
+    digest = hashlib.sha256(f"{seed}/{family}/{k}/{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+# --------------------------------------------------------------------------------------
+# Work done in the worker processes
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    rel: str
+    family: str
+    k: int
+    seed: int
+
+
+_IMAGES: dict[str, np.ndarray] = {}
+
+
+def _image(job: Job) -> tuple[np.ndarray, str | None]:
+    """The degraded image and, for tampered sheets, the pasted QR text."""
+    gray = _IMAGES.get(job.rel)
+    if gray is None:
+        loaded = cv2.imread(str(ACTAS / job.rel), cv2.IMREAD_GRAYSCALE)
+        assert loaded is not None, job.rel
+        gray = _IMAGES[job.rel] = np.asarray(loaded)
+    rng = np.random.default_rng(job.seed)
+    if job.family in TAMPER:
+        img, forged = deg.tamper(gray, DEFINITION, rng)
+        if job.family == "tamper+scan":
+            img = deg.degrade(img, "scan", rng)
+        return img, forged
+    return deg.degrade(gray, job.family, rng), None
+
+
+def decide(gray: np.ndarray) -> tuple[Status, ActaCounts | None, str, dict[str, float]]:
+    """What ``veedor scan`` decides for one image (worker.py's three calls)."""
+    from veedor.read.acta import read_qr
+    from veedor.read.print import read_print
+    from veedor.verify.checks import RegistryView
+    from veedor.verify.decide import judge
+
+    t0 = time.perf_counter()
+    qr = read_qr(gray, DEFINITION)
+    t1 = time.perf_counter()
+    if qr.several_actas:
+        return Status.REVIEW, None, "several", {"qr": (t1 - t0) * 1000, "print": 0.0}
+    printed = read_print(gray, DEFINITION, expect=qr.acta)
+    t2 = time.perf_counter()
+    verdict = judge(qr.acta, qr.problems, printed, DEFINITION, RegistryView())
+    source = verdict.source or "-"
+    failed = ",".join(c.name for c in verdict.checks if not c.passed)
+    if printed is None:
+        failed = failed or "no-print"
+    return (
+        verdict.status,
+        verdict.acta,
+        f"{source}:{failed}",
+        {"qr": (t1 - t0) * 1000, "print": (t2 - t1) * 1000},
+    )
+
+
+def _worker(conn: Connection) -> None:
+    cv2.setNumThreads(1)
+    pyzbar = peers.make_pyzbar()
+    while True:
+        job = conn.recv()
+        if job is None:
+            return
+        try:
+            img, forged = _image(job)
+        except Exception as exc:
+            conn.send(("skip", repr(exc)))
+            continue
+        conn.send(("image", forged))
+        for name, read in (("zxing", peers.bare_zxing), ("pyzbar", pyzbar), ("opencv", peers.bare_opencv)):
+            if read is None:
+                conn.send((name, None))
+                continue
+            start = time.perf_counter()
+            texts = read(img)
+            conn.send((name, (texts, (time.perf_counter() - start) * 1000)))
+        start = time.perf_counter()
+        try:
+            status, acta, why, parts = decide(img)
+        except Exception:
+            conn.send(("veedor", ("crash", None, traceback.format_exc(limit=3), {}, 0.0)))
+            continue
+        conn.send(("veedor", (status.value, acta, why, parts, (time.perf_counter() - start) * 1000)))
+
+
+@dataclass
+class Slot:
+    """One worker process; killed and replaced when a reader overruns its limit."""
+
+    ctx: Any
+    proc: Any = None
+    conn: Any = None
+    job: Job | None = None
+    deadline: float = 0.0
+    got: dict[str, Any] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.conn, child = self.ctx.Pipe()
+        self.proc = self.ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.join()
+        self.start()
+
+
+def run_jobs(jobs: list[Job], workers: int, limits: dict[str, float]) -> list[tuple[Job, dict[str, Any]]]:
+    ctx = multiprocessing.get_context("fork")
+    slots = [Slot(ctx) for _ in range(workers)]
+    for s in slots:
+        s.start()
+    todo: list[Job] = list(jobs)
+    done: list[tuple[Job, dict[str, Any]]] = []
+    order = ["image", *PEERS, "veedor"]
+
+    def feed(slot: Slot) -> None:
+        if todo:
+            slot.job, slot.got = todo.pop(0), {}
+            slot.conn.send(slot.job)
+            slot.deadline = time.monotonic() + limits["image"]
+        else:
+            slot.job = None
+
+    for s in slots:
+        feed(s)
+    last = time.monotonic()
+    while any(s.job for s in slots):
+        busy = [s for s in slots if s.job]
+        timeout = max(0.0, min(s.deadline for s in busy) - time.monotonic())
+        ready = wait([s.conn for s in busy], timeout)
+        now = time.monotonic()
+        for s in busy:
+            if s.conn in ready:
+                kind, value = s.conn.recv()
+                s.got[kind] = value
+                if kind == "skip" or kind == "veedor":
+                    assert s.job is not None
+                    done.append((s.job, s.got))
+                    feed(s)
+                else:
+                    nxt = order[order.index(kind) + 1]
+                    s.deadline = time.monotonic() + limits[nxt]
+            elif now >= s.deadline:
+                missing = [k for k in order if k not in s.got]
+                for k in missing:
+                    s.got[k] = "timeout"
+                assert s.job is not None
+                done.append((s.job, s.got))
+                s.kill()
+                feed(s)
+        if now - last > 30:
+            print(f"  {len(done)}/{len(jobs)} images", file=sys.stderr, flush=True)
+            last = now
+    for s in slots:
+        s.conn.send(None)
+        s.proc.join(5)
+    return done
+
+
+# --------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------
+
+
+def _peer_right(value: Any, truth_text: str | None) -> bool:
+    if not isinstance(value, tuple) or truth_text is None:
+        return False
+    return peers.verdict(value[0], truth_text) == "right"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--per-family", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--families", default="", help="comma-separated subset")
+    ap.add_argument("--images", type=int, default=0, help="only the first N actas (0: all)")
+    ap.add_argument("--quick", action="store_true", help=f"{QUICK_IMAGES} actas, a few families")
+    ap.add_argument("--limit", type=float, default=40.0, help="seconds for the whole decision")
+    ap.add_argument("--peer-limit", type=float, default=15.0, help="seconds per bare peer")
+    ap.add_argument("--json", default="", help="write every image's outcome here")
+    args = ap.parse_args()
+
+    truths = _truths()
+    qr_texts = json.loads(TRUTH.read_text())
+    rels = sorted(truths)
+    families: tuple[str, ...] = (*deg.FAMILIES, *TAMPER)
+    if args.quick:
+        # The QR-less acta always, plus the first few with a QR.
+        rels = [r for r in rels if r.endswith(QRLESS)] + [r for r in rels if not r.endswith(QRLESS)][
+            : QUICK_IMAGES - 1
+        ]
+        families = QUICK_FAMILIES
+    if args.images:
+        rels = rels[: args.images]
+    if args.families:
+        families = tuple(f for f in families if f in args.families.split(","))
+    jobs = [
+        Job(rel, fam, k, seed_of(rel, fam, k, args.seed))
+        for fam in families
+        for rel in rels
+        for k in range(args.per_family)
+        if not (fam in TAMPER and rel.endswith(QRLESS))  # no QR to paste over
+    ]
+    limits = {"image": 60.0, "zxing": args.peer_limit, "pyzbar": args.peer_limit}
+    limits |= {"opencv": args.peer_limit, "veedor": args.limit}
+    print(
+        f"{len(rels)} real actas x {args.per_family} per family, {len(families)} families, "
+        f"{len(jobs)} images, {args.workers} workers, limit {args.limit:.0f} s per decision"
+    )
+    started = time.perf_counter()
+    results = run_jobs(jobs, args.workers, limits)
+    wall = time.perf_counter() - started
+
+    rows: dict[str, Counter[str]] = defaultdict(Counter)
+    ms: dict[str, list[float]] = defaultdict(list)
+    ratio: list[float] = []
+    findings: list[str] = []
+    dump = []
+    for job, got in sorted(results, key=lambda r: (families.index(r[0].family), r[0].rel, r[0].k)):
+        fam, name = job.family, Path(job.rel).name
+        c = rows[fam]
+        if "skip" in got:
+            c["skipped"] += 1
+            continue
+        truth = truths[job.rel]
+        forged = got.get("image")
+        peer_truth = forged or qr_texts.get(job.rel)
+        leg = legible(fam, job.seed) if fam not in TAMPER else True
+        c["n"] += 1
+        c["legible"] += leg
+        for p in PEERS:
+            c[f"{p}_right"] += _peer_right(got.get(p), peer_truth)
+        v = got.get("veedor")
+        if v == "timeout" or v is None:
+            status, acta, why, total = "timeout", None, "timeout", args.limit * 1000
+        else:
+            status, acta, why, _parts, total = v
+        ms[fam].append(total)
+        zx = got.get("zxing")
+        if isinstance(zx, tuple) and status not in ("timeout", "crash"):
+            ratio.append(total / max(zx[1], 0.1))
+        c[status] += 1
+        right = status == "ok" and exact(acta, truth)
+        if fam in TAMPER:
+            c["caught"] += status != "ok"
+            if status == "ok":
+                findings.append(f"TAMPER NOT CAUGHT {fam} {name} seed={job.seed}")
+        else:
+            c["ok_right"] += right
+            c["ok_right_legible"] += right and leg
+            if status == "ok" and not right:
+                c["ok_wrong"] += 1
+                findings.append(f"WRONG OK {fam} {name} seed={job.seed}")
+            if leg and not right:
+                findings.append(f"miss {fam} {name} seed={job.seed} {status} {why[:140]}")
+        dump.append(
+            {
+                "family": fam,
+                "image": job.rel,
+                "seed": job.seed,
+                "legible": leg,
+                "status": status,
+                "right": right,
+                "why": why,
+                "ms": round(total, 1),
+            }
+        )
+
+    def pct(a: int, b: int) -> str:
+        return f"{100 * a / b:.0f}%" if b else "-"
+
+    print(f"\nwall {wall:.0f} s\n")
+    head = (
+        "| family | n | legible | ok exact (all) | ok exact (legible) | ok WRONG | review | "
+        "tampered caught | ms median | ms p95 | zxing | pyzbar | opencv |"
+    )
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    tot: Counter[str] = Counter()
+    every: list[float] = []
+    for fam in families:
+        c = rows[fam]
+        tot.update(c)
+        n = c["n"]
+        if not n:
+            continue
+        times = sorted(ms[fam])
+        every += times
+        p95 = times[min(len(times) - 1, int(0.95 * len(times)))]
+        tamper = fam in TAMPER
+        cells = [
+            fam,
+            str(n),
+            "-" if tamper else str(c["legible"]),
+            "-" if tamper else pct(c["ok_right"], n),
+            "-" if tamper else pct(c["ok_right_legible"], c["legible"]),
+            "-" if tamper else str(c["ok_wrong"]),
+            str(c["review"]),
+            f"{c['caught']}/{n}" if tamper else "-",
+            f"{statistics.median(times):.0f}",
+            f"{p95:.0f}",
+            *(pct(c[f"{p}_right"], n) for p in PEERS),
+        ]
+        print("| " + " | ".join(cells) + " |")
+    plain = tot["n"] - sum(rows[f]["n"] for f in TAMPER)
+    every.sort()
+    print(
+        f"| **all** | {tot['n']} | {tot['legible'] - sum(rows[f]['n'] for f in TAMPER)} | "
+        f"{pct(tot['ok_right'], plain)} | "
+        f"{pct(tot['ok_right_legible'], tot['legible'] - sum(rows[f]['n'] for f in TAMPER))} | "
+        f"{tot['ok_wrong']} | {tot['review']} | "
+        f"{sum(rows[f]['caught'] for f in TAMPER)}/{sum(rows[f]['n'] for f in TAMPER)} | "
+        f"{statistics.median(every):.0f} | {every[int(0.95 * (len(every) - 1))]:.0f} | "
+        + " | ".join(pct(tot[f"{p}_right"], tot["n"]) for p in PEERS)
+        + " |"
+    )
+    print(
+        f"\ntimeouts: {tot['timeout']}, crashes: {tot['crash']}, skipped: {tot['skipped']}; "
+        f"decision / bare zxing on the same image: median {statistics.median(ratio):.0f}x"
+    )
+    for line in findings:
+        print(line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(dump, indent=1))
+    return 1 if tot["ok_wrong"] or any(rows[f]["ok"] for f in TAMPER) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The whole decision (QR ladder, print reading, judge) on a few degraded real actas.
+
+Each case is one image of ``bench/bench_reading.py`` (same family, same seed) that once
+went wrong or needed a fix: it must end ok with exactly the QR's numbers, and a pasted
+QR with moved votes must never end ok.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from veedor.definitions import ElectionDefinition
+from veedor.definitions.parsers import parse_payload
+from veedor.model import Status
+from veedor.read.acta import read_qr
+from veedor.read.print import read_print
+from veedor.read.print.parse import _words_settle
+from veedor.read.print.rows import Line
+from veedor.simulate.degrade import degrade, tamper
+from veedor.verify.checks import RegistryView
+from veedor.verify.decide import Verdict, judge
+
+ACTAS = Path(__file__).resolve().parents[1] / "samples" / "actas"
+SOMMARIVA = "andres-sommariva-vzla-elections-2024"
+TRUTH = json.loads((ACTAS / "_ground_truth" / "qr_text_by_image.json").read_text())
+
+
+def _decide(gray: np.ndarray, definition: ElectionDefinition) -> Verdict:
+    """What ``veedor scan`` decides (pipeline/worker.py's three calls)."""
+    qr = read_qr(gray, definition)
+    printed = read_print(gray, definition, expect=qr.acta)
+    return judge(qr.acta, qr.problems, printed, definition, RegistryView())
+
+
+def _image(name: str) -> np.ndarray:
+    gray = cv2.imread(str(ACTAS / SOMMARIVA / name), cv2.IMREAD_GRAYSCALE)
+    assert gray is not None
+    return gray
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "seed", "why"),
+    [
+        ("scan", "784821_007643_0134Acta0133.jpg", 1, "a re-scan: the common case"),
+        # The top of the ballot table was dropped when one row after a candidate heading
+        # was not recognised (the table was cut in two chains).
+        ("jpeg", "017911_032908_0032Acta0032.jpg", 10494498012649206871, "chain cut by a lost row"),
+        # A thin "5" read "6" by the digits recogniser while the words say "Cinco".
+        ("jpeg", "017911_039828_0111Acta0111.jpg", 8084444353547246691, "5 read as 6, words agree"),
+        # A thin leading "1" lost: "09" for 109, the words spell "Cero, Uno, Cero, Nueve".
+        ("scan", "784821_715691_0137Acta0136.jpg", 16232386734456065792, "lost 1, words agree"),
+    ],
+)
+def test_degraded_acta_is_ok_with_exact_numbers(
+    family: str, name: str, seed: int, why: str, definition: ElectionDefinition
+) -> None:
+    img = degrade(_image(name), family, np.random.default_rng(seed))
+    verdict = _decide(img, definition)
+    truth = parse_payload(TRUTH[f"{SOMMARIVA}/{name}"], definition)
+    assert verdict.status is Status.OK, (why, verdict.reason)
+    assert verdict.acta is not None
+    assert (verdict.acta.key, verdict.acta.votes, verdict.acta.nulos) == (truth.key, truth.votes, truth.nulos)
+
+
+def test_tampered_sheet_is_caught(definition: ElectionDefinition) -> None:
+    """A sticker QR with moved votes (every QR-only check passes) is stopped by the print."""
+    name = "784821_007643_0134Acta0133.jpg"
+    img, forged = tamper(_image(name), definition, np.random.default_rng(5))
+    verdict = _decide(img, definition)
+    assert verdict.acta is not None and verdict.acta.votes == parse_payload(forged, definition).votes
+    assert verdict.status is Status.REVIEW
+    failed = {c.name for c in verdict.checks if not c.passed}
+    assert failed == {"qr_print_mismatch"}, verdict.reason
+
+
+def test_words_settle_only_a_one_glyph_slip_towards_the_qr() -> None:
+    notes: list[str] = []
+    slip = Line("DDP", 6, 5, "6", "Cero, Cero, Cero, Cinco")
+    assert _words_settle(slip, 5, notes).digits == 5 and notes  # the words spell the QR's 5
+    # The print says 6 in both spellings: a QR saying 5 stays a mismatch.
+    six = Line("DDP", 6, 6, "6", "Cero, Cero, Cero, Seis")
+    assert _words_settle(six, 5, []).value == 6
+    # More than one glyph off, or words not read: nothing is settled.
+    assert _words_settle(Line("X", 66, 5, "66", "Cero, Cero, Cero, Cinco"), 5, []).value is None
+    assert _words_settle(Line("X", 16, 15, "16", "Cero, Cero, Uno, Cinco"), 15, []).value == 15
+    assert _words_settle(Line("X", 6, None, "6", "", words_read=False), 5, []).digits == 6
+    # A thin leading "1" lost ("09" for 109) is one slip; no digit read at all is not.
+    assert _words_settle(Line("MUD", 9, 109, "09", "Cero, Uno, Cero, Nueve"), 109, []).value == 109
+    assert _words_settle(Line("X", None, 5, "", "Cero, Cero, Cero, Cinco"), 5, []).digits is None

@@ -87,12 +87,12 @@ def rotate(gray: np.ndarray, quarter_turns: int) -> np.ndarray:
     return gray if turns == 0 else cv2.rotate(gray, codes[turns])
 
 
-def deskew(gray: np.ndarray, angle: float) -> np.ndarray:
-    """Rotate by ``angle`` degrees (counter-clockwise) on a white background, canvas enlarged."""
+def deskew(gray: np.ndarray, angle: float, background: int = 255) -> np.ndarray:
+    """Rotate by ``angle`` degrees (counter-clockwise) onto an enlarged canvas of ``background``."""
     h, w = gray.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(m[0, 0]), abs(m[0, 1])
     nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
     m[0, 2] += nw / 2 - w / 2
     m[1, 2] += nh / 2 - h / 2
-    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=background)

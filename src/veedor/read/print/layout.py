@@ -453,14 +453,11 @@ def skew_degrees(gray: np.ndarray, limit: float = 30.0) -> float:
 
 def rotate(gray: np.ndarray, degrees: float) -> np.ndarray:
     """Rotate about the centre onto a canvas that holds the whole image, paper around it."""
+    from veedor.read.variants import deskew
+
     h, w = gray.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
     paper = int(np.percentile(gray[:: max(1, h // 100), :: max(1, w // 100)], 90))
-    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=paper)
+    return deskew(gray, degrees, background=paper)
 
 
 def upright_layout(gray: np.ndarray, ballot_lines: int) -> tuple[np.ndarray, Layout]:

@@ -45,3 +45,12 @@ def v1_rows() -> dict[tuple[str, int], dict[str, str]]:
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return open_store(str(tmp_path / "veedor.db"))
+
+
+@pytest.fixture(scope="module")
+def v1_session():
+    """A session on the shared read-only V1 database (registry, V1 table, CNE bulletins)."""
+    from v1db import v1_store
+
+    with v1_store().session() as session:
+        yield session

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 
-import pytest
 from typer.testing import CliRunner
 
 from v1db import BULLETINS, UNITS, V1, v1_store
@@ -15,14 +14,8 @@ from veedor.cli import app
 from veedor.tally.compare import compare, load_official
 
 
-@pytest.fixture(scope="module")
-def session():
-    with v1_store().session() as s:
-        yield s
-
-
-def test_gonzalez_verified_exceeds_official_bulletin_2(session, definition):
-    c = compare(session, definition, "boletin-2", "table:1")
+def test_gonzalez_verified_exceeds_official_bulletin_2(v1_session, definition):
+    c = compare(v1_session, definition, "boletin-2", "table:1")
     rows = {r.candidate: r for r in c.rows}
     eg, nm = rows["EG"], rows["NM"]
     assert (eg.official, eg.verified, eg.difference) == (5_326_104, 7_156_462, 1_830_358)
@@ -37,18 +30,18 @@ def test_gonzalez_verified_exceeds_official_bulletin_2(session, definition):
     assert eg_ev["evidence"].str.starts_with("https://").all()
 
 
-def test_bulletin_1_lumps_the_other_candidates(session, definition):
-    official = load_official(session, definition, "boletin-1")
+def test_bulletin_1_lumps_the_other_candidates(v1_session, definition):
+    official = load_official(v1_session, definition, "boletin-1")
     assert official.candidates == ("EG", "NM") and official.source.actas_pct == 80.0
-    rows = {r.candidate: r for r in compare(session, definition, "boletin-1", "table:1").rows}
+    rows = {r.candidate: r for r in compare(v1_session, definition, "boletin-1", "table:1").rows}
     assert rows["others"].official == 462_704
     assert rows["others"].verified == 10_659_128 - 7_156_462 - 3_241_461
 
 
-def test_reimport_is_idempotent(session, definition):
-    result = import_official(session, BULLETINS, definition)
+def test_reimport_is_idempotent(v1_session, definition):
+    result = import_official(v1_session, BULLETINS, definition)
     assert result.unchanged == ["boletin-1", "boletin-2"] and not result.keys
-    session.rollback()
+    v1_session.rollback()
 
 
 def test_per_mesa_official_data_gives_the_differing_mesas(store, definition, tmp_path):

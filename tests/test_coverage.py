@@ -14,14 +14,8 @@ from veedor.tally import tally
 from veedor.tally.coverage import verified_mesas
 
 
-@pytest.fixture(scope="module")
-def session():
-    with v1_store().session() as s:
-        yield s
-
-
-def test_national_coverage_of_v1(session, definition):
-    result = tally(session, definition, "national", "table:1")
+def test_national_coverage_of_v1(v1_session, definition):
+    result = tally(v1_session, definition, "national", "table:1")
     row = result.rows[0]
     assert (row.votes["EG"], row.actas, row.electors) == (7_156_462, 24_532, 17_745_239)
     cov = row.coverage
@@ -32,8 +26,8 @@ def test_national_coverage_of_v1(session, definition):
     assert any("electores" in n for n in result.coverage.notes)
 
 
-def test_state_coverage_adds_up_and_parish_registry_is_partial(session, definition):
-    states = tally(session, definition, "state", "table:1")
+def test_state_coverage_adds_up_and_parish_registry_is_partial(v1_session, definition):
+    states = tally(v1_session, definition, "state", "table:1")
     assert sum(c.mesas_total for c in states.coverage_units.values()) == 30_026
     capital = next(r for r in states.rows if r.code == "01")
     assert (capital.coverage.mesas_ok, capital.coverage.mesas_total, capital.coverage.missing) == (
@@ -42,14 +36,14 @@ def test_state_coverage_adds_up_and_parish_registry_is_partial(session, definiti
         726,
     )
     assert states.coverage.registry_complete
-    parishes = tally(session, definition, "parish", "table:1")
+    parishes = tally(v1_session, definition, "parish", "table:1")
     assert not parishes.coverage.registry_complete
     assert parishes.coverage.units_without_total  # parishes only the results table names
     assert any("registro parcial" in n for n in parishes.coverage.notes)
 
 
-def test_centre_with_every_mesa_known_has_electors_coverage(session, definition):
-    centres = tally(session, definition, "centre", "table:1")
+def test_centre_with_every_mesa_known_has_electors_coverage(v1_session, definition):
+    centres = tally(v1_session, definition, "centre", "table:1")
     row = next(r for r in centres.rows if r.code == "010101001")
     assert row.coverage.mesas_total == 3 and row.coverage.electors_total == row.electors == 2272
     assert row.coverage.electors_pct == 100.0
@@ -128,11 +122,11 @@ def test_cli_tally_shows_coverage(definition):
 
 
 @pytest.mark.parametrize("level", ["national", "state", "parish", "centre", "mesa"])
-def test_columnar_tally_equals_sql_tally(session, definition, level):
+def test_columnar_tally_equals_sql_tally(v1_session, definition, level):
     from veedor.tally.columnar import tally_columnar
 
-    sql = tally(session, definition, level, "table:1")
-    fast = tally_columnar(session, definition, level, "table:1")
+    sql = tally(v1_session, definition, level, "table:1")
+    fast = tally_columnar(v1_session, definition, level, "table:1")
     assert fast.rows == sql.rows
     assert fast.coverage_units == sql.coverage_units and fast.coverage == sql.coverage
 

@@ -13,14 +13,8 @@ from veedor.cli import app
 from veedor.tally.scenario import scenario, sentences, verdict
 
 
-@pytest.fixture(scope="module")
-def session():
-    with v1_store().session() as s:
-        yield s
-
-
-def test_bulletin_2_is_impossible_for_any_electorate(session, definition):
-    s = scenario(session, definition, "boletin-2", "table:1")
+def test_bulletin_2_is_impossible_for_any_electorate(v1_session, definition):
+    s = scenario(v1_session, definition, "boletin-2", "table:1")
     c = {x.candidate: x for x in s.candidates}
     assert s.mesas_remaining == 30_026 - 24_532
     assert c["EG"].needed == -1_830_358 and "negative" in c["EG"].reasons
@@ -31,7 +25,7 @@ def test_bulletin_2_is_impossible_for_any_electorate(session, definition):
     assert c["EG"].floor > c["EG"].official and "below_floor" in c["EG"].reasons
     assert not s.possible and s.robust
     # The most generous electorate changes nothing: the argument does not use it.
-    generous = scenario(session, definition, "boletin-2", "table:1", electorates=[50_000_000])
+    generous = scenario(v1_session, definition, "boletin-2", "table:1", electorates=[50_000_000])
     assert generous.robust
     es, en = verdict(s)
     assert en.startswith("No distribution") and "boletin-2" in es
@@ -40,15 +34,15 @@ def test_bulletin_2_is_impossible_for_any_electorate(session, definition):
     assert "-1,830,358" in eg_en and "IMPOSSIBLE" in eg_en
 
 
-def test_turnout_needed_uses_remaining_electors(session, definition):
-    s = scenario(session, definition, "boletin-2", "table:1", electorates=[21_321_805])
+def test_turnout_needed_uses_remaining_electors(v1_session, definition):
+    s = scenario(v1_session, definition, "boletin-2", "table:1", electorates=[21_321_805])
     remaining = 21_321_805 - 17_745_239
     assert s.remaining_electors(21_321_805) == remaining
     assert s.turnout_needed[21_321_805] == pytest.approx(100 * (12_386_669 - 10_660_267) / remaining)
 
 
-def test_bulletin_1_is_impossible_even_as_a_partial_count(session, definition):
-    s = scenario(session, definition, "boletin-1", "table:1")
+def test_bulletin_1_is_impossible_even_as_a_partial_count(v1_session, definition):
+    s = scenario(v1_session, definition, "boletin-1", "table:1")
     eg = next(c for c in s.candidates if c.candidate == "EG")
     assert s.partial and eg.floor > 4_445_978 and s.robust
 
@@ -83,7 +77,7 @@ def test_a_consistent_bulletin_is_possible(store, definition, tmp_path):
         assert "posible" in sentences(result)[0][0]
 
 
-def test_cli_scenario_json(session):
+def test_cli_scenario_json(v1_session):
     res = CliRunner().invoke(app, ["scenario", "--source", "table:1", "--db", v1_store().url, "-f", "json"])
     assert res.exit_code == 0, res.output
     data = {d["official"]: d for d in json.loads(res.output)}

@@ -1,0 +1,61 @@
+"""Every command answers bad input with exit code 2 and a message saying what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import V1
+from veedor.cli import app
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp("cli") / "v.db")
+    assert CliRunner().invoke(app, ["import-results", str(V1), "--db", path]).exit_code == 0
+    return path
+
+
+class Ran:
+    def __init__(self, *args: str) -> None:
+        result = CliRunner().invoke(app, list(args))
+        self.exit_code = result.exit_code
+        # Rich wraps long messages at the terminal width; compare the words, not the lines.
+        self.output = " ".join(result.output.split())
+
+
+run = Ran
+
+
+def test_import_registry_unknown_kind(tmp_path, db):
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b\n1,2\n")
+    result = run("import-registry", str(odd), "--db", db)
+    assert result.exit_code == 2 and "unknown registry file" in result.output
+
+
+def test_import_results_unreadable_file(tmp_path, db):
+    result = run("import-results", str(tmp_path / "missing.csv"), "--db", db)
+    assert result.exit_code == 2 and "cannot read file" in result.output
+
+
+def test_compare_without_bulletins_says_what_to_do(db):
+    result = run("compare", "--source", "table:1", "--db", db)
+    assert result.exit_code == 2 and "import-official" in result.output
+
+
+def test_scenario_unknown_source(db):
+    result = run("scenario", "--source", "table:nope", "--db", db)
+    assert result.exit_code == 2 and "unknown source" in result.output
+
+
+def test_simulate_unknown_profile(tmp_path):
+    result = run(
+        "simulate", "--results", str(V1), "--count", "1", "--out", str(tmp_path / "o"), "--profile", "moon"
+    )
+    assert result.exit_code == 2 and "unknown profile" in result.output
+
+
+def test_simulate_needs_a_count(tmp_path):
+    result = run("simulate", "--results", str(V1), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "--count N or --all" in result.output

@@ -3,9 +3,10 @@
 Run:  PYTHONPATH=src python bench/bench_reading.py [--per-family N] [--quick] [--workers 2]
 
 Every real acta (the 22 with a readable QR and the QR-less ``qr-unreadable-incomplete-1``)
-is degraded N times per family of :mod:`veedor.simulate.degrade`, plus ``tamper`` (a
-re-encoded QR with moved votes pasted over the real one) and ``tamper+scan`` (the same,
-then scanned again). Each image goes through what ``veedor scan`` decides (QR ladder, then
+is degraded N times per family of :mod:`veedor.simulate.degrade`, plus forged sheets
+(``TAMPER``): a re-encoded QR with moved votes pasted over the real one (``tamper``), or
+with exactly one vote moved (``tamper1``), then maybe degraded (``tamper+scan``,
+``tamper1+blur`` …). Each image goes through what ``veedor scan`` decides (QR ladder, then
 the print reading, then :func:`veedor.verify.decide.judge`) and through the bare peers of
 ``bench_qr_peers.py`` (zxing-cpp, pyzbar, OpenCV), each in a worker process with a time
 limit per reader.
@@ -56,11 +57,15 @@ TRUTH = ACTAS / "_ground_truth" / "qr_text_by_image.json"
 V1 = ROOT / "samples" / "results" / "RESULTADOS_2024_CSV_V1.csv"
 QRLESS = "qr-unreadable-incomplete-1.jpg"
 QRLESS_KEY = ("070704017", 3)
-TAMPER = ("tamper", "tamper+scan")
+# Forged sheets: "tamper" moves 10-50 % of the biggest line's votes, "tamper1" exactly one
+# vote (the digits differ by one glyph: the hardest forgery for the print check); "+X"
+# then degrades the forged sheet with family X, so that the print check is tried where
+# the print is hard to read too.
+TAMPER = ("tamper", "tamper+scan", "tamper1", "tamper1+blur", "tamper1+dark", "tamper1+motion_blur")
 PEERS = ("zxing", "pyzbar", "opencv")
 DEFINITION = load_definition("ve-2024-presidential")
 QUICK_IMAGES = 6
-QUICK_FAMILIES = ("clean", "scan", "phone_full", "blur", "faded", "qr_cut", "jpeg", "tamper")
+QUICK_FAMILIES = ("clean", "scan", "phone_full", "blur", "faded", "qr_cut", "jpeg", "tamper", "tamper1+blur")
 
 
 # --------------------------------------------------------------------------------------
@@ -154,17 +159,18 @@ def _image(job: Job) -> tuple[np.ndarray, str | None]:
         gray = _IMAGES[job.rel] = np.asarray(loaded)
     rng = np.random.default_rng(job.seed)
     if job.family in TAMPER:
-        img, forged = deg.tamper(gray, DEFINITION, rng)
-        if job.family == "tamper+scan":
-            img = deg.degrade(img, "scan", rng)
+        kind, _, then = job.family.partition("+")
+        img, forged = deg.tamper(gray, DEFINITION, rng, votes_moved=1 if kind == "tamper1" else 0)
+        if then:
+            img = deg.degrade(img, then, rng)
         return img, forged
     return deg.degrade(gray, job.family, rng), None
 
 
 def decide(gray: np.ndarray) -> tuple[Status, ActaCounts | None, str, dict[str, float]]:
     """What ``veedor scan`` decides for one image (worker.py's three calls)."""
+    from veedor.pipeline.worker import read_print_views
     from veedor.read.acta import read_qr
-    from veedor.read.print import read_print
     from veedor.verify.checks import RegistryView
     from veedor.verify.decide import judge
 
@@ -173,7 +179,7 @@ def decide(gray: np.ndarray) -> tuple[Status, ActaCounts | None, str, dict[str, 
     t1 = time.perf_counter()
     if qr.several_actas:
         return Status.REVIEW, None, "several", {"qr": (t1 - t0) * 1000, "print": 0.0}
-    printed = read_print(gray, DEFINITION, expect=qr.acta)
+    printed, _ = read_print_views(gray, DEFINITION, qr.acta, True)
     t2 = time.perf_counter()
     verdict = judge(qr.acta, qr.problems, printed, DEFINITION, RegistryView())
     source = verdict.source or "-"

@@ -4,7 +4,7 @@ the bare zxing-cpp decode of the same image measured in the same run.
 
 Real actas from samples/actas are degraded in memory with the simulator's families (and
 quarter turns, which no family makes); "before" is ``read_print`` on the image as it
-comes, "after" is the pipeline's ``_read_print`` (plain first, then at most two upright
+comes, "after" is the pipeline's ``read_print_views`` (plain first, then at most two upright
 views). "Agrees" means the print's numbers equal the QR's exactly (``qr_print_check``).
 Everything runs on one thread.
 
@@ -29,7 +29,7 @@ import zxingcpp
 
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
-from veedor.pipeline.worker import _read_print
+from veedor.pipeline.worker import read_print_views
 from veedor.read.print import read_print
 from veedor.read.rectify import upright_views
 from veedor.simulate.degrade import degrade
@@ -93,7 +93,7 @@ def main() -> int:
                 zx_ms, _ = _ms(lambda: zxingcpp.read_barcodes(image, formats=QR))  # noqa: B023
                 rect_ms, _ = _ms(lambda: list(upright_views(image, limit=1)))  # noqa: B023
                 before = read_print(image, definition, expect=qr)
-                printed, reading = _read_print(image, definition, qr, True)
+                printed, reading = read_print_views(image, definition, qr, True)
                 row["before"].append(float(agrees(before)))
                 row["after"].append(float(agrees(printed)))
                 row["rect_ms"].append(rect_ms)

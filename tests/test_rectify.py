@@ -18,7 +18,7 @@ import pytest
 from veedor.definitions import ElectionDefinition
 from veedor.definitions.parsers import parse_payload
 from veedor.model import Status
-from veedor.pipeline.worker import _read_print
+from veedor.pipeline.worker import read_print_views
 from veedor.read.acta import read_qr
 from veedor.read.rectify import find_geometry, upright_views
 from veedor.simulate.degrade import degrade, tamper
@@ -45,7 +45,7 @@ def _photo(name: str, chain: str, seed: int, turns: int = 0) -> np.ndarray:
 
 def _decide(image: np.ndarray, definition: ElectionDefinition):
     qr = read_qr(image, definition)
-    printed, reading = _read_print(image, definition, qr.acta, True)
+    printed, reading = read_print_views(image, definition, qr.acta, True)
     verdict = judge(qr.acta, qr.problems, printed, definition, RegistryView())
     return qr, printed, reading, verdict
 
@@ -133,6 +133,6 @@ def test_clean_scan_is_never_rectified(
 ) -> None:
     gray = _gray(A)
     truth = parse_payload(qr_truth[A] or "", definition)
-    printed, reading = _read_print(gray, definition, truth, True)
+    printed, reading = read_print_views(gray, definition, truth, True)
     assert printed is not None and reading is not None
     assert reading.variant == "digits-vs-qr"

@@ -94,7 +94,7 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
             "several different acta QR codes in one image (separate actas, or a pasted code)"
         )
         return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
-    printed, print_reading = _read_print(loaded.gray, definition, qr.acta, ctx.cross_check)
+    printed, print_reading = read_print_views(loaded.gray, definition, qr.acta, ctx.cross_check)
     verdict = judge(qr.acta, qr.problems, printed, definition, ctx.registry, cross_check=ctx.cross_check)
     readings = qr.readings + ((print_reading,) if print_reading else ())
     return FileOutcome(
@@ -110,7 +110,7 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
     )
 
 
-def _read_print(
+def read_print_views(
     gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
 ) -> tuple[PrintReading | None, Reading | None]:
     """The print is read for every acta (cross-check), and is the only witness when the QR is lost.

@@ -325,11 +325,15 @@ def degrade(gray: Image, family: str, rng: np.random.Generator) -> Image:
 
 
 # -- tampering --------------------------------------------------------------------------
-def move_votes(payload: str, definition: ElectionDefinition, rng: np.random.Generator) -> str:
+def move_votes(
+    payload: str, definition: ElectionDefinition, rng: np.random.Generator, votes_moved: int = 0
+) -> str:
     """The same payload with some votes moved from one candidate to another.
 
     The moved payload still passes every arithmetic check (totals are preserved), which
-    is exactly what makes a pasted QR dangerous.
+    is exactly what makes a pasted QR dangerous. ``votes_moved`` > 0 moves exactly that
+    many from a line chosen at random among those that have them: the subtlest forgery,
+    "16" printed where the QR says 15, is the hardest for the print check to see.
     """
     spec = definition.payload
     parts = payload.split(spec["separator"])
@@ -337,7 +341,11 @@ def move_votes(payload: str, definition: ElectionDefinition, rng: np.random.Gene
     votes = [int(v) for v in parts[where].split(spec["count_separator"])]
     order = np.argsort(votes)[::-1]
     src = int(order[0]) if votes[int(order[0])] > 0 else 0
-    if votes[src] == 0:
+    having = [i for i, v in enumerate(votes) if v >= votes_moved]
+    if votes_moved > 0 and having:
+        src = int(rng.choice(having))
+        moved = votes_moved
+    elif votes[src] == 0:
         votes[src] = 1  # nothing to move: inventing a vote is tampering too
         moved = 1
     else:
@@ -351,7 +359,9 @@ def move_votes(payload: str, definition: ElectionDefinition, rng: np.random.Gene
     return str(spec["separator"]).join(parts)
 
 
-def tamper(gray: Image, definition: ElectionDefinition, rng: np.random.Generator) -> tuple[Image, str]:
+def tamper(
+    gray: Image, definition: ElectionDefinition, rng: np.random.Generator, votes_moved: int = 0
+) -> tuple[Image, str]:
     """Paste a re-encoded QR with moved votes over the original, like a printed sticker.
 
     Raises ValueError when the original QR cannot be found (nothing to paste over).
@@ -362,7 +372,7 @@ def tamper(gray: Image, definition: ElectionDefinition, rng: np.random.Generator
     if found is None:
         raise ValueError("no se encontró el QR / QR not found: cannot tamper")
     quad, text, level = found
-    forged = move_votes(text, definition, rng)
+    forged = move_votes(text, definition, rng, votes_moved)
     qr = segno.make(forged, error=level.lower() if level in "LMQH" else "q", micro=False, boost_error=False)
     matrix = np.array([list(row) for row in qr.matrix], dtype=np.uint8)
     n = matrix.shape[0]

@@ -43,11 +43,16 @@ def assign_rows(
         if code is not None:
             if code == codes[p]:
                 return 3.0
-            # One digit off is a likely misreading; another line's code says "not this
-            # line"; anything else is a code too damaged to say either way.
-            if _one_edit(str(code), str(codes[p])):
+            # One digit off is a likely misreading (compared as printed: "006" is 906
+            # with its first glyph lost, not party 6); another line's code says "not
+            # this line", weakly; anything else is too damaged to say either way.
+            raw = texts[k].code_text.replace(" ", "")
+            if _one_edit(raw, str(codes[p])) or _one_edit(str(code), str(codes[p])):
                 return 1.0
-            return -6.0 if code in known else 0.0
+            # Just above skipping both row and line (-4): between neighbours that place
+            # themselves, one code misread into another line's (dark noise: "1065" for
+            # 1053) is still that row; a row really out of place costs its neighbours.
+            return -3.5 if code in known and not raw.startswith("0") else 0.0
         readable = bool(texts[k].digits) or texts[k].words_value(scored=False) is not None
         return 0.5 if readable else -3.0
 

@@ -7,7 +7,7 @@ import re
 import cv2
 import numpy as np
 
-from veedor.read.print import ocr
+from veedor.read.print import lexicon, ocr
 from veedor.read.print.layout import Band, Box, Layout
 from veedor.read.print.rows import crop
 
@@ -50,7 +50,7 @@ def read_header(
     those two lines were a third of the recognition work of an acta.
     """
     if expect_id is not None:
-        acta_id = _acta_id(gray, layout, first_row, rec)
+        acta_id = _acta_id(gray, layout, first_row, rec, expect_id)
         if acta_id == expect_id:
             return acta_id, None, None
         return (acta_id, *_centre_electors(gray, layout, first_row, rec))
@@ -89,7 +89,9 @@ def _centre_electors(
     return centre, electors
 
 
-def _acta_id(gray: np.ndarray, layout: Layout, first_row: int, rec: ocr.Recogniser) -> str | None:
+def _acta_id(
+    gray: np.ndarray, layout: Layout, first_row: int, rec: ocr.Recogniser, expect_id: str | None = None
+) -> str | None:
     bands: tuple[Band, ...] = layout.bands
     scale = layout.scale
     # The id is one right-hand segment (the CNE logo may share its line), 19 characters wide.
@@ -102,8 +104,25 @@ def _acta_id(gray: np.ndarray, layout: Layout, first_row: int, rec: ocr.Recognis
     # One at a time, the usual place first: on the 200-dpi receipts the second such line
     # (after the title's), on others the first; the UUID line below is never an id.
     order = [1, 0, *range(2, len(candidates))] if len(candidates) > 1 else [0] * len(candidates)
+    # Then the other segments of those lines: a speck at the paper's edge can be the
+    # last segment of a line and hide the id beside it.
+    others = [
+        box
+        for i in range(0, max(0, first_row - 6))
+        for seg in bands[i].segments[:-1]
+        for box in _lines_of(gray, seg, scale)
+        if 8 * scale < box.width < 16 * scale
+    ]
+    order += range(len(candidates), len(candidates) + len(others))
+    candidates += others
+    looked = []
     for k in order:
         found = rec.read([[ocr.Piece(crop(gray, candidates[k], scale), ocr.ID_CHARS, 0.8)]])
         if m := ACTA_ID.search(found[0][0].text.replace(" ", "")):
             return m[0]
+        looked.append(found[0][0])
+    # A faded or blurred id whose greedy reading lost a glyph: the QR's id is taken only
+    # when it explains one of the id lines about as well as the recogniser's own reading.
+    if expect_id is not None and any(lexicon.explains(t, expect_id) for t in looked):
+        return expect_id
     return None

@@ -295,6 +295,17 @@ def _side_by_side(bands: list[Band], scale: float) -> int:
     return sum(1 for g in groups if len(g) >= 20)
 
 
+def _packed(bands: list[Band], picks: list[int], scale: float) -> bool:
+    """Whether the rows from ``picks[0]`` on are packed like the "Resumen de votos" table
+    (a pitch of ~1.6 line heights, ballot lines ≥ 2.5): the next pitch and the typical
+    one of the next three, since on crumpled paper two ballot lines can come as close."""
+    tops = [bands[i].box.y0 for i in picks[:4]]
+    if len(tops) < 3:
+        return False
+    pitches = np.diff(tops)
+    return bool(pitches[0] < 2.0 * scale and np.median(pitches) < 1.9 * scale)
+
+
 CHAIN_BREAK = 10.0  # line heights: a candidate heading plus one lost row
 LONG_CHAIN = 4  # rows: more than the "Votantes" table
 
@@ -335,9 +346,11 @@ def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot
     run = picks[:1]
     for k, i in enumerate(picks[1:], start=1):
         gap = bands[i].box.y0 - bands[run[-1]].box.y1
-        nxt = picks[k + 1] if k + 1 < len(picks) else None
-        tight = nxt is not None and bands[nxt].box.y0 - bands[i].box.y0 < 2.0 * scale
-        if (i > last and gap > 5.5 * scale) or (len(run) >= 30 and tight):
+        # Until the ballot is complete a wider gap is a heading plus a lost row (a crease
+        # through "CENTRADOS" must not drop "CONDE" below it); the summary's packed rows
+        # still end the table.
+        wide = (5.5 if len(run) >= ballot_lines else 11.0) * scale
+        if (i > last and gap > wide) or (len(run) >= 30 and _packed(bands, picks[k:], scale)):
             break
         run.append(i)
     table = _column_rows(bands, run, column, words, scale)
@@ -408,7 +421,12 @@ def _layout_from(gray: np.ndarray, ink: np.ndarray, ballot_lines: int) -> Layout
 
 
 def _completeness(layout: Layout, ballot_lines: int) -> tuple[int, int]:
-    return min(len(layout.table), ballot_lines + 2), min(len(layout.summary), 8)
+    # A stray row or two (a title line) is skipped when rows are placed; more rows than
+    # that are rows that are not there: a table that ran on (a page read upside down)
+    # is no more complete than one that stopped short.
+    expected = ballot_lines + 2
+    rows = len(layout.table)
+    return min(rows, expected) - max(0, rows - expected - 2), min(len(layout.summary), 8)
 
 
 def find_layout(gray: np.ndarray, ballot_lines: int) -> Layout:

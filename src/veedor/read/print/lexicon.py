@@ -62,8 +62,9 @@ def _segments(text: Text) -> list[tuple[int, int]] | None:
     return [(max(0, a - 1), min(len(best), b + 1)) for a, b in cuts]
 
 
-def word_digits(text: Text, width: int = 4) -> list[int | None]:
-    """Each word's digit: by spelling when it is clear, else by likelihood, else None."""
+def word_digits(text: Text, width: int = 4, margin: float = MARGIN) -> list[int | None]:
+    """Each word's digit: by spelling when it is clear, else by likelihood (the winner
+    ``margin`` likelier than the next), else None."""
     import re
 
     spelled = re.findall(r"[A-ZÁÉÍÓÚ][a-záéíóúñ]*|[a-záéíóúñ]+", text.text)
@@ -94,7 +95,7 @@ def word_digits(text: Text, width: int = 4) -> list[int | None]:
             reverse=True,
         )
         top, second = scores[0], scores[1]
-        out.append(top[1] if top[0] - second[0] >= MARGIN and np.isfinite(top[0]) else None)
+        out.append(top[1] if top[0] - second[0] >= margin and np.isfinite(top[0]) else None)
     return out
 
 

@@ -22,6 +22,8 @@ from veedor.read.print.rows import (
     read_rows,
     slipped,
 )
+from veedor.read.print.summary import SUMMARY_KEYS, by_label, by_position, summary_rows
+from veedor.read.print.sums import settle_by_sums
 
 if TYPE_CHECKING:
     from veedor.definitions.schema import ElectionDefinition
@@ -33,16 +35,6 @@ __all__ = ["Line", "PrintReading", "read_print"]
 # enough, and the codes of the other rows are not read.
 FEW_DOUBTFUL = 3
 SUMMARY_NEEDED = 4  # votos, válidos, parciales, nulos: the rows the QR comparison uses
-SUMMARY_KEYS = (
-    "votos",
-    "validos",
-    "parciales",
-    "nulos",
-    "vacios",
-    "opciones_validas",
-    "opciones_nulas",
-    "opciones_vacias",
-)
 
 
 @dataclass(frozen=True)
@@ -113,10 +105,10 @@ def read_print(
     quick = expect is not None
     if quick:
         table_reads = read_digits(gray, layout.table, scale, rec)
-        # Only votos, válidos and nulos are compared (a title row may come first), and
+        # Only votos, válidos and nulos are compared (a title row or two may come first), and
         # their three-digit numbers are read less squeezed: a "5" squeezed reads "6".
         summary_reads = read_digits(
-            gray, layout.summary[: SUMMARY_NEEDED + 1], scale, rec, codes=False, squeeze=0.8
+            gray, layout.summary[: SUMMARY_NEEDED + 2], scale, rec, codes=False, squeeze=0.8
         )
     else:
         table_reads = read_rows(gray, layout.table, scale, rec, code=True)
@@ -140,18 +132,25 @@ def read_print(
                 table_reads[k] = read
             # The re-read rows now carry their party codes: place the rows again.
             lines, votantes, notes, used = assign_rows(layout.table, table_reads, definition)
-    summary = _summary(summary_reads)
-    if expect is not None:
-        skip = _title_rows(summary_reads)
-        wanted = _summary_wanted(expect)
+    wanted = _summary_wanted(expect) if expect is not None else None
+    keys = by_position(len(summary_reads), _title_rows(summary_reads, wanted))
+    if wanted is not None and _summary_off(summary_rows(summary_reads, keys), wanted):
+        # Positions do not hold up: the printed labels say which row is which total.
+        keys = by_label(gray, layout, layout.summary[: len(summary_reads)], rec) or keys
+    elif wanted is None and not _totals_agree(_summary(summary_reads, keys)):
+        labelled = by_label(gray, layout, layout.summary, rec)
+        if labelled is not None and _totals_agree(_summary(summary_reads, labelled)):
+            keys = labelled
+    summary = _summary(summary_reads, keys)
+    if wanted is not None:
+        row_of_key = {key: k for k, key in enumerate(keys) if key is not None}
         redo = [
-            skip + SUMMARY_KEYS.index(key)
+            row_of_key[key]
             for key, value in wanted.items()
-            if key not in summary or summary[key].digits != value
+            if key in row_of_key and (key not in summary or summary[key].digits != value)
         ]
-        redo = [k for k in redo if k < len(summary_reads)]
         if redo:
-            want_of = {skip + SUMMARY_KEYS.index(key): value for key, value in wanted.items()}
+            want_of = {row_of_key[key]: value for key, value in wanted.items() if key in row_of_key}
             again = read_rows(
                 gray,
                 [layout.summary[k] for k in redo],
@@ -162,16 +161,31 @@ def read_print(
             )
             for k, read in zip(redo, again, strict=True):
                 summary_reads[k] = read
-            summary = _summary(summary_reads)
+            summary = _summary(summary_reads, keys)
     if len(summary) != len(SUMMARY_KEYS) and (expect is None or len(summary) < SUMMARY_NEEDED):
         notes.append(f"resumen: {len(summary)} de {len(SUMMARY_KEYS)} filas / summary rows")
     if expect is not None:
+        row_of = dict(used)
         lines = [
-            ln if ln is None or p >= len(expect.votes) else _words_settle(ln, expect.votes[p], notes)
+            ln
+            if ln is None or p >= len(expect.votes)
+            else _settle(ln, table_reads[row_of[p]] if p in row_of else None, expect.votes[p], notes)
             for p, ln in enumerate(lines)
         ]
-        wanted = _summary_wanted(expect)
-        summary = {k: _words_settle(v, wanted[k], notes) if k in wanted else v for k, v in summary.items()}
+        assert wanted is not None
+        summary_row = summary_rows(summary_reads, keys)
+        summary = {
+            k: _settle(v, summary_row.get(k), wanted[k], notes) if k in wanted else v
+            for k, v in summary.items()
+        }
+    else:
+        lines, summary = settle_by_sums(
+            lines,
+            {p: table_reads[k] for p, k in used},
+            summary,
+            summary_rows(summary_reads, keys),
+            notes,
+        )
     t_rows = time.perf_counter()
     acta_id, centre, electors = read_header(
         gray, layout, layout.table[0].band, rec, expect.acta_id if expect is not None else None
@@ -209,6 +223,20 @@ def read_print(
             "header": (t_header - t_rows) * 1000,
         },
     )
+
+
+def _settle(line: Line, read: RowRead | None, want: int, notes: list[str]) -> Line:
+    """With the QR known: a line whose readings stay unsure agrees when the words spell
+    the QR's count (``_words_settle``) or when that count explains both spellings about
+    as well as the recogniser's best readings (``RowRead.confirms``)."""
+    line = _words_settle(line, want, notes)
+    if line.value == want or read is None or not read.confirms(want):
+        return line
+    notes.append(
+        f"{line.label}: cifras {line.digits_text!r} y letras {line.words_text!r} explicadas por "
+        f"{want} / both spellings explained by the QR's count"
+    )
+    return replace(line, digits=want, words=want, words_read=True)
 
 
 def _words_settle(line: Line, want: int, notes: list[str]) -> Line:
@@ -253,17 +281,40 @@ def _doubtful(
     ]
 
 
-def _title_rows(reads: list[RowRead]) -> int:
-    """Leading rows with neither digits nor words: a title line ("Resumen de votos")."""
+def _title_rows(reads: list[RowRead], wanted: dict[str, int] | None = None) -> int:
+    """Leading rows with neither digits nor words: a title line ("Resumen de votos").
+
+    With the QR's totals known, the title may have lent a stray digit to the NRO. column
+    ("de" read "2"): the first row is then skipped when that makes more of votos,
+    válidos and nulos read as the QR says. Only where the table starts is chosen this
+    way; every number must still equal the QR's to agree.
+    """
     skip = 0
     while skip < len(reads) and not reads[skip].digits and reads[skip].words_value(False) is None:
         skip += 1
-    return skip
+    if wanted is None:
+        return skip
+
+    def matches(start: int) -> int:
+        rows = dict(zip(SUMMARY_KEYS, reads[start:], strict=False))
+        return sum(1 for key, value in wanted.items() if key in rows and value in rows[key].digits)
+
+    return max((skip, skip + 1), key=matches)
 
 
-def _summary(reads: list[RowRead]) -> dict[str, Line]:
-    kept = reads[_title_rows(reads) :]
-    return {key: read.line(key) for key, read in zip(SUMMARY_KEYS, kept, strict=False)}
+def _summary(reads: list[RowRead], keys: list[str | None]) -> dict[str, Line]:
+    return {key: read.line(key) for key, read in summary_rows(reads, keys).items()}
+
+
+def _totals_agree(summary: dict[str, Line]) -> bool:
+    values = [summary[k].value if k in summary else None for k in ("votos", "validos", "nulos")]
+    votos, validos, nulos = values
+    return votos is not None and validos is not None and nulos is not None and validos + nulos == votos
+
+
+def _summary_off(rows: dict[str, RowRead], wanted: dict[str, int]) -> bool:
+    """Whether some total the QR comparison needs is not where the positions put it."""
+    return any(key not in rows or value not in rows[key].digits for key, value in wanted.items())
 
 
 def _summary_wanted(expect: ActaCounts) -> dict[str, int]:

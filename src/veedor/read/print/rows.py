@@ -11,7 +11,7 @@ import numpy as np
 
 from veedor.read.print import lexicon, ocr
 from veedor.read.print.layout import Box, NumericRow
-from veedor.read.print.words import from_words, word_digit
+from veedor.read.print.words import from_words, to_words, word_digit
 
 _WORDS = re.compile(r"[A-ZÁÉÍÓÚ][a-záéíóúñ]*|[a-záéíóúñ]+")
 
@@ -147,6 +147,44 @@ class RowRead:
         """The count the words spell: each word from its clear spellings, or (``scored``)
         from the likelihood of each number word; two looks that disagree on a word leave
         it unknown."""
+        slots = self._word_slots(scored)
+        if any(len(slot) != 1 for slot in slots):
+            return None
+        return int("".join(str(next(iter(slot))) for slot in slots))
+
+    def padded_by_digits(self) -> int | None:
+        """The digits' count when the words spell its significant digits and only its
+        leading zeros are unsure: "16" with "C?ro, aro, Uno, Seis". The digits say how
+        many words are "Cero"; each unsure one must still be likeliest "Cero".
+
+        A lost leading digit ("16" for 116, the "Uno" unsure) would pass here, so a
+        count taken this way is never settled by itself: it goes on to the checks
+        (with the QR, equal to the QR's count; without, lines summing to válidos)."""
+        slots = self._word_slots(True)
+        for value in dict.fromkeys(self.digits):
+            spelt = str(value).zfill(4)
+            if len(spelt) > 4:
+                continue
+            lead = 4 - len(str(value))
+            unsure = [k for k, slot in enumerate(slots) if len(slot) != 1]
+            if not unsure or any(k >= lead or slots[k] for k in unsure):
+                continue
+            if any(next(iter(slots[k])) != int(spelt[k]) for k in range(4) if k not in unsure):
+                continue
+            if all(self._likeliest(k) == 0 for k in unsure):
+                return value
+        return None
+
+    def _likeliest(self, k: int) -> int | None:
+        """The number word likeliest at word ``k`` in every look that has four words."""
+        found = {
+            lexicon.word_digits(look[0], margin=0.0)[k]
+            for look in self.looks
+            if len(look) == 1 and look[0].probs is not None
+        }
+        return next(iter(found)) if len(found) == 1 else None
+
+    def _word_slots(self, scored: bool) -> list[set[int]]:
         slots: list[set[int]] = [set() for _ in range(4)]
         for look in self.looks:
             for k, d in enumerate(_spelled(look)):
@@ -160,9 +198,7 @@ class RowRead:
                         if d is not None:
                             found[k].add(d)
             slots = [slot or extra for slot, extra in zip(slots, found, strict=True)]
-        if any(len(slot) != 1 for slot in slots):
-            return None
-        return int("".join(str(next(iter(slot))) for slot in slots))
+        return slots
 
     def settled(self, scored: bool = False) -> bool:
         value = self.words_value(scored)
@@ -174,10 +210,35 @@ class RowRead:
         # the words' number about as well as the recogniser's own best reading.
         return scored and any(lexicon.explains(t, str(value)) for t in self.digit_looks)
 
+    def confirms(self, want: int) -> bool:
+        """Whether the QR's count ``want`` explains both printed spellings of this row, the
+        digits and the words, about as well as the recogniser's own best readings, while
+        no clear spelling says another count.
+
+        Used only with the QR known, for rows whose greedy readings stay unsure (blur, a
+        faded glyph). A forged count would have to explain two independent images of a
+        different number, "16" and "Cero, Cero, Uno, Seis", within a factor of twenty.
+        """
+        if not self.digit_looks or not any(len(look) == 1 for look in self.looks):
+            return False
+        clear = self.words_value(False)
+        if clear is not None and clear != want:
+            return False
+        if want not in self.digits and len(self.digits) > 1 and len(set(self.digits)) == 1:
+            return False  # every look read the same other number
+        digits_ok = any(lexicon.explains(t, str(want)) for t in self.digit_looks)
+        words_ok = any(len(look) == 1 and lexicon.explains(look[0], to_words(want)) for look in self.looks)
+        return digits_ok and words_ok
+
     def line(self, label: str) -> Line:
         words_read = any(self.looks)
         value = self.words_value(scored=True) if words_read else None
-        digits = value if self.settled(True) else (self.digits[0] if self.digits else None)
+        padded = self.padded_by_digits() if words_read and value is None else None
+        digits: int | None
+        if padded is not None:
+            value = digits = padded  # read in the digits themselves, by construction
+        else:
+            digits = value if self.settled(True) else (self.digits[0] if self.digits else None)
         return Line(label, digits, value, self.digits_text, self.words_text, self.code_text, words_read)
 
 

@@ -22,7 +22,7 @@ def to_words(value: int, width: int = WIDTH) -> str:
     return ", ".join(DIGIT_WORDS[int(d)] for d in digits)
 
 
-def _distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         current = [i]
@@ -39,7 +39,7 @@ def word_digit(word: str) -> int | None:
         return _LOOKUP[w]
     if len(w) < 2:
         return None
-    scored = sorted((_distance(w, k), d) for k, d in _LOOKUP.items())
+    scored = sorted((edit_distance(w, k), d) for k, d in _LOOKUP.items())
     best, runner_up = scored[0], scored[1]
     # One slip in a word of four letters or more ("Sos" could be Dos or Seis: no guess);
     # never when two words are equally near.

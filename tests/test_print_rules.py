@@ -1,0 +1,128 @@
+"""The pure rules around the print reading: placing rows, naming summary rows, the sums,
+and where the ballot table ends. No OCR: readings are built by hand."""
+
+from __future__ import annotations
+
+from veedor.definitions import ElectionDefinition
+from veedor.read.print.align import assign_rows
+from veedor.read.print.layout import Band, Box, Layout, NumericRow, _completeness, _packed
+from veedor.read.print.rows import Line, RowRead
+from veedor.read.print.summary import by_position, closest_label
+from veedor.read.print.sums import settle_by_sums
+from veedor.verify.crosscheck import print_checks
+
+
+def _row(k: int) -> NumericRow:
+    box = Box(300, 40 * k, 340, 40 * k + 16)
+    return NumericRow(k, box, box, (Box(380, 40 * k, 560, 40 * k + 16),), None)
+
+
+def _read(code: str, digits: int) -> RowRead:
+    read = RowRead(code_text=code, digits_text=str(digits))
+    read.digits.append(digits)
+    return read
+
+
+def _ballot_reads(definition: ElectionDefinition, codes: dict[int, str]) -> list[RowRead]:
+    return [_read(codes.get(p, str(b.party_code)), 1) for p, b in enumerate(definition.ballot)]
+
+
+def test_a_code_with_its_first_glyph_lost_is_not_another_partys(definition: ElectionDefinition) -> None:
+    # ORA (906) read "006": not MEP (6), only a damaged code; its row keeps its place.
+    ora = next(p for p, b in enumerate(definition.ballot) if b.party_code == 906)
+    reads = _ballot_reads(definition, {ora: "006"})
+    lines, _, _, _ = assign_rows(tuple(_row(k) for k in range(len(reads))), reads, definition)
+    assert all(line is not None for line in lines)
+    assert [line.label for line in lines if line] == [b.acronym for b in definition.ballot]
+
+
+def test_one_code_misread_as_another_lines_keeps_its_row(definition: ElectionDefinition) -> None:
+    # Dark noise: PV (1053) read "1065", MR's code, between neighbours that place themselves.
+    pv = next(p for p, b in enumerate(definition.ballot) if b.acronym == "PV")
+    reads = _ballot_reads(definition, {pv: "1065"})
+    lines, _, _, _ = assign_rows(tuple(_row(k) for k in range(len(reads))), reads, definition)
+    assert lines[pv] is not None and lines[pv].label == "PV"
+
+
+def test_summary_labels_are_matched_by_their_endings() -> None:
+    assert closest_label("Votos") == "votos"
+    assert closest_label("clales") == "parciales"  # "Votos parciales", its left edge cut
+    assert closest_label("dos") == "validos"
+    assert closest_label("validas") == "opciones_validas"
+    assert closest_label("nulas") == "opciones_nulas"
+    assert closest_label("vali") is None  # "validos" or "validas": no guess
+    assert closest_label("s") is None
+    assert by_position(4, 1) == [None, "votos", "validos", "parciales"]
+
+
+def _line(label: str, value: int | None, digits: int | None = None) -> Line:
+    shown = value if value is not None else digits
+    return Line(label, shown, value, str(shown), "", "", True)
+
+
+def _unsure(label: str, digits: int) -> Line:
+    # Digits read, words not: the print alone does not settle it.
+    return Line(label, digits, None, str(digits), "C?ro, aro, Uno, Seis", "", True)
+
+
+def _summary(votos: Line, validos: Line, nulos: Line) -> dict[str, Line]:
+    return {"votos": votos, "validos": validos, "nulos": nulos}
+
+
+def test_the_sums_settle_one_unsure_line_its_reading_allows() -> None:
+    lines: list[Line | None] = [_line("A", 100), _unsure("B", 16), _line("C", 33)]
+    summary = _summary(_line("votos", 151), _line("validos", 149), _line("nulos", 2))
+    notes: list[str] = []
+    out, out_summary = settle_by_sums(lines, {1: _read("", 16)}, summary, {}, notes)
+    assert out[1] is not None and out[1].value == 16
+    assert all(c.passed for c in print_checks(out, out_summary, "x", "x", 3)[:4])
+    assert notes and "sumas" in notes[0]
+
+
+def test_the_sums_never_invent_a_value_the_line_does_not_show() -> None:
+    # The sums say 16, but the digits read 116: a person must look.
+    lines: list[Line | None] = [_line("A", 100), _unsure("B", 116), _line("C", 33)]
+    summary = _summary(_line("votos", 151), _line("validos", 149), _line("nulos", 2))
+    out, _ = settle_by_sums(lines, {1: _read("", 116)}, summary, {}, [])
+    assert out[1] is not None and out[1].value is None
+
+
+def test_two_unsure_lines_stay_unsure() -> None:
+    lines: list[Line | None] = [_line("A", 100), _unsure("B", 16), _unsure("C", 33)]
+    summary = _summary(_line("votos", 151), _line("validos", 149), _line("nulos", 2))
+    reads = {1: _read("", 16), 2: _read("", 33)}
+    out, _ = settle_by_sums(lines, reads, summary, {}, [])
+    assert out[1] is not None and out[1].value is None
+    assert out[2] is not None and out[2].value is None
+
+
+def test_each_sum_settles_its_own_unknown() -> None:
+    # One unsure line (lines = válidos) and an unsure "votos" (válidos + nulos = votos).
+    lines: list[Line | None] = [_line("A", 100), _unsure("B", 16), _line("C", 33)]
+    summary = _summary(_unsure("votos", 151), _line("validos", 149), _line("nulos", 2))
+    out, out_summary = settle_by_sums(lines, {1: _read("", 16)}, summary, {"votos": _read("", 151)}, [])
+    assert out[1] is not None and out[1].value == 16
+    assert out_summary["votos"].value == 151
+
+
+def _bands(tops: list[int]) -> list[Band]:
+    return [Band(Box(0, y, 500, y + 16), (Box(0, y, 500, y + 16),)) for y in tops]
+
+
+def test_the_summary_starts_where_rows_pack_closely() -> None:
+    scale = 16.0
+    # Crumpled paper: two ballot lines 29 px apart, then 40 px again: still the ballot.
+    assert not _packed(_bands([0, 29, 69, 109]), [0, 1, 2, 3], scale)
+    # The "Resumen de votos" rows: ~26 px apart.
+    assert _packed(_bands([0, 26, 52, 78]), [0, 1, 2, 3], scale)
+    # The last ballot line, then the summary below its title: not packed from there.
+    assert not _packed(_bands([0, 90, 116, 142]), [0, 1, 2, 3], scale)
+
+
+def test_a_table_that_ran_on_is_not_complete() -> None:
+    def layout(rows: int) -> Layout:
+        return Layout(16.0, (), tuple(_row(k) for k in range(rows)), ())
+
+    assert _completeness(layout(40), 38)[0] == 40
+    assert _completeness(layout(41), 38)[0] == 40  # a stray title row is skipped later
+    assert _completeness(layout(44), 38)[0] < _completeness(layout(39), 38)[0]

@@ -22,6 +22,7 @@ from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
 from veedor.read.print import PrintReading, read_print
 from veedor.read.print.ocr import recogniser
+from veedor.read.variants import retouched_views
 from veedor.verify.checks import RegistryView
 from veedor.verify.decide import judge
 
@@ -110,6 +111,9 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
     )
 
 
+RETOUCH_S = 6.0  # extra seconds a dark or soft photo may take
+
+
 def read_print_views(
     gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
 ) -> tuple[PrintReading | None, Reading | None]:
@@ -147,6 +151,7 @@ def read_print_views(
 
     printed: PrintReading | None = None
     view_name: str | None = None
+    view = gray
     for attempt, (name, image) in enumerate(candidates()):
         if attempt and time.perf_counter() - started > budget_s:
             break
@@ -156,7 +161,18 @@ def read_print_views(
             break
         reading = read_print(image, definition, expect=qr_acta)
         if reading is not None and (printed is None or holds(reading)):
-            printed, view_name = reading, name
+            printed, view_name, view = reading, name, image
+    if printed is None or not holds(printed):
+        # Light only, on the view read so far: a dark high-ISO photo is smoothed (grain
+        # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
+        for name, image in retouched_views(view):
+            if time.perf_counter() - started > budget_s + RETOUCH_S:
+                break
+            reading = read_print(image, definition, expect=qr_acta)
+            if reading is not None and (printed is None or holds(reading)):
+                printed, view_name = reading, f"{view_name + '+' if view_name else ''}{name}"
+            if printed is not None and holds(printed):
+                break
     ms = (time.perf_counter() - started) * 1000
     if printed is None:
         return None, Reading("print", recogniser().name, "layout", None, ms)

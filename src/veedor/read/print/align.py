@@ -7,17 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from veedor.read.print.layout import NumericRow
-from veedor.read.print.rows import Line, RowRead, as_int
+from veedor.read.print.rows import Line, RowRead, as_int, one_slip
 
 if TYPE_CHECKING:
     from veedor.definitions.schema import ElectionDefinition
-
-
-def _one_edit(a: str, b: str) -> bool:
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long = sorted((a, b), key=len)
-    return len(long) - len(short) == 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def assign_rows(
@@ -47,7 +40,7 @@ def assign_rows(
             # with its first glyph lost, not party 6); another line's code says "not
             # this line", weakly; anything else is too damaged to say either way.
             raw = texts[k].code_text.replace(" ", "")
-            if _one_edit(raw, str(codes[p])) or _one_edit(str(code), str(codes[p])):
+            if one_slip(raw, str(codes[p])) or one_slip(str(code), str(codes[p])):
                 return 1.0
             # Just above skipping both row and line (-4): between neighbours that place
             # themselves, one code misread into another line's (dark noise: "1065" for

@@ -134,14 +134,15 @@ def read_print(
             lines, votantes, notes, used = assign_rows(layout.table, table_reads, definition)
     wanted = _summary_wanted(expect) if expect is not None else None
     keys = by_position(len(summary_reads), _title_rows(summary_reads, wanted))
+    summary = _summary(summary_reads, keys)
     if wanted is not None and _summary_off(summary_rows(summary_reads, keys), wanted):
         # Positions do not hold up: the printed labels say which row is which total.
         keys = by_label(gray, layout, layout.summary[: len(summary_reads)], rec) or keys
-    elif wanted is None and not _totals_agree(_summary(summary_reads, keys)):
+        summary = _summary(summary_reads, keys)
+    elif wanted is None and not _totals_agree(summary):
         labelled = by_label(gray, layout, layout.summary, rec)
-        if labelled is not None and _totals_agree(_summary(summary_reads, labelled)):
-            keys = labelled
-    summary = _summary(summary_reads, keys)
+        if labelled is not None and _totals_agree(by_labels := _summary(summary_reads, labelled)):
+            keys, summary = labelled, by_labels
     if wanted is not None:
         row_of_key = {key: k for k, key in enumerate(keys) if key is not None}
         redo = [

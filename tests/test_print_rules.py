@@ -4,12 +4,14 @@ and where the ballot table ends. No OCR: readings are built by hand."""
 from __future__ import annotations
 
 from veedor.definitions import ElectionDefinition
+from veedor.model import ActaCounts
 from veedor.read.print.align import assign_rows
 from veedor.read.print.layout import Band, Box, Layout, NumericRow, _completeness, _packed
+from veedor.read.print.parse import _settle
 from veedor.read.print.rows import Line, RowRead
 from veedor.read.print.summary import by_position, closest_label
 from veedor.read.print.sums import settle_by_sums
-from veedor.verify.crosscheck import print_checks
+from veedor.verify.crosscheck import print_checks, qr_print_check
 
 
 def _row(k: int) -> NumericRow:
@@ -105,6 +107,19 @@ def test_each_sum_settles_its_own_unknown() -> None:
     assert out_summary["votos"].value == 151
 
 
+def test_a_qr_with_a_vote_moved_off_an_unreadable_line_still_differs() -> None:
+    # With the QR known: B is unreadable, a forged QR moved one vote from B to A. The
+    # sums settle B from the print (16, not the QR's 15), and A still reads 100.
+    lines: list[Line | None] = [_line("A", 100), _unsure("B", 16), _line("C", 33)]
+    summary = _summary(_line("votos", 151), _line("validos", 149), _line("nulos", 2))
+    out, _ = settle_by_sums(lines, {1: _read("", 16)}, summary, {}, [])
+    printed = ActaCounts("x", "x", 1, tuple(ln.value if ln and ln.value is not None else -1 for ln in out), 2)
+    forged = ActaCounts("x", "x", 1, (101, 15, 33), 2)
+    check = qr_print_check(forged, printed)
+    assert not check.passed and "línea 1" in check.detail and "línea 2" in check.detail
+    assert qr_print_check(ActaCounts("x", "x", 1, (100, 16, 33), 2), printed).passed
+
+
 def _bands(tops: list[int]) -> list[Band]:
     return [Band(Box(0, y, 500, y + 16), (Box(0, y, 500, y + 16),)) for y in tops]
 
@@ -126,3 +141,24 @@ def test_a_table_that_ran_on_is_not_complete() -> None:
     assert _completeness(layout(40), 38)[0] == 40
     assert _completeness(layout(41), 38)[0] == 40  # a stray title row is skipped later
     assert _completeness(layout(44), 38)[0] < _completeness(layout(39), 38)[0]
+
+
+def _words_read(digits: list[int], words_value: int) -> tuple[Line, RowRead]:
+    read = RowRead(digits_text=str(digits[0]) if digits else "")
+    read.digits.extend(digits)
+    line = Line("A", digits[0] if digits else None, words_value, read.digits_text, "Cero, Cero, Cero, Tres")
+    return line, read
+
+
+def test_words_that_spell_the_qrs_count_settle_unreadable_digits() -> None:
+    line, read = _words_read([], 3)  # digits unreadable, words "Cero, Cero, Cero, Tres"
+    assert _settle(line, read, 3, []).value == 3
+    line, read = _words_read([35], 3)  # one look at a misplaced column
+    assert _settle(line, read, 3, []).value == 3
+
+
+def test_digits_that_insist_on_another_count_keep_the_line_in_doubt() -> None:
+    line, read = _words_read([12, 12], 3)  # two looks both read "12"
+    assert _settle(line, read, 3, []).value != 3
+    line, read = _words_read([], 4)  # the words spell 4: a QR saying 3 is not confirmed
+    assert _settle(line, read, 3, []).value != 3

@@ -71,6 +71,17 @@ def _rel(name: str) -> str:
         ),
         # Faded paper: a speck at the paper's edge ended the id's line, hiding the id.
         ("faded", "017911_039828_0111Acta0111.jpg", 5162086052964080008, "id beside an edge speck"),
+        # A whole-sheet phone photo: PSUV's count (86) is unreadable, every other line
+        # and the totals equal the QR's, so válidos minus the other lines settles it.
+        ("phone_full", "784821_939966_0139Acta0138.jpg", 18369312209842735107, "settled by the sums"),
+        # A re-read row moved the rows along; the row that then landed on PPT's line had
+        # never been re-read and stayed unreadable.
+        ("phone_full", "784821_911027_0130Acta0129.jpg", 7532455169864920859, "row re-read twice"),
+        # Receipt found by its text only (no paper edge against a blotchy table): the view
+        # used to end inside the words column, cutting "Cuatro" to "Cu".
+        ("phone_full", "784821_412219_0136Acta0135.jpg", 14899667330515237977, "words column kept"),
+        # EL CAMBIO's digits unreadable; its words spell the QR's 3 clearly.
+        ("phone_full", "784821_705855_0163Acta0162.jpg", 18272267454969474458, "words alone"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(

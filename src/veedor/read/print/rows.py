@@ -210,6 +210,10 @@ class RowRead:
         # the words' number about as well as the recogniser's own best reading.
         return scored and any(lexicon.explains(t, str(value)) for t in self.digit_looks)
 
+    def digits_insist(self, want: int) -> bool:
+        """Whether every look (two at least) read the digits as one same other number."""
+        return want not in self.digits and len(self.digits) > 1 and len(set(self.digits)) == 1
+
     def confirms(self, want: int) -> bool:
         """Whether the QR's count ``want`` explains both printed spellings of this row, the
         digits and the words, about as well as the recogniser's own best readings, while
@@ -224,8 +228,8 @@ class RowRead:
         clear = self.words_value(False)
         if clear is not None and clear != want:
             return False
-        if want not in self.digits and len(self.digits) > 1 and len(set(self.digits)) == 1:
-            return False  # every look read the same other number
+        if self.digits_insist(want):
+            return False
         digits_ok = any(lexicon.explains(t, str(want)) for t in self.digit_looks)
         words_ok = any(len(look) == 1 and lexicon.explains(look[0], to_words(want)) for look in self.looks)
         return digits_ok and words_ok

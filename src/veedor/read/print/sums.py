@@ -6,8 +6,13 @@ number and every other number in it was read twice (digits and words agreeing), 
 equation says what it must be; it is taken only when that number's own readings allow
 the value (one look's digits read it, or its words are likeliest that count). Each
 equation settles at most one number, so every settled number still rests on two
-readings of every other. Used without the QR only: with the QR, every line is compared
-with the QR's count instead.
+readings of every other.
+
+With the QR known, the other numbers are those whose digits read the QR's count (the
+print and the QR, two witnesses), and the settled number is still the print's own:
+it is then compared with the QR like any other line. A QR with votes moved must change
+two lines, or a line and a total, and only one number per equation is ever settled, so
+the other change still meets a printed number that says otherwise.
 """
 
 from __future__ import annotations

@@ -112,6 +112,7 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
 
 
 RETOUCH_S = 6.0  # extra seconds a dark or soft photo may take
+PRINT_ONLY_S = 12.0  # seconds of views for an acta whose QR was not read
 
 
 def read_print_views(
@@ -132,7 +133,9 @@ def read_print_views(
 
     if qr_acta is not None and not cross_check:
         return None, None
-    budget_s = 6.0  # no new attempt after this long: a hopeless photo must not stall a worker
+    # No new attempt after this long: a hopeless photo must not stall a worker. Without a
+    # QR the print is the only witness, and one blind reading alone takes ~5 s.
+    budget_s = 6.0 if qr_acta is not None else PRINT_ONLY_S
     started = time.perf_counter()
     h, w = gray.shape[:2]
     scan_shaped = h >= 2.5 * w  # a receipt scan is ~10:1; a phone frame is 4:3
@@ -166,7 +169,7 @@ def read_print_views(
         # Light only, on the view read so far: a dark high-ISO photo is smoothed (grain
         # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
         for name, image in retouched_views(view):
-            if time.perf_counter() - started > budget_s + RETOUCH_S:
+            if time.perf_counter() - started > budget_s + (RETOUCH_S if qr_acta is not None else budget_s):
                 break
             reading = read_print(image, definition, expect=qr_acta)
             if reading is not None and (printed is None or holds(reading)):

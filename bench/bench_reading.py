@@ -394,8 +394,16 @@ def main() -> int:
         right = status == "ok" and exact(acta, truth)
         if fam in TAMPER:
             c["caught"] += status != "ok"
-            if status == "ok":
-                findings.append(f"TAMPER NOT CAUGHT {fam} {name} seed={job.seed}")
+            if status == "ok" and right:
+                # The pasted QR was not read at all: the print alone, read whole, gave the
+                # true numbers. Nothing forged was counted, but nothing was caught either.
+                c["ok_true"] += 1
+                findings.append(
+                    f"forged QR unread, ok from the print, true numbers: {fam} {name} seed={job.seed}"
+                )
+            elif status == "ok":
+                c["ok_wrong"] += 1
+                findings.append(f"TAMPER NOT CAUGHT, forged numbers counted: {fam} {name} seed={job.seed}")
         else:
             c["ok_right"] += right
             c["ok_right_legible"] += right and leg
@@ -445,22 +453,26 @@ def main() -> int:
             "-" if tamper else str(c["legible"]),
             "-" if tamper else pct(c["ok_right"], n),
             "-" if tamper else pct(c["ok_right_legible"], c["legible"]),
-            "-" if tamper else str(c["ok_wrong"]),
+            str(c["ok_wrong"]),
             str(c["review"]),
-            f"{c['caught']}/{n}" if tamper else "-",
+            (f"{c['caught']}/{n}" + (f" (+{c['ok_true']} ok, true numbers)" if c["ok_true"] else ""))
+            if tamper
+            else "-",
             f"{statistics.median(times):.0f}",
             f"{p95:.0f}",
             *(pct(c[f"{p}_right"], n) for p in PEERS),
         ]
         print("| " + " | ".join(cells) + " |")
     plain = tot["n"] - sum(rows[f]["n"] for f in TAMPER)
+    true_ok = f" (+{tot['ok_true']} ok, true numbers)" if tot["ok_true"] else ""
     every.sort()
     print(
         f"| **all** | {tot['n']} | {tot['legible'] - sum(rows[f]['n'] for f in TAMPER)} | "
         f"{pct(tot['ok_right'], plain)} | "
         f"{pct(tot['ok_right_legible'], tot['legible'] - sum(rows[f]['n'] for f in TAMPER))} | "
         f"{tot['ok_wrong']} | {tot['review']} | "
-        f"{sum(rows[f]['caught'] for f in TAMPER)}/{sum(rows[f]['n'] for f in TAMPER)} | "
+        f"{sum(rows[f]['caught'] for f in TAMPER)}/{sum(rows[f]['n'] for f in TAMPER)}"
+        f"{true_ok} | "
         f"{statistics.median(every):.0f} | {every[int(0.95 * (len(every) - 1))]:.0f} | "
         + " | ".join(pct(tot[f"{p}_right"], tot["n"]) for p in PEERS)
         + " |"
@@ -473,7 +485,7 @@ def main() -> int:
         print(line)
     if args.json:
         Path(args.json).write_text(json.dumps(dump, indent=1))
-    return 1 if tot["ok_wrong"] or any(rows[f]["ok"] for f in TAMPER) else 0
+    return 1 if tot["ok_wrong"] else 0
 
 
 if __name__ == "__main__":

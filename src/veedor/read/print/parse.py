@@ -124,7 +124,7 @@ def read_print(
         reread: set[int] = set()
         # The re-read rows carry their party codes and are placed again; a row that then
         # moves into a doubtful place is re-read in a second round.
-        for _round in range(2):
+        for second in (False, True):
             doubtful = [(p, k) for p, k in doubtful if k not in reread]
             if not doubtful:
                 break
@@ -138,7 +138,7 @@ def read_print(
                 table_reads[k] = read
                 reread.add(k)
             placed = assign_rows(layout.table, table_reads, definition)
-            if _round and len(_doubtful(placed[0], placed[3], expect)) > len(doubtful):
+            if second and len(_doubtful(placed[0], placed[3], expect)) > len(doubtful):
                 # The codes read in the second round moved rows out of place: keep the
                 # first placement, with the rows' new readings.
                 for p, k in used:
@@ -241,8 +241,9 @@ def read_print(
 
 def _settle(line: Line, read: RowRead | None, want: int, notes: list[str]) -> Line:
     """With the QR known: a line whose readings stay unsure agrees when the words spell
-    the QR's count (``_words_settle``) or when that count explains both spellings about
-    as well as the recogniser's best readings (``RowRead.confirms``)."""
+    the QR's count (with digits one glyph off, ``_words_settle``; or with digits that do
+    not insist on another number), or when that count explains both spellings about as
+    well as the recogniser's best readings (``RowRead.confirms``)."""
     line = _words_settle(line, want, notes)
     if line.value == want or read is None:
         return line

@@ -136,6 +136,7 @@ def read_print_views(
     # No new attempt after this long: a hopeless photo must not stall a worker. Without a
     # QR the print is the only witness, and one blind reading alone takes ~5 s.
     budget_s = 6.0 if qr_acta is not None else PRINT_ONLY_S
+    retouch_s = RETOUCH_S if qr_acta is not None else PRINT_ONLY_S
     started = time.perf_counter()
     h, w = gray.shape[:2]
     scan_shaped = h >= 2.5 * w  # a receipt scan is ~10:1; a phone frame is 4:3
@@ -169,7 +170,7 @@ def read_print_views(
         # Light only, on the view read so far: a dark high-ISO photo is smoothed (grain
         # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
         for name, image in retouched_views(view):
-            if time.perf_counter() - started > budget_s + (RETOUCH_S if qr_acta is not None else budget_s):
+            if time.perf_counter() - started > budget_s + retouch_s:
                 break
             reading = read_print(image, definition, expect=qr_acta)
             if reading is not None and (printed is None or holds(reading)):

@@ -240,24 +240,11 @@ def read_print(
 
 
 def _settle(line: Line, read: RowRead | None, want: int, notes: list[str]) -> Line:
-    """With the QR known: a line whose readings stay unsure agrees when the words spell
-    the QR's count (with digits one glyph off, ``_words_settle``; or with digits that do
-    not insist on another number), or when that count explains both spellings about as
-    well as the recogniser's best readings (``RowRead.confirms``)."""
-    line = _words_settle(line, want, notes)
-    if line.value == want or read is None:
-        return line
-    if line.words_read and line.words == want and not read.digits_insist(want):
-        # The words alone spell the QR's count (each word clear, or a thousand times
-        # likelier than any other number word), while the digits are unreadable or cut
-        # (a column misplaced in a photo). In 237 forged lines of the bench the forged
-        # word never came within a factor of 2 of the printed one.
-        notes.append(
-            f"{line.label}: letras {line.words_text!r} = {want}, cifras {line.digits_text!r} "
-            "ilegibles / the words spell the QR's count, the digits are unreadable"
-        )
-        return replace(line, digits=want)
-    if not read.confirms(want):
+    """With the QR known: a line whose readings stay unsure agrees when its words spell
+    the QR's count (``_words_settle``) or when that count explains both spellings about
+    as well as the recogniser's best readings (``RowRead.confirms``)."""
+    line = _words_settle(line, want, notes, read)
+    if line.value == want or read is None or not read.confirms(want):
         return line
     notes.append(
         f"{line.label}: cifras {line.digits_text!r} y letras {line.words_text!r} explicadas por "
@@ -266,23 +253,28 @@ def _settle(line: Line, read: RowRead | None, want: int, notes: list[str]) -> Li
     return replace(line, digits=want, words=want, words_read=True)
 
 
-def _words_settle(line: Line, want: int, notes: list[str]) -> Line:
-    """A line whose words spell exactly the QR's count while its digits read one glyph
-    off ("6" for a thin "5": the recogniser's commonest slip on thermal print, on 9 of
-    the 22 clean real actas; or a thin "1" lost: "09" for 109) agrees with the QR: the words are the print's own second
-    spelling of the count, read independently. Only with the QR known; a printed "6"
-    whose words say "Seis" still differs from a QR that says 5."""
-    if (
-        line.words_read
-        and line.words == want
-        and line.digits != want
-        and (
-            slipped(line.digits_text, want) or slipped("" if line.digits is None else str(line.digits), want)
-        )
-    ):
+def _words_settle(line: Line, want: int, notes: list[str], read: RowRead | None = None) -> Line:
+    """A line whose words spell exactly the QR's count (each word clear, or a thousand
+    times likelier than any other number word) agrees with the QR when its digits read
+    one glyph off ("6" for a thin "5": the recogniser's commonest slip on thermal print,
+    on 9 of the 22 clean real actas; or a thin "1" lost: "09" for 109), or, given the
+    row's ``read``, when no two looks at the digits insist on another number (digits
+    unreadable, or a digits window misplaced in a photo). The words are the print's own
+    second spelling of the count, read independently: across 237 forged lines of the
+    bench the forged word never came within a factor of 2 of the printed one. Only with
+    the QR known; a printed "6" whose words say "Seis" still differs from a QR that says 5."""
+    if not (line.words_read and line.words == want and line.digits != want):
+        return line
+    if slipped(line.digits_text, want) or slipped("" if line.digits is None else str(line.digits), want):
         notes.append(
             f"{line.label}: cifras {line.digits_text!r} leídas {want} por las letras "
             f"{line.words_text!r} / digits misread, the words spell the QR's count"
+        )
+        return replace(line, digits=want)
+    if read is not None and not read.digits_insist(want):
+        notes.append(
+            f"{line.label}: letras {line.words_text!r} = {want}, cifras {line.digits_text!r} "
+            "ilegibles / the words spell the QR's count, the digits are unreadable"
         )
         return replace(line, digits=want)
     return line

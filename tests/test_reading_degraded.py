@@ -82,6 +82,9 @@ def _rel(name: str) -> str:
         ("phone_full", "784821_412219_0136Acta0135.jpg", 14899667330515237977, "words column kept"),
         # EL CAMBIO's digits unreadable; its words spell the QR's 3 clearly.
         ("phone_full", "784821_705855_0163Acta0162.jpg", 18272267454969474458, "words alone"),
+        # A stamp glued to every summary number: no summary row was clean, and the
+        # signature lines below lent their columns to the summary instead.
+        ("jpeg", "qr-readable-incomplete-1.jpg", 18312164102031340426, "summary under the ballot"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(

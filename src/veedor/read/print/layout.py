@@ -306,6 +306,43 @@ def _packed(bands: list[Band], picks: list[int], scale: float) -> bool:
     return bool(pitches[0] < 2.0 * scale and np.median(pitches) < 1.9 * scale)
 
 
+SUMMARY_REACH = 4.0  # line heights: the summary's digits sit 1.6-2.6 left of the ballot's (measured)
+SUMMARY_SPAN = 16  # bands searched below the ballot table for the summary
+
+
+def _summary_columns(
+    bands: list[Band], candidates: list[NumericRow], last: int, column: float, scale: float
+) -> tuple[float, tuple[float, float], range] | None:
+    """The "Resumen de votos" columns and the bands to search, below the ballot table.
+
+    From the clean rows below the table that sit under the ballot's digits column; when a
+    stamp glues every summary number to its outline no row is clean, and the lines of the
+    signatures further down must not lend their columns instead: then any short mark under
+    the ballot's digits column with words to its right counts (the "0" rows stay clean)."""
+    after = [r for r in candidates if r.band > last and abs(r.digits.cx - column) < SUMMARY_REACH * scale]
+    if after:
+        near = [r for r in after if r.band - after[0].band < SUMMARY_SPAN]
+        scol, swords = _columns(near, scale)
+        return scol, swords, range(last + 1, min(len(bands), after[0].band + SUMMARY_SPAN))
+    span = range(last + 1, min(len(bands), last + 1 + SUMMARY_SPAN))
+    loose = []
+    for i in span:
+        segs = bands[i].segments
+        for k, seg in enumerate(segs):
+            right = segs[k + 1 :]
+            if (
+                abs(seg.cx - column) < SUMMARY_REACH * scale
+                and seg.width <= 2.8 * scale
+                and seg.height <= 1.3 * scale
+                and sum(s.width for s in right) >= 4 * scale
+            ):
+                loose.append(NumericRow(i, seg, None, (_box(list(right)),), None))
+    if len(loose) < 2:
+        return None
+    scol, swords = _columns(loose, scale)
+    return scol, swords, span
+
+
 CHAIN_BREAK = 10.0  # line heights: a candidate heading plus one lost row
 LONG_CHAIN = 4  # rows: more than the "Votantes" table
 
@@ -365,12 +402,10 @@ def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot
         span = range(above[0].band, table[0].band)
         vpicks = _pick(bands, span, vcol, vwords, scale, partial=False)
         table = _column_rows(bands, vpicks, vcol, vwords, scale)[-2:] + table
-    after = [r for r in candidates if r.band > table[-1].band]
     summary: list[NumericRow] = []
-    if after:
-        near = [r for r in after if r.band - after[0].band < 16]
-        scol, swords = _columns(near, scale)
-        span = range(table[-1].band + 1, min(len(bands), after[0].band + 16))
+    found = _summary_columns(bands, candidates, table[-1].band, column, scale)
+    if found is not None:
+        scol, swords, span = found
         spicks = _pick(bands, span, scol, swords, scale, partial=False)
         # The table starts with two tightly packed rows; a title line before it is skipped.
         while len(spicks) > 1 and bands[spicks[1]].box.y0 - bands[spicks[0]].box.y0 > 2.0 * scale:

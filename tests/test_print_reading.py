@@ -121,3 +121,21 @@ def test_two_actas_in_one_image_are_flagged(stack, definition: ElectionDefinitio
     gray = _gray(SOMMARIVA / "784821_007643_0134Acta0133.jpg")[:3600]
     layout = find_layout(stack([gray, gray]), len(definition.ballot))
     assert layout.tables == 2  # read_print then fails "print_single_acta": never merged
+
+
+@pytest.mark.parametrize("degrees", [1.2, -1.2])
+def test_tilted_scan_digit_windows_follow_the_tilt(
+    degrees: float, definition: ElectionDefinition, qr_truth: dict[str, str | None]
+) -> None:
+    """A scan fed in slightly askew still gives the whole table, so it is not straightened;
+    one upright digits window would cut the numbers at the table's top or bottom."""
+    from veedor.read.print.layout import rotate
+
+    name = "784821_007643_0134Acta0133.jpg"
+    text = qr_truth[f"{SOMMARIVA.name}/{name}"]
+    assert text is not None
+    qr = parse_payload(text, definition)
+    reading = read_print(rotate(_gray(SOMMARIVA / name), degrees), definition, expect=qr)
+    assert reading is not None
+    check = qr_print_check(qr, reading)
+    assert check.passed, check.detail

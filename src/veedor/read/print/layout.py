@@ -196,13 +196,19 @@ def _column_rows(
     words: tuple[float, float],
     scale: float,
     wrap: bool = True,
+    lean: Lean | None = None,
 ) -> list[NumericRow]:
     """Cut each picked band at the column windows, not at its own segments: stamps and
-    smudges glued to the glyphs make segments unreliable, the columns do not move."""
+    smudges glued to the glyphs make segments unreliable, the columns do not move (on a
+    tilted scan they move along a straight line: ``lean``)."""
     rows = []
     half = 1.5 * scale
+    at, across = column, words
     for i in picks:
         band = bands[i]
+        if lean is not None:
+            dx = lean.shift(band.box.y0, at)
+            column, words = at + dx, (across[0] + dx, across[1] + dx)
         wsegs = [s for s in band.segments if _overlaps(s, *words) and abs(s.cx - column) >= 0.9 * scale]
         if sum(s.width for s in wsegs) < 2 * scale:
             continue
@@ -225,15 +231,46 @@ def _column_rows(
     return _code_column(rows, scale)
 
 
+@dataclass(frozen=True)
+class Lean:
+    """A tilted scan's digits column: x = ``base`` + ``slope`` · y."""
+
+    slope: float
+    base: float
+
+    def shift(self, y: float, column: float) -> float:
+        return self.base + self.slope * y - column
+
+
+MAX_DRIFT = 0.5  # line heights the digits may wander across the table before windows follow them
+
+
+def _lean(rows: list[NumericRow], scale: float) -> Lean | None:
+    """The line the digits follow down the table, when they wander more than ``MAX_DRIFT``
+    across it: the median glyph centre of the bottom half against the top half's."""
+    found = np.array([(r.tight.y0, r.tight.cx) for r in rows if r.tight is not None], float)
+    if len(found) < 10:
+        return None
+    top, bottom = found[: len(found) // 2], found[len(found) // 2 :]
+    dy = float(np.median(bottom[:, 0]) - np.median(top[:, 0]))
+    if dy <= 0:
+        return None
+    slope = float(np.median(bottom[:, 1]) - np.median(top[:, 1])) / dy
+    if abs(slope) * float(found[-1, 0] - found[0, 0]) <= MAX_DRIFT * scale:
+        return None
+    return Lean(slope, float(np.median(found[:, 1] - slope * found[:, 0])))
+
+
 def _code_column(rows: list[NumericRow], scale: float) -> list[NumericRow]:
     """Replace each row's code box by the column most rows agree on (stamps glue the
-    code to other marks; the column itself does not move)."""
-    ends = [r.code.x1 for r in rows if r.code is not None and r.code.width < 3 * scale]
+    code to other marks; the column itself keeps its place beside the digits' window)."""
+    ends = [r.code.x1 - r.digits.x0 for r in rows if r.code is not None and r.code.width < 3 * scale]
     if len(ends) < 3:
         return rows
-    x1 = float(np.median(ends)) + 0.3 * scale
+    offset = float(np.median(ends)) + 0.3 * scale
     out = []
     for r in rows:
+        x1 = r.digits.x0 + offset
         box = Box(int(max(0.0, x1 - 3.2 * scale)), r.digits.y0, int(min(x1, r.digits.x0)), r.digits.y1)
         out.append(NumericRow(r.band, r.digits, r.tight, r.words, box))
     return out
@@ -391,6 +428,9 @@ def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot
             break
         run.append(i)
     table = _column_rows(bands, run, column, words, scale)
+    lean = _lean(table, scale)
+    if lean is not None:
+        table = _column_rows(bands, run, column, words, scale, lean=lean)
     if not table:
         return empty
     # The "Votantes" table may use its own NRO. column: take the rows just above.
@@ -403,7 +443,8 @@ def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot
         vpicks = _pick(bands, span, vcol, vwords, scale, partial=False)
         table = _column_rows(bands, vpicks, vcol, vwords, scale)[-2:] + table
     summary: list[NumericRow] = []
-    found = _summary_columns(bands, candidates, table[-1].band, column, scale)
+    below = column + (lean.shift(bands[table[-1].band].box.y0, column) if lean is not None else 0.0)
+    found = _summary_columns(bands, candidates, table[-1].band, below, scale)
     if found is not None:
         scol, swords, span = found
         spicks = _pick(bands, span, scol, swords, scale, partial=False)

@@ -77,23 +77,26 @@ def main() -> int:
             full, blind = _ms(lambda g=gray: read_print(g, definition), args.repeat)
             ok = blind is not None and blind.agrees
             row += [f"{full:7.0f}", f"{full / base:6.1f}x", str(ok)]
-        rows.append((base, quick, full))
-        if reading is not None:
+        rows.append((base, quick, full, qr is not None))
+        if reading is not None and qr is not None:
             for k, v in reading.timings.items():
                 stages.setdefault(k, []).append(v)
         print("  ".join(row), flush=True)
-    bases = [r[0] for r in rows]
-    quicks = [r[1] for r in rows]
+    # The acta whose QR no tool reads has no "QR known" reading: its blind one is not counted.
+    known = [r for r in rows if r[3]]
+    bases = [r[0] for r in known]
+    quicks = [r[1] for r in known]
     print(
-        f"\nmedian zxing {statistics.median(bases):.0f} ms; median print (QR known) "
-        f"{statistics.median(quicks):.0f} ms; ratio of medians "
+        f"\nactas with a QR: {len(known)}; median zxing {statistics.median(bases):.0f} ms; "
+        f"median print (QR known) {statistics.median(quicks):.0f} ms; ratio of medians "
         f"{statistics.median(quicks) / statistics.median(bases):.1f}x; "
-        f"median of per-image ratios {statistics.median(q / b for b, q, _ in rows):.1f}x; "
-        f"mean {statistics.mean(quicks):.0f} ms"
+        f"median of per-image ratios {statistics.median(r[1] / r[0] for r in known):.1f}x; "
+        f"mean {statistics.mean(quicks):.0f} ms, slowest {max(quicks):.0f} ms"
     )
     print("median per stage (ms):", {k: round(statistics.median(v)) for k, v in stages.items()})
     if args.full:
         fulls = [r[2] for r in rows if r[2] is not None]
+        bases = [r[0] for r in rows]
         print(
             f"median print (blind) {statistics.median(fulls):.0f} ms; ratio "
             f"{statistics.median(fulls) / statistics.median(bases):.1f}x"

@@ -115,6 +115,14 @@ RETOUCH_S = 6.0  # extra seconds a dark or soft photo may take
 PRINT_ONLY_S = 12.0  # seconds of views for an acta whose QR was not read
 
 
+def _lines_read(reading: PrintReading, qr_acta: ActaCounts | None) -> int:
+    if qr_acta is None:
+        return sum(1 for line in reading.lines if line is not None and line.value is not None)
+    return sum(
+        1 for line, want in zip(reading.lines, qr_acta.votes, strict=False) if line and line.value == want
+    )
+
+
 def read_print_views(
     gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
 ) -> tuple[PrintReading | None, Reading | None]:
@@ -153,28 +161,40 @@ def read_print_views(
         # does not make a table that matches the QR worth a second look).
         return reading.agrees or (qr_acta is not None and qr_print_check(qr_acta, reading).passed)
 
+    def better(reading: PrintReading | None, than: PrintReading | None) -> bool:
+        # The reading kept (to retouch, and to explain a review) is the one that holds,
+        # else the one with most lines read as the QR's (or, without a QR, read at all).
+        if reading is None:
+            return False
+        if than is None or holds(reading):
+            return True
+        return not holds(than) and _lines_read(reading, qr_acta) > _lines_read(than, qr_acta)
+
     printed: PrintReading | None = None
     view_name: str | None = None
     view = gray
     for attempt, (name, image) in enumerate(candidates()):
-        if attempt and time.perf_counter() - started > budget_s:
+        # A scan's straightened view is always tried: a plain reading that went wrong
+        # (a tilted or warped sheet) can spend the whole budget on its own re-reads.
+        if attempt and not (scan_shaped and attempt == 1) and time.perf_counter() - started > budget_s:
             break
         # Once a table is found, only a scan whose reading does not hold together gets
         # one more look, on its straightened view.
         if printed is not None and (holds(printed) or not (scan_shaped and attempt == 1)):
             break
         reading = read_print(image, definition, expect=qr_acta)
-        if reading is not None and (printed is None or holds(reading)):
+        if better(reading, printed):
             printed, view_name, view = reading, name, image
     if printed is None or not holds(printed):
-        # Light only, on the view read so far: a dark high-ISO photo is smoothed (grain
+        # Light only, on the best view read so far: a dark high-ISO photo is smoothed (grain
         # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
+        base = view_name
         for name, image in retouched_views(view):
             if time.perf_counter() - started > budget_s + retouch_s:
                 break
             reading = read_print(image, definition, expect=qr_acta)
-            if reading is not None and (printed is None or holds(reading)):
-                printed, view_name = reading, f"{view_name + '+' if view_name else ''}{name}"
+            if better(reading, printed):
+                printed, view_name = reading, f"{base + '+' if base else ''}{name}"
             if printed is not None and holds(printed):
                 break
     ms = (time.perf_counter() - started) * 1000

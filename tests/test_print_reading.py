@@ -12,7 +12,7 @@ import pytest
 from veedor.definitions import ElectionDefinition
 from veedor.definitions.parsers import parse_payload
 from veedor.read.print import read_print
-from veedor.read.print.layout import find_layout
+from veedor.read.print.layout import find_layout, upright_layout
 from veedor.read.print.ocr import recogniser
 from veedor.verify.crosscheck import QR_PRINT, explain, qr_print_check
 
@@ -139,3 +139,14 @@ def test_tilted_scan_digit_windows_follow_the_tilt(
     assert reading is not None
     check = qr_print_check(qr, reading)
     assert check.passed, check.detail
+
+
+def test_a_stain_edge_is_not_a_second_acta(definition: ElectionDefinition) -> None:
+    """A stain whose edge splits every line at one place (bench seed): one receipt, whose
+    marks are closer to its own digits column than another receipt could be."""
+    from veedor.simulate.degrade import degrade
+
+    gray = _gray(SOMMARIVA / "784821_715359_0131Acta0130.jpg")
+    stained = degrade(gray, "stain", np.random.default_rng(13094074079690042534))
+    _, layout = upright_layout(stained, len(definition.ballot))
+    assert layout.table and layout.tables == 1

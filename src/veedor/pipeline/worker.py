@@ -115,9 +115,7 @@ RETOUCH_S = 6.0  # extra seconds a dark or soft photo may take
 PRINT_ONLY_S = 12.0  # seconds of views for an acta whose QR was not read
 
 
-def _lines_read(reading: PrintReading, qr_acta: ActaCounts | None) -> int:
-    if qr_acta is None:
-        return sum(1 for line in reading.lines if line is not None and line.value is not None)
+def _lines_as_qr(reading: PrintReading, qr_acta: ActaCounts) -> int:
     return sum(
         1 for line, want in zip(reading.lines, qr_acta.votes, strict=False) if line and line.value == want
     )
@@ -162,13 +160,18 @@ def read_print_views(
         return reading.agrees or (qr_acta is not None and qr_print_check(qr_acta, reading).passed)
 
     def better(reading: PrintReading | None, than: PrintReading | None) -> bool:
-        # The reading kept (to retouch, and to explain a review) is the one that holds,
-        # else the one with most lines read as the QR's (or, without a QR, read at all).
+        # The reading kept (to retouch, and to explain a review) is the one that holds;
+        # else, with the QR known, the one with most lines read as the QR's; else the first
+        # (without a QR, more lines read was measured to pick a view with a worse summary).
         if reading is None:
             return False
         if than is None or holds(reading):
             return True
-        return not holds(than) and _lines_read(reading, qr_acta) > _lines_read(than, qr_acta)
+        return (
+            qr_acta is not None
+            and not holds(than)
+            and _lines_as_qr(reading, qr_acta) > _lines_as_qr(than, qr_acta)
+        )
 
     printed: PrintReading | None = None
     view_name: str | None = None
@@ -189,8 +192,11 @@ def read_print_views(
         # Light only, on the best view read so far: a dark high-ISO photo is smoothed (grain
         # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
         base = view_name
+        # Retouching has its own time, from when the views were done (the straightened view
+        # of a scan may have run past their budget).
+        deadline = max(started + budget_s, time.perf_counter()) + retouch_s
         for name, image in retouched_views(view):
-            if time.perf_counter() - started > budget_s + retouch_s:
+            if time.perf_counter() > deadline:
                 break
             reading = read_print(image, definition, expect=qr_acta)
             if better(reading, printed):

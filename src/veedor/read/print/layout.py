@@ -315,9 +315,14 @@ def _pick(
     return picks
 
 
+RECEIPT_APART = 25.0  # line heights between two receipts' digit columns (a receipt is ~40 wide)
+
+
 def _side_by_side(bands: list[Band], scale: float) -> int:
     """How many digit columns hold a ballot's worth of rows (receipts side by side): any
-    short segment followed by a long one on the same line counts, not only the last two."""
+    short segment followed by a long one on the same line counts, not only the last two.
+    Columns closer than a receipt's width to a fuller one are that receipt's own marks
+    (a stain's edge splitting every line at one place, labels cut at the frame)."""
     centres = []
     for band in bands:
         for a, b in zip(band.segments, band.segments[1:], strict=False):
@@ -329,7 +334,11 @@ def _side_by_side(bands: list[Band], scale: float) -> int:
             groups[-1].append(c)
         else:
             groups.append([c])
-    return sum(1 for g in groups if len(g) >= 20)
+    kept: list[float] = []
+    for group in sorted((g for g in groups if len(g) >= 20), key=len, reverse=True):
+        if all(abs(float(np.mean(group)) - x) >= RECEIPT_APART * scale for x in kept):
+            kept.append(float(np.mean(group)))
+    return len(kept)
 
 
 def _packed(bands: list[Band], picks: list[int], scale: float) -> bool:

@@ -193,8 +193,12 @@ def read_print_views(
         # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
         base = view_name
         # Retouching has its own time, from when the views were done (the straightened view
-        # of a scan may have run past their budget).
-        deadline = max(started + budget_s, time.perf_counter()) + retouch_s
+        # of a scan may have run past their budget), but no reading starts past twice the
+        # retouch time after the budget: hopeless photos must not stall a worker (no image
+        # of the reading bench that ended ok had run that long).
+        deadline = min(
+            max(started + budget_s, time.perf_counter()) + retouch_s, started + budget_s + 2 * retouch_s
+        )
         for name, image in retouched_views(view):
             if time.perf_counter() > deadline:
                 break

@@ -203,29 +203,27 @@ def _column_rows(
     tilted scan they move along a straight line: ``lean``)."""
     rows = []
     half = 1.5 * scale
-    at, across = column, words
     for i in picks:
         band = bands[i]
-        if lean is not None:
-            dx = lean.shift(band.box.y0, at)
-            column, words = at + dx, (across[0] + dx, across[1] + dx)
-        wsegs = [s for s in band.segments if _overlaps(s, *words) and abs(s.cx - column) >= 0.9 * scale]
+        dx = lean.x_at(band.box.y0) - column if lean is not None else 0.0
+        col, win = column + dx, (words[0] + dx, words[1] + dx)
+        wsegs = [s for s in band.segments if _overlaps(s, *win) and abs(s.cx - col) >= 0.9 * scale]
         if sum(s.width for s in wsegs) < 2 * scale:
             continue
         y0, y1 = band.box.y0, band.box.y1
-        digits = Box(int(column - half), y0, int(column + half), y1)
+        digits = Box(int(col - half), y0, int(col + half), y1)
         inside = [s for s in band.segments if s.x0 >= digits.x0 and s.x1 <= digits.x1]
         tight = _box(inside) if inside and all(s.height < 1.3 * scale for s in inside) else None
-        w0 = int(max(words[0], column + half))
-        wrapped = [Box(w0, y0, int(words[1]), y1)]
+        w0 = int(max(win[0], col + half))
+        wrapped = [Box(w0, y0, int(win[1]), y1)]
         if wrap and i + 1 < len(bands):
             nxt = bands[i + 1]
-            cont = [s for s in nxt.segments if s.x0 >= words[0] and s.x1 <= words[1]]
+            cont = [s for s in nxt.segments if s.x0 >= win[0] and s.x1 <= win[1]]
             # Nothing between the label and the words: a title line crosses that gap.
-            has_digits = any(_overlaps(s, column - 2 * scale, w0) for s in nxt.segments)
+            has_digits = any(_overlaps(s, col - 2 * scale, w0) for s in nxt.segments)
             short = sum(s.width for s in cont) < 7 * scale and nxt.box.height < 1.5 * scale
             if cont and short and not has_digits and nxt.box.y0 - y1 < 0.8 * scale:
-                wrapped.append(Box(w0, nxt.box.y0, int(words[1]), nxt.box.y1))
+                wrapped.append(Box(w0, nxt.box.y0, int(win[1]), nxt.box.y1))
         left = [s for s in band.segments if s.x1 <= digits.x0 + 0.3 * scale]
         rows.append(NumericRow(i, digits, tight, tuple(wrapped), left[-1] if left else None))
     return _code_column(rows, scale)
@@ -238,8 +236,8 @@ class Lean:
     slope: float
     base: float
 
-    def shift(self, y: float, column: float) -> float:
-        return self.base + self.slope * y - column
+    def x_at(self, y: float) -> float:
+        return self.base + self.slope * y
 
 
 MAX_DRIFT = 0.5  # line heights the digits may wander across the table before windows follow them
@@ -452,7 +450,7 @@ def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot
         vpicks = _pick(bands, span, vcol, vwords, scale, partial=False)
         table = _column_rows(bands, vpicks, vcol, vwords, scale)[-2:] + table
     summary: list[NumericRow] = []
-    below = column + (lean.shift(bands[table[-1].band].box.y0, column) if lean is not None else 0.0)
+    below = lean.x_at(bands[table[-1].band].box.y0) if lean is not None else column
     found = _summary_columns(bands, candidates, table[-1].band, below, scale)
     if found is not None:
         scol, swords, span = found

@@ -94,6 +94,9 @@ def _rel(name: str) -> str:
         # A dark scan: plain and straightened readings took ~13 s; the smoothed view that
         # reads it must still get its turn (retouching has its own time).
         ("dark", "784821_533014_0138Acta0137.jpg", 13078194753264566775, "retouch keeps its time"),
+        # A phone photo whose straightened view is still sheared: the digits column drifts
+        # ~2.5 line heights down the table, and its first three rows fell out of the column.
+        ("phone_full", "784821_932198_0164Acta0163.jpg", 13701229683286654925, "drifting column"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(

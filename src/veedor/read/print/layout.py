@@ -259,6 +259,27 @@ def _lean(rows: list[NumericRow], scale: float) -> Lean | None:
     return Lean(slope, float(np.median(found[:, 1] - slope * found[:, 0])))
 
 
+def _candidates_lean(candidates: list[NumericRow], column: float, scale: float) -> Lean | None:
+    """The line the candidates' digits follow from the rows in ``column``: fitted to them,
+    then grown by the rows within a digit of the fit (the drifting ends of the table), when
+    they wander more than ``MAX_DRIFT`` over it and it gains rows while keeping the
+    column's (the summary's digits, further left, must not bend it)."""
+    found = np.array([(r.digits.y0, r.digits.cx) for r in candidates], float)
+    upright = np.abs(found[:, 1] - column) < 0.8 * scale
+    inliers = upright
+    for _ in range(3):
+        if inliers.sum() < 10:
+            return None
+        slope, base = np.polyfit(found[inliers, 0], found[inliers, 1], 1)
+        inliers = np.abs(found[:, 1] - (base + slope * found[:, 0])) < 0.8 * scale
+    span = float(np.ptp(found[inliers, 0])) if inliers.any() else 0.0
+    if abs(slope) * span <= MAX_DRIFT * scale:
+        return None
+    if (inliers & upright).sum() < 0.8 * upright.sum() or inliers.sum() < upright.sum() + 2:
+        return None
+    return Lean(float(slope), float(base))
+
+
 def _code_column(rows: list[NumericRow], scale: float) -> list[NumericRow]:
     """Replace each row's code box by the column most rows agree on (stamps glue the
     code to other marks; the column itself keeps its place beside the digits' window)."""
@@ -391,14 +412,22 @@ CHAIN_BREAK = 10.0  # line heights: a candidate heading plus one lost row
 LONG_CHAIN = 4  # rows: more than the "Votantes" table
 
 
-def _split(bands: list[Band], candidates: list[NumericRow], scale: float, ballot_lines: int) -> Layout:
+def _split(
+    bands: list[Band], candidates: list[NumericRow], scale: float, ballot_lines: int, drifting: bool = True
+) -> Layout:
     empty = Layout(scale, tuple(bands), (), ())
     if len(candidates) < ballot_lines // 2:
         return empty
     column, words = _columns(candidates, scale)
     # The ballot table is the longest chain of rows in that column with no wide gap;
-    # right-aligned header lines can look like a row, but not like forty of them.
-    in_column = [r.band for r in candidates if abs(r.digits.cx - column) < 0.8 * scale]
+    # right-aligned header lines can look like a row, but not like forty of them. On a
+    # sheared view the column drifts down the table: its top rows follow the drift.
+    drift = _candidates_lean(candidates, column, scale) if drifting else None
+    in_column = [
+        r.band
+        for r in candidates
+        if abs(r.digits.cx - (drift.x_at(r.digits.y0) if drift else column)) < 0.8 * scale
+    ]
     chains = [[in_column[0]]]
     for band in in_column[1:]:
         if bands[band].box.y0 - bands[chains[-1][-1]].box.y1 > 6 * scale:
@@ -494,13 +523,13 @@ def _ink_local(gray: np.ndarray) -> np.ndarray:
     return ink.astype(np.uint8) * 255
 
 
-def _layout_from(gray: np.ndarray, ink: np.ndarray, ballot_lines: int) -> Layout:
+def _layout_from(gray: np.ndarray, ink: np.ndarray, ballot_lines: int, drifting: bool = True) -> Layout:
     scale = _text_scale(_components(ink))
     if scale == 0:
         return Layout(0.0, (), (), ())
     glyphs = _glyphs(_components(_without_rules(ink, scale)), scale)
     bands = _bands(glyphs, scale, gray.shape[0])
-    return _split(bands, _candidates(bands, scale), scale, ballot_lines)
+    return _split(bands, _candidates(bands, scale), scale, ballot_lines, drifting)
 
 
 def _completeness(layout: Layout, ballot_lines: int) -> tuple[int, int]:
@@ -512,11 +541,13 @@ def _completeness(layout: Layout, ballot_lines: int) -> tuple[int, int]:
     return min(rows, expected) - max(0, rows - expected - 2), min(len(layout.summary), 8)
 
 
-def find_layout(gray: np.ndarray, ballot_lines: int) -> Layout:
-    layout = _layout_from(gray, _ink(gray), ballot_lines)
+def find_layout(gray: np.ndarray, ballot_lines: int, drifting: bool = True) -> Layout:
+    """The acta's rows; ``drifting``: the digits column may drift (a view as given, not
+    one this module turned: a column that drifts there means the angle was wrong)."""
+    layout = _layout_from(gray, _ink(gray), ballot_lines, drifting)
     if _completeness(layout, ballot_lines) == (ballot_lines + 2, 8):
         return layout  # the clean scan's case: one global threshold is enough
-    other = _layout_from(gray, _ink_local(gray), ballot_lines)
+    other = _layout_from(gray, _ink_local(gray), ballot_lines, drifting)
     return other if _completeness(other, ballot_lines) > _completeness(layout, ballot_lines) else layout
 
 
@@ -573,7 +604,7 @@ def upright_layout(gray: np.ndarray, ballot_lines: int) -> tuple[np.ndarray, Lay
     tries = [angle, angle + 180.0] if abs(angle) >= 0.3 else [180.0]
     for degrees in tries:
         turned = rotate(gray, degrees)
-        layout = find_layout(turned, ballot_lines)
+        layout = find_layout(turned, ballot_lines, drifting=False)
         if _completeness(layout, ballot_lines) > _completeness(best[1], ballot_lines):
             best = (turned, layout)
         if _completeness(best[1], ballot_lines) == full:

@@ -112,6 +112,56 @@ def test_a_changed_qr_is_caught(definition: ElectionDefinition, qr_truth: dict[s
     assert line is not None and line.words_read and line.agrees  # both spellings were read
 
 
+def test_digits_misread_in_place_do_not_read_every_code(
+    definition: ElectionDefinition, qr_truth: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Four digits misread where they stand ("6" for a thin "5", "618" for 518) are read
+    again with their words; every row's party code and the summary's labels (a third of
+    the time) are read only when rows may be out of place. The numbers still agree."""
+    import veedor.read.print.parse as parse
+
+    name = "017911_039828_0111Acta0111.jpg"
+    text = qr_truth[f"{SOMMARIVA.name}/{name}"]
+    assert text is not None
+    qr = parse_payload(text, definition)
+    called: list[str] = []
+    for costly in ("read_codes", "by_label"):
+        real = getattr(parse, costly)
+        monkeypatch.setattr(
+            parse, costly, lambda *a, _f=real, _n=costly, **k: called.append(_n) or _f(*a, **k)
+        )
+    reading = read_print(_gray(SOMMARIVA / name), definition, expect=qr)
+    assert reading is not None and qr_print_check(qr, reading).passed
+    assert called == []
+    # Moved votes are still caught on that sheet: the moved lines are re-read with words.
+    votes = list(qr.votes)
+    votes[0], votes[35] = votes[0] - 5, votes[35] + 5
+    forged = type(qr)(qr.acta_id, qr.centre, qr.mesa, tuple(votes), qr.nulos, qr.extra)
+    reading = read_print(_gray(SOMMARIVA / name), definition, expect=forged)
+    assert reading is not None
+    check = qr_print_check(forged, reading)
+    assert not check.passed
+    assert f"línea 1: QR {votes[0]} vs impreso {qr.votes[0]}" in check.detail
+    assert f"línea 36: QR {votes[35]} vs impreso {qr.votes[35]}" in check.detail
+
+
+def test_a_page_with_its_rows_found_is_not_turned_over(
+    definition: ElectionDefinition, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan whose layout misses one row is not tried upside down (rows are found only
+    with the count left of its words); an upside-down one still is."""
+    import veedor.read.print.layout as layout
+
+    turns: list[float] = []
+    real = layout.rotate
+    monkeypatch.setattr(layout, "rotate", lambda g, d: turns.append(d) or real(g, d))
+    gray = _gray(SOMMARIVA / "784821_715691_0137Acta0136.jpg")
+    _, found = upright_layout(gray, len(definition.ballot))
+    assert len(found.table) == len(definition.ballot) + 1 and turns == []
+    _, found = upright_layout(cv2.rotate(gray, cv2.ROTATE_180), len(definition.ballot))
+    assert len(found.table) == len(definition.ballot) + 1 and turns
+
+
 def test_blank_image_has_no_acta(definition: ElectionDefinition) -> None:
     assert read_print(np.full((2000, 600), 255, np.uint8), definition) is None
 

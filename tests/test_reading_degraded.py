@@ -97,6 +97,9 @@ def _rel(name: str) -> str:
         # A phone photo whose straightened view is still sheared: the digits column drifts
         # ~2.5 line heights down the table, and its first three rows fell out of the column.
         ("phone_full", "784821_932198_0164Acta0163.jpg", 13701229683286654925, "drifting column"),
+        # A stain over the first rows hides their digits: the column's rows above it were a
+        # chain too short to join the table, and three ballot lines were lost.
+        ("stain", "784821_715359_0131Acta0130.jpg", 13094074079690042534, "rows under a stain"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(

@@ -408,6 +408,12 @@ def _summary_columns(
     return scol, swords, span
 
 
+def _bridged(bands: list[Band], picked: list[int], upper: int, lower: int, scale: float) -> bool:
+    """Whether picked rows lead from band ``upper`` to ``lower`` with no gap over 3 lines."""
+    steps = [upper, *(i for i in picked if upper < i < lower), lower]
+    return all(bands[b].box.y0 - bands[a].box.y1 <= 3 * scale for a, b in itertools.pairwise(steps))
+
+
 CHAIN_BREAK = 10.0  # line heights: a candidate heading plus one lost row
 LONG_CHAIN = 4  # rows: more than the "Votantes" table
 
@@ -437,10 +443,16 @@ def _split(
     # A row lost to damage after a candidate heading must not cut the table in two and
     # drop its top half: two long chains only a lost row apart are one table (the
     # two-row "Votantes" table above is no long chain and stays apart).
+    # Nor must a stain that hides the top rows' digits: a short chain joins when the rows
+    # between (words in the words column) follow each other closely.
+    picked = _pick(bands, range(in_column[0], in_column[-1] + 1), column, words, scale)
     merged = [chains[0]]
     for following in chains[1:]:
         gap = bands[following[0]].box.y0 - bands[merged[-1][-1]].box.y1
-        if gap <= CHAIN_BREAK * scale and min(len(following), len(merged[-1])) >= LONG_CHAIN:
+        long = min(len(following), len(merged[-1])) >= LONG_CHAIN
+        if gap <= CHAIN_BREAK * scale and (
+            long or _bridged(bands, picked, merged[-1][-1], following[0], scale)
+        ):
             merged[-1] = merged[-1] + following
         else:
             merged.append(following)

@@ -334,6 +334,13 @@ def _pick(
     return picks
 
 
+def _number_near(band: Band, x: float, reach: float, scale: float) -> bool:
+    """Whether a count-sized mark is centred within ``reach`` of ``x``."""
+    return any(
+        abs(s.cx - x) < reach and s.width <= 2.8 * scale and s.height <= 1.3 * scale for s in band.segments
+    )
+
+
 RECEIPT_APART = 25.0  # line heights between two receipts' digit columns (a receipt is ~40 wide)
 
 
@@ -471,8 +478,15 @@ def _split(
         # Until the ballot is complete a wider gap is a heading plus a lost row (a crease
         # through "CENTRADOS" must not drop "CONDE" below it); the summary's packed rows
         # still end the table.
-        wide = (5.5 if len(run) >= ballot_lines else 11.0) * scale
+        complete = len(run) >= ballot_lines
+        wide = (5.5 if complete else 11.0) * scale
         if (i > last and gap > wide) or (len(run) >= 30 and _packed(bands, picks[k:], scale)):
+            break
+        # The summary's rows can come as far apart as ballot lines (a watermark or a bend
+        # spreads them); once the ballot is in, a row whose count sits where the summary's
+        # do (1.6-2.6 lines left of the ballot's) and not in the ballot's column is past it.
+        summary_like = _number_near(bands[i], column - 2.1 * scale, 0.6 * scale, scale)
+        if complete and i > last and summary_like and not _number_near(bands[i], column, 1.5 * scale, scale):
             break
         run.append(i)
     table = _column_rows(bands, run, column, words, scale)

@@ -145,23 +145,6 @@ def test_digits_misread_in_place_do_not_read_every_code(
     assert f"línea 36: QR {votes[35]} vs impreso {qr.votes[35]}" in check.detail
 
 
-def test_a_page_with_its_rows_found_is_not_turned_over(
-    definition: ElectionDefinition, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A scan whose layout misses one row is not tried upside down (rows are found only
-    with the count left of its words); an upside-down one still is."""
-    import veedor.read.print.layout as layout
-
-    turns: list[float] = []
-    real = layout.rotate
-    monkeypatch.setattr(layout, "rotate", lambda g, d: turns.append(d) or real(g, d))
-    gray = _gray(SOMMARIVA / "784821_715691_0137Acta0136.jpg")
-    _, found = upright_layout(gray, len(definition.ballot))
-    assert len(found.table) == len(definition.ballot) + 1 and turns == []
-    _, found = upright_layout(cv2.rotate(gray, cv2.ROTATE_180), len(definition.ballot))
-    assert len(found.table) == len(definition.ballot) + 1 and turns
-
-
 def test_blank_image_has_no_acta(definition: ElectionDefinition) -> None:
     assert read_print(np.full((2000, 600), 255, np.uint8), definition) is None
 

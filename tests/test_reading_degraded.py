@@ -100,6 +100,9 @@ def _rel(name: str) -> str:
         # A stain over the first rows hides their digits: the column's rows above it were a
         # chain too short to join the table, and three ballot lines were lost.
         ("stain", "784821_715359_0131Acta0130.jpg", 13094074079690042534, "rows under a stain"),
+        # Upside down, the party codes and acronyms look like counts and words: 44 "rows".
+        # A layout with a ballot's worth of rows must still be tried turned over.
+        ("upside_down", "784821_893143_0133Acta0132.jpg", 16307574702312902146, "rows upside down"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(

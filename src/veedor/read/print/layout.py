@@ -628,10 +628,6 @@ def upright_layout(gray: np.ndarray, ballot_lines: int) -> tuple[np.ndarray, Lay
         return best
     angle = skew_degrees(gray)
     tries = [angle, angle + 180.0] if abs(angle) >= 0.3 else [180.0]
-    if len(best[1].table) >= ballot_lines:
-        # Rows are found only with the count left of its words: a ballot's worth of them
-        # says the page is not upside down (turning it costs more than its layout).
-        tries = [t for t in tries if abs(t) < 90.0]
     for degrees in tries:
         turned = rotate(gray, degrees)
         layout = find_layout(turned, ballot_lines, drifting=False)

@@ -80,10 +80,13 @@ class Recogniser:
     def _ids(self, alphabet: str) -> np.ndarray:
         return np.array([0, *sorted({self._index[c] for c in alphabet})], dtype=np.int64)
 
-    def read(self, lines: list[list[Piece]], batch: int = 8) -> list[list[Text]]:
-        """Read each line (a list of pieces laid side by side); one Text per piece."""
-        images: list[np.ndarray] = []
-        cuts: list[list[tuple[int, int, str]]] = []
+    def read(self, lines: list[list[Piece]]) -> list[list[Text]]:
+        """Read each line (a list of pieces laid side by side); one Text per piece.
+
+        One line per run: on one thread a batch gains nothing, and padding every line to
+        the batch's widest cost more (batches of 8: 524 ms mean cross-check, one by one:
+        459 ms, ``bench/bench_print.py``)."""
+        results: list[list[Text]] = []
         for pieces in lines:
             parts, spans, x = [], [], 0
             for piece in pieces:
@@ -92,23 +95,19 @@ class Recogniser:
                 parts += [scaled, gap]
                 spans.append((x, x + scaled.shape[1] + gap.shape[1] // 2, piece.alphabet))
                 x += scaled.shape[1] + gap.shape[1]
-            images.append(np.hstack(parts) if parts else np.full((HEIGHT, 8), 255, np.uint8))
-            cuts.append(spans)
-        results: list[list[Text]] = [[] for _ in lines]
-        order = np.argsort([im.shape[1] for im in images], kind="stable")
-        for start in range(0, len(order), batch):
-            idx = [int(i) for i in order[start : start + batch]]
-            width = -(-max(images[i].shape[1] for i in idx) // 8) * 8
-            batch_in = np.zeros((len(idx), 3, HEIGHT, width), np.float32)
-            for j, i in enumerate(idx):
-                batch_in[j, :, :, : images[i].shape[1]] = images[i].astype(np.float32) / 127.5 - 1.0
+            image = np.hstack(parts) if parts else np.full((HEIGHT, 8), 255, np.uint8)
+            width = -(-image.shape[1] // 8) * 8
+            batch_in = np.zeros((1, 3, HEIGHT, width), np.float32)
+            batch_in[0, :, :, : image.shape[1]] = image.astype(np.float32) / 127.5 - 1.0
             with self._lock:
                 out = self._session.run(None, {self._session.get_inputs()[0].name: batch_in})[0]
             steps = out.shape[1]
-            for j, i in enumerate(idx):
-                for x0, x1, alphabet in cuts[i]:
-                    t0, t1 = round(x0 / width * steps), round(x1 / width * steps)
-                    results[i].append(self._decode(out[j, t0:t1], alphabet))
+            results.append(
+                [
+                    self._decode(out[0, round(x0 / width * steps) : round(x1 / width * steps)], alphabet)
+                    for x0, x1, alphabet in spans
+                ]
+            )
         return results
 
     def _decode(self, probs: np.ndarray, alphabet: str) -> Text:

@@ -32,7 +32,8 @@ __all__ = ["Line", "PrintReading", "read_print"]
 
 # Up to this many rows whose digits differ from the QR, with every other row equal to it
 # in order, cannot be misplaced rows: their own party codes (read with their words) are
-# enough, and the codes of the other rows are not read.
+# enough, and the codes of the other rows are not read. Up to twice as many, when none of
+# them reads a neighbouring line's count (``_maybe_shifted``).
 FEW_DOUBTFUL = 3
 SUMMARY_NEEDED = 4  # votos, válidos, parciales, nulos: the rows the QR comparison uses
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import cv2
@@ -19,21 +18,12 @@ from veedor.verify.crosscheck import QR_PRINT, explain, qr_print_check
 ROOT = Path(__file__).resolve().parents[1]
 ACTAS = ROOT / "samples" / "actas"
 SOMMARIVA = ACTAS / "andres-sommariva-vzla-elections-2024"
-V1 = ROOT / "samples" / "results" / "RESULTADOS_2024_CSV_V1.csv"
 
 
 def _gray(path: Path) -> np.ndarray:
     gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     assert gray is not None, path
     return gray
-
-
-def _v1_row(centre: str, mesa: int) -> dict[str, str]:
-    with V1.open(encoding="utf-8-sig", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["CENTRO"] == str(int(centre)) and row["MESA"] == str(mesa):
-                return row
-    raise AssertionError(f"{centre}.{mesa} not in V1")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +42,7 @@ def test_layout_finds_every_numeric_row(definition: ElectionDefinition) -> None:
     assert len(layout.summary) >= 8
 
 
-def test_unreadable_qr_acta_is_read_from_its_print(unreadable, definition) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_qr_acta_is_read_from_its_print(unreadable, definition, v1_rows) -> None:  # type: ignore[no-untyped-def]
     """The done criterion: QR cut off, print read, every redundancy check agrees, and the
     numbers are exactly those of mesa 070704017.03 in the V1 results table."""
     assert unreadable is not None
@@ -63,7 +53,7 @@ def test_unreadable_qr_acta_is_read_from_its_print(unreadable, definition) -> No
     assert unreadable.centre_printed == "070704017"
     assert unreadable.electors == 699
     assert unreadable.voters_machine == 449 and unreadable.voters_book == 449
-    row = _v1_row("070704017", 3)
+    row = v1_rows[("070704017", 3)]
     totals = definition.totals_by_candidate(acta.votes)
     assert totals == {code: int(row[code]) for code in definition.candidate_codes}
     assert sum(acta.votes) == int(row["VOTOS_VALIDOS"]) == unreadable.summary["validos"].value

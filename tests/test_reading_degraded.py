@@ -116,12 +116,12 @@ def test_degraded_acta_is_ok_with_exact_numbers(
     assert (verdict.acta.key, verdict.acta.votes, verdict.acta.nulos) == (truth.key, truth.votes, truth.nulos)
 
 
-def test_dark_photo_of_the_qrless_acta_is_read_from_its_print(definition: ElectionDefinition) -> None:
+def test_dark_photo_of_the_qrless_acta_is_read_from_its_print(
+    definition: ElectionDefinition, v1_rows: dict[tuple[str, int], dict[str, str]]
+) -> None:
     """The acta whose QR no tool reads, photographed dark: a watermark glued to the
     summary's first rows spread them as far apart as ballot lines, and the ballot table
     took them in (votos and válidos lost). Its numbers are mesa 070704017.03's in V1."""
-    import csv
-
     from veedor.read.print import read_print
 
     name = "qr-unreadable-incomplete-1.jpg"
@@ -131,9 +131,7 @@ def test_dark_photo_of_the_qrless_acta_is_read_from_its_print(definition: Electi
     reading = read_print(img, definition)
     assert reading is not None and reading.agrees, [c.detail for c in reading.checks if not c.passed]
     assert reading.acta is not None and reading.acta.key == ("070704017", 3)
-    v1 = Path(__file__).resolve().parents[1] / "samples" / "results" / "RESULTADOS_2024_CSV_V1.csv"
-    with v1.open(encoding="utf-8-sig", newline="") as fh:
-        row = next(r for r in csv.DictReader(fh) if (r["CENTRO"], r["MESA"]) == ("70704017", "3"))
+    row = v1_rows[("070704017", 3)]
     totals = definition.totals_by_candidate(reading.acta.votes)
     assert totals == {code: int(row[code]) for code in definition.candidate_codes}
     assert reading.acta.nulos == int(row["VOTOS_NULOS"])

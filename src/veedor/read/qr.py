@@ -3,7 +3,8 @@
 The fast path (the full image through zxing-cpp) comes first and reads nearly every
 scan. When it fails, the ladder climbs, cheapest rung first:
 
-1. cheap whole-image fixes: a white quiet zone (cut photos), Otsu, half size;
+1. cheap whole-image fixes: a white quiet zone (cut photos), half size, Otsu, a motion
+   smear divided out (:mod:`veedor.read.deblur`);
 2. the ends of a long receipt, padded (the QR prints at the bottom; upside-down scans
    put it at the top);
 3. the QR region found by ``regions.find`` (zxing's own failed detections, OpenCV's
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veedor.read import regions, variants
+from veedor.read import deblur, regions, variants
 from veedor.read.engines import CodeEngine, OpenCvArucoEngine, OpenCvEngine, ZxingEngine
 
 
@@ -37,6 +38,8 @@ class Scene:
     gray: np.ndarray
     _regions: list[regions.Region] | None = None
     _squares: dict[int, np.ndarray] = field(default_factory=dict)
+    _deblurred: np.ndarray | None = None
+    _deblurred_done: bool = False
 
     @property
     def regions(self) -> list[regions.Region]:
@@ -51,6 +54,14 @@ class Scene:
         if index not in self._squares:
             self._squares[index] = regions.warp(self.gray, self.regions[index])
         return self._squares[index]
+
+    def deblurred(self) -> np.ndarray | None:
+        """The image with its motion smear divided out; None when it shows no smear."""
+        if not self._deblurred_done:
+            found = deblur.streak(self.gray)
+            self._deblurred = None if found is None else deblur.deblurred(self.gray, found)
+            self._deblurred_done = True
+        return self._deblurred
 
     def end(self, which: int) -> np.ndarray | None:
         ends = regions.receipt_ends(self.gray)
@@ -137,6 +148,9 @@ LADDER: list[Attempt] = [
     Attempt("end-b+pad", _end(1)),
     Attempt("full+half", _whole(_half)),
     Attempt("full+otsu", _whole(variants.otsu)),
+    # A smear longer than a module blurs modules together; divided out, the fast path reads
+    # it again (every motion-blurred QR of the reading bench that has a QR at all).
+    Attempt("full+deblurred", lambda scene: scene.deblurred()),
     Attempt("end-a+clahe+pad", _end(0, lambda g: variants.pad(variants.clahe(g)))),
     *_region_rungs(0),
     *_region_rungs(1),

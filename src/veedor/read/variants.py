@@ -127,8 +127,13 @@ def sharpened(gray: np.ndarray, radius: float) -> np.ndarray:
 
 
 def retouched_views(gray: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-    """Light-only variants worth another reading when the first does not hold: smoothed
-    when the image is grainy, sharpened otherwise; made one at a time, as asked for."""
+    """Light-only variants worth another reading when the first does not hold: the
+    motion smear divided out when there is one, then smoothed when the image is grainy,
+    sharpened otherwise; made one at a time, as asked for."""
+    from veedor.read.deblur import deblurred, streak
+
+    if (smear := streak(gray)) is not None:
+        yield smear.name, deblurred(gray, smear)
     if grainy(gray):
         yield from ((f"smoothed:{size}", smoothed(gray, size)) for size in SMOOTHING)
     else:

@@ -36,6 +36,18 @@ def _lines_of(gray: np.ndarray, box: Box, scale: float) -> list[Box]:
     return out
 
 
+def _joined(segments: tuple[Box, ...], scale: float) -> list[Box]:
+    """Each run of two or more segments with gaps under four line heights, as one box."""
+    out = []
+    for a in range(len(segments)):
+        for b in range(a + 1, len(segments)):
+            if segments[b].x0 - segments[b - 1].x1 > 4 * scale:
+                break
+            run = segments[a : b + 1]
+            out.append(Box(run[0].x0, min(s.y0 for s in run), run[-1].x1, max(s.y1 for s in run)))
+    return out
+
+
 def read_header(
     gray: np.ndarray,
     layout: Layout,
@@ -113,8 +125,16 @@ def _acta_id(
         for box in _lines_of(gray, seg, scale)
         if 8 * scale < box.width < 16 * scale
     ]
-    order += range(len(candidates), len(candidates) + len(others))
-    candidates += others
+    # Last, runs of neighbouring segments: blur merges some glyphs into blobs too wide to be
+    # one and drops others as specks, which splits the id into pieces too short to be it.
+    joined = [
+        box
+        for i in range(0, max(0, first_row - 6))
+        for box in _joined(bands[i].segments, scale)
+        if 8 * scale < box.width < 16 * scale
+    ]
+    order += range(len(candidates), len(candidates) + len(others) + len(joined))
+    candidates += others + joined
     looked = []
     for k in order:
         found = rec.read([[ocr.Piece(crop(gray, candidates[k], scale), ocr.ID_CHARS, 0.8)]])

@@ -1,0 +1,99 @@
+"""Undo a straight motion blur: the phone moved while the photo was taken.
+
+A streak of length L smears every glyph into L copies along one direction. Its spectrum
+is a sinc whose zeros repeat every 1/L along that direction, and the cepstrum (the
+spectrum of the log spectrum) turns that periodic pattern into one sharp dip at distance
+L, in the streak's direction. Text has no such dip (measured on the reading bench: every
+motion-blurred image 44 robust deviations deep or more, every other family, focus blur
+included, 25 or less), so the dip both detects the streak and measures it. The streak
+is then removed by Wiener deconvolution, which divides it out of the spectrum except
+where it is too weak to recover (there the noise would be amplified instead).
+
+Only light changes: the numbers read on a deblurred view face every check as any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WINDOW = 1024  # the centre of the image measured: enough glyphs, a bounded FFT
+SHORTEST, LONGEST = 4.5, 26.0  # streak lengths in pixels: shorter ones are the text's own pitch
+DEPTH = 30.0  # robust deviations below the cepstrum's typical value: a streak, not text
+NOISE_TO_SIGNAL = 0.01  # Wiener's damping: lower sharpens more and rings more (0.003-0.01 read alike)
+
+
+@dataclass(frozen=True)
+class Streak:
+    length: float  # pixels
+    angle: float  # degrees counter-clockwise from the x axis, in [0, 180)
+    depth: float  # the cepstral dip, in robust deviations
+
+    @property
+    def name(self) -> str:
+        return f"deblurred:{self.length:.0f}px@{self.angle:.0f}"
+
+
+def streak(gray: np.ndarray) -> Streak | None:
+    """The motion streak of the image, or None when it shows none."""
+    h, w = gray.shape[:2]
+    ch, cw = min(h, WINDOW), min(w, WINDOW)
+    if ch < 4 * LONGEST or cw < 4 * LONGEST:
+        return None
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    crop = gray[y0 : y0 + ch, x0 : x0 + cw].astype(np.float32)
+    crop -= crop.mean()
+    crop *= np.outer(np.hanning(ch), np.hanning(cw)).astype(np.float32)
+    spectrum = np.abs(np.fft.fft2(crop))
+    cepstrum = np.fft.fftshift(np.real(np.fft.ifft2(np.log(1e-3 + spectrum))))
+    yy, xx = np.mgrid[:ch, :cw]
+    dy, dx = yy - ch // 2, xx - cw // 2
+    radius = np.hypot(dy, dx)
+    ring = (radius >= 3) & (radius <= LONGEST)
+    values = cepstrum[ring]
+    typical = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - typical)))
+    k = int(np.argmin(np.where(ring, cepstrum, np.inf)))
+    depth = (typical - float(cepstrum.flat[k])) / max(spread, 1e-9)
+    length = float(radius.flat[k])
+    if depth < DEPTH or length < SHORTEST:
+        return None
+    angle = float(np.degrees(np.arctan2(-dy.flat[k], dx.flat[k])) % 180.0)
+    return Streak(length, angle, depth)
+
+
+def _kernel(found: Streak) -> np.ndarray:
+    """A line of ``length`` pixels at ``angle``, anti-aliased, summing to one."""
+    size = int(np.ceil(found.length)) + 3 | 1
+    kernel = np.zeros((size, size), np.float32)
+    c = size // 2
+    cos, sin = np.cos(np.radians(found.angle)), np.sin(np.radians(found.angle))
+    for t in np.linspace(-(found.length - 1) / 2, (found.length - 1) / 2, max(2, round(4 * found.length))):
+        x, y = c + t * cos, c - t * sin
+        x0, y0 = int(np.floor(x)), int(np.floor(y))
+        fx, fy = x - x0, y - y0
+        kernel[y0, x0] += (1 - fx) * (1 - fy)
+        kernel[y0, x0 + 1] += fx * (1 - fy)
+        kernel[y0 + 1, x0] += (1 - fx) * fy
+        kernel[y0 + 1, x0 + 1] += fx * fy
+    return kernel / kernel.sum()
+
+
+def deblurred(gray: np.ndarray, found: Streak, noise_to_signal: float = NOISE_TO_SIGNAL) -> np.ndarray:
+    """The image with the streak divided out (Wiener deconvolution); a new array."""
+    kernel = _kernel(found)
+    size = kernel.shape[0]
+    h, w = gray.shape[:2]
+    # Mirrored margins: the image's edges must not ring into the text.
+    padded = cv2.copyMakeBorder(gray, size, size, size, size, cv2.BORDER_REFLECT).astype(np.float32)
+    shape = (cv2.getOptimalDFTSize(padded.shape[0]), cv2.getOptimalDFTSize(padded.shape[1]))
+    centred = np.zeros(shape, np.float32)
+    centred[:size, :size] = kernel
+    centred = np.roll(centred, (-(size // 2), -(size // 2)), axis=(0, 1))
+    streak_f = np.fft.rfft2(centred)
+    image_f = np.fft.rfft2(padded, s=shape)
+    restored = np.fft.irfft2(image_f * np.conj(streak_f) / (np.abs(streak_f) ** 2 + noise_to_signal), s=shape)
+    out = restored[size : size + h, size : size + w]
+    return np.clip(out, 0, 255).astype(np.uint8)

@@ -103,6 +103,10 @@ def _rel(name: str) -> str:
         # Upside down, the party codes and acronyms look like counts and words: 44 "rows".
         # A layout with a ballot's worth of rows must still be tried turned over.
         ("upside_down", "784821_893143_0133Acta0132.jpg", 16307574702312902146, "rows upside down"),
+        # Motion smear of 9 px: every line's digits and words were a blur; divided out
+        # (the streak measured from the image), the sheet reads whole.
+        ("motion_blur", "784821_715691_0137Acta0136.jpg", 2281099173504156687, "smear divided out"),
+        ("motion_blur", "784821_939966_0139Acta0138.jpg", 672152391333718190, "smear divided out"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(
@@ -135,6 +139,34 @@ def test_dark_photo_of_the_qrless_acta_is_read_from_its_print(
     totals = definition.totals_by_candidate(reading.acta.votes)
     assert totals == {code: int(row[code]) for code in definition.candidate_codes}
     assert reading.acta.nulos == int(row["VOTOS_NULOS"])
+
+
+def test_smeared_photo_of_the_qrless_acta_is_read_from_its_print(
+    definition: ElectionDefinition, v1_rows: dict[tuple[str, int], dict[str, str]]
+) -> None:
+    """The acta whose QR no tool reads, with a 6-pixel motion smear: no QR, so its print
+    alone must hold together, and its numbers are mesa 070704017.03's in V1."""
+    name = "qr-unreadable-incomplete-1.jpg"
+    img = degrade(_image(name), "motion_blur", np.random.default_rng(16579261804413584003))
+    verdict = _decide(img, definition)
+    assert verdict.status is Status.OK, verdict.reason
+    assert verdict.acta is not None and verdict.acta.key == ("070704017", 3)
+    row = v1_rows[("070704017", 3)]
+    totals = definition.totals_by_candidate(verdict.acta.votes)
+    assert totals == {code: int(row[code]) for code in definition.candidate_codes}
+    assert verdict.acta.nulos == int(row["VOTOS_NULOS"])
+
+
+def test_one_vote_forgery_on_a_smeared_sheet_is_caught(definition: ElectionDefinition) -> None:
+    """Deblurring makes the smeared print readable: it must read the printed numbers, so
+    one vote moved in the pasted QR is named, not explained away."""
+    rng = np.random.default_rng(14956165955895335736)
+    img, forged = tamper(_image("784821_715691_0137Acta0136.jpg"), definition, rng, votes_moved=1)
+    img = degrade(img, "motion_blur", rng)
+    verdict = _decide(img, definition)
+    assert verdict.acta is not None and verdict.acta.votes == parse_payload(forged, definition).votes
+    assert verdict.status is Status.REVIEW
+    assert {c.name for c in verdict.checks if not c.passed} == {"qr_print_mismatch"}, verdict.reason
 
 
 def test_tampered_sheet_is_caught(definition: ElectionDefinition) -> None:

@@ -1,4 +1,4 @@
-"""Motion smear: measured from the image alone, divided out, and never seen where there is none."""
+"""Blur (motion smear, focus): measured from the image alone, divided out, never seen where there is none."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from veedor.definitions import ElectionDefinition
 from veedor.read.acta import read_qr
-from veedor.read.deblur import Streak, deblurred, streak
+from veedor.read.deblur import Streak, deblurred, focus, smear, streak
 from veedor.read.engines import ZxingEngine
 from veedor.simulate.degrade import degrade
 
@@ -59,12 +59,28 @@ def test_a_smear_is_measured_from_the_image(table: np.ndarray, length: int, angl
     assert _angle_gap(found.angle, angle) <= 8.0
 
 
-@pytest.mark.parametrize("family", ["clean", "scan", "blur", "dark", "jpeg", "faded", "low_res", "crumpled"])
-def test_no_smear_is_seen_where_there_is_none(family: str) -> None:
-    """Focus blur, grain, JPEG blocks and paper have no streak: nothing is deconvolved."""
+@settings(max_examples=10, deadline=None)
+@given(sigma=st.floats(1.5, 3.5))
+def test_a_focus_blur_is_measured_from_the_image(table: np.ndarray, sigma: float) -> None:
+    soft = cv2.GaussianBlur(table, (0, 0), sigma)
+    assert streak(soft) is None  # a focus blur is no streak
+    found = focus(soft)
+    assert found is not None
+    assert abs(found.sigma - sigma) <= 0.25 * sigma
+
+
+@pytest.mark.parametrize(
+    "family", ["clean", "scan", "dark", "jpeg", "faded", "low_res", "crumpled", "phone_full", "perspective"]
+)
+def test_no_blur_is_seen_where_there_is_none(family: str) -> None:
+    """Grain, JPEG blocks, paper and geometry are no blur: nothing is deconvolved."""
     for seed in range(3):
         img = degrade(_acta("784821_939966_0139Acta0138.jpg"), family, np.random.default_rng(seed))
-        assert streak(img) is None, (family, seed)
+        assert smear(img) is None, (family, seed)
+
+
+def test_a_motion_smear_is_not_taken_for_a_focus_blur(table: np.ndarray) -> None:
+    assert isinstance(smear(_smear(table, 12, 75.0)), Streak)
 
 
 def test_deblurring_returns_a_new_image_of_the_same_size(table: np.ndarray) -> None:

@@ -107,6 +107,9 @@ def _rel(name: str) -> str:
         # (the streak measured from the image), the sheet reads whole.
         ("motion_blur", "784821_715691_0137Acta0136.jpg", 2281099173504156687, "smear divided out"),
         ("motion_blur", "784821_939966_0139Acta0138.jpg", 672152391333718190, "smear divided out"),
+        # Focus blur of 2.5 px: the straightened view cut the words column's last word off;
+        # the plain scan with the blur divided out reads whole.
+        ("blur", "784821_705855_0163Acta0162.jpg", 5416048875056883793, "focus blur divided out"),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(

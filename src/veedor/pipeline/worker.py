@@ -20,7 +20,7 @@ from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sni
 from veedor.definitions import ElectionDefinition, load_definition
 from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
-from veedor.read.deblur import deblurred, streak
+from veedor.read.deblur import deblurred, smear
 from veedor.read.print import PrintReading, read_print
 from veedor.read.print.ocr import recogniser
 from veedor.read.variants import retouched_views
@@ -147,16 +147,16 @@ def read_print_views(
     started = time.perf_counter()
     h, w = gray.shape[:2]
     scan_shaped = h >= 2.5 * w  # a receipt scan is ~10:1; a phone frame is 4:3
-    # A scan smeared by motion is read first with the smear divided out: on the reading
-    # bench that view read 7 of 8 legible ones at once, the plain view 4, and slower.
+    # A blurred scan is read first with the blur divided out: on the reading bench that
+    # view read 7 of 8 legible motion-smeared ones at once, the plain view 4, and slower.
     # (A phone frame is straightened first; its views are deblurred when retouched.)
-    smear = streak(gray) if scan_shaped else None
+    blur = smear(gray) if scan_shaped else None
     # A scan's views up to its straightened one are always read (see the loop).
-    always_read = 1 + (smear is not None)
+    always_read = 1 + (blur is not None)
 
     def candidates() -> Iterator[tuple[str | None, np.ndarray]]:
-        if smear is not None:
-            yield smear.name, deblurred(gray, smear)
+        if blur is not None:
+            yield blur.name, deblurred(gray, blur)
         if scan_shaped:
             yield None, gray
         yield from ((f"rectified:{name}", view) for name, view in upright_views(gray, limit=2))

@@ -56,9 +56,9 @@ class Scene:
         return self._squares[index]
 
     def deblurred(self) -> np.ndarray | None:
-        """The image with its motion smear divided out; None when it shows no smear."""
+        """The image with its blur divided out; None when it shows none."""
         if not self._deblurred_done:
-            found = deblur.streak(self.gray)
+            found = deblur.smear(self.gray)
             self._deblurred = None if found is None else deblur.deblurred(self.gray, found)
             self._deblurred_done = True
         return self._deblurred

@@ -128,12 +128,12 @@ def sharpened(gray: np.ndarray, radius: float) -> np.ndarray:
 
 def retouched_views(gray: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """Light-only variants worth another reading when the first does not hold: the
-    motion smear divided out when there is one, then smoothed when the image is grainy,
+    blur divided out when it shows one, then smoothed when the image is grainy,
     sharpened otherwise; made one at a time, as asked for."""
-    from veedor.read.deblur import deblurred, streak
+    from veedor.read.deblur import deblurred, smear
 
-    if (smear := streak(gray)) is not None:
-        yield smear.name, deblurred(gray, smear)
+    if (blur := smear(gray)) is not None:
+        yield blur.name, deblurred(gray, blur)
     if grainy(gray):
         yield from ((f"smoothed:{size}", smoothed(gray, size)) for size in SMOOTHING)
     else:

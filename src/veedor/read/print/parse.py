@@ -147,7 +147,7 @@ def read_print(
                 break
             lines, votantes, notes, used = placed
             doubtful = _doubtful(lines, used, expect)
-    wanted = _summary_wanted(expect) if expect is not None else None
+    wanted = summary_wanted(expect) if expect is not None else None
     keys = by_position(len(summary_reads), _title_rows(summary_reads, wanted))
     summary = _summary(summary_reads, keys)
     if wanted is not None and _summary_off(summary_rows(summary_reads, keys), wanted):
@@ -206,20 +206,7 @@ def read_print(
         gray, layout, layout.table[0].band, rec, expect.acta_id if expect is not None else None
     )
     t_header = time.perf_counter()
-    acta = _acta(acta_id, centre, lines, summary)
-    checks = redundancy_checks(lines, summary, acta_id, centre, len(ballot))
-    if expect is not None and centre is None and acta_id == expect.acta_id:
-        checks = [_id_equals_qr(acta_id) if c.name == "print_header" else c for c in checks]
-    if layout.tables > 1:
-        # Never merge two actas: read the clearer one, and say that the image holds more.
-        checks.append(
-            CheckResult(
-                "print_single_acta",
-                False,
-                f"{layout.tables} actas en una imagen: fotografiar cada una por separado / "
-                f"{layout.tables} actas in one image: photograph each one separately",
-            )
-        )
+    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(ballot), expect, layout.tables)
     return PrintReading(
         acta=acta,
         lines=tuple(lines),
@@ -240,6 +227,32 @@ def read_print(
     )
 
 
+def print_reading_checks(
+    lines: list[Line | None],
+    summary: dict[str, Line],
+    acta_id: str | None,
+    centre: str | None,
+    positions: int,
+    expect: ActaCounts | None,
+    tables: int,
+) -> tuple[ActaCounts, list[CheckResult]]:
+    """The acta a reading gives and the print's checks on it."""
+    checks = redundancy_checks(lines, summary, acta_id, centre, positions)
+    if expect is not None and centre is None and acta_id == expect.acta_id:
+        checks = [_id_equals_qr(acta_id) if c.name == "print_header" else c for c in checks]
+    if tables > 1:
+        # Never merge two actas: read the clearer one, and say that the image holds more.
+        checks.append(
+            CheckResult(
+                "print_single_acta",
+                False,
+                f"{tables} actas en una imagen: fotografiar cada una por separado / "
+                f"{tables} actas in one image: photograph each one separately",
+            )
+        )
+    return _acta(acta_id, centre, lines, summary), checks
+
+
 def _settle(line: Line, read: RowRead | None, want: int, notes: list[str]) -> Line:
     """With the QR known: a line whose readings stay unsure agrees when its words spell
     the QR's count (``_words_settle``) or when that count explains both spellings about
@@ -251,7 +264,7 @@ def _settle(line: Line, read: RowRead | None, want: int, notes: list[str]) -> Li
         f"{line.label}: cifras {line.digits_text!r} y letras {line.words_text!r} explicadas por "
         f"{want} / both spellings explained by the QR's count"
     )
-    return replace(line, digits=want, words=want, words_read=True)
+    return replace(line, digits=want, words=want, words_read=True, inferred="qr")
 
 
 def _words_settle(line: Line, want: int, notes: list[str], read: RowRead | None = None) -> Line:
@@ -363,7 +376,7 @@ def _summary_off(rows: dict[str, RowRead], wanted: dict[str, int]) -> bool:
     return any(key not in rows or not in_place(rows[key], value) for key, value in wanted.items())
 
 
-def _summary_wanted(expect: ActaCounts) -> dict[str, int]:
+def summary_wanted(expect: ActaCounts) -> dict[str, int]:
     valid = sum(expect.votes)
     return {"votos": valid + expect.nulos, "validos": valid, "nulos": expect.nulos}
 

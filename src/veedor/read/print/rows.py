@@ -27,6 +27,9 @@ class Line:
     words_text: str
     code_text: str = ""
     words_read: bool = True  # False: only the digits were read (they matched the QR)
+    # How a count that was not read outright was settled: "qr" (the QR's count explains
+    # both unsure spellings) or "sums" (the acta's sums leave one value); "" when read.
+    inferred: str = ""
 
     @property
     def agrees(self) -> bool:

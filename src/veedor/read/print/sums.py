@@ -89,4 +89,6 @@ def settle_by_sums(
 
 
 def _set(line: Line, value: int | None) -> Line:
-    return line if value is None else replace(line, digits=value, words=value, words_read=True)
+    return (
+        line if value is None else replace(line, digits=value, words=value, words_read=True, inferred="sums")
+    )

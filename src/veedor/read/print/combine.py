@@ -1,0 +1,96 @@
+"""Readings of several views of one sheet, combined count by count: only with the QR known.
+
+A dark or grainy photo is read through several views (as given, straightened, smoothed,
+deblurred). Each view loses a few different counts to the noise, so that no single view
+reads the whole sheet while together they read every count. The combination is the
+QR comparison done across views, and stays as strict as within one:
+
+- a view that reads other counts than the QR's on more than ``MISPLACED`` lines has its
+  rows out of place (a table shifted by one) and takes no part;
+- a count is taken where a view read it from the print itself, digits and words (or
+  digits equal to the QR's), never one that a view only inferred (explained by the QR's
+  count, or left over by the sums): those rules lean on the rest of that view;
+- a count any taking part view read differently from the QR's is the one kept, so that
+  the mismatch is reported, as in a single view;
+- the printed acta id likewise.
+
+The result faces the same QR comparison as any reading, and names the views it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from veedor.model import ActaCounts
+from veedor.read.print.parse import PrintReading, print_reading_checks, summary_wanted
+from veedor.read.print.rows import Line
+
+MISPLACED = 4  # lines reading another count than the QR's: past this, rows are out of place
+
+
+def _differing(reading: PrintReading, expect: ActaCounts) -> int:
+    return sum(
+        1
+        for line, want in zip(reading.lines, expect.votes, strict=False)
+        if line is not None and line.value is not None and line.value != want
+    )
+
+
+def _pick(candidates: Sequence[Line | None], want: int) -> tuple[Line | None, int | None]:
+    """The line kept for one count, and the index of the view it came from."""
+    read = [(k, ln) for k, ln in enumerate(candidates) if ln is not None and ln.value is not None]
+    read = [(k, ln) for k, ln in read if not ln.inferred]
+    for k, ln in read:
+        if ln.value != want:
+            return ln, k
+    for k, ln in read:
+        return ln, k
+    unread = next(((k, ln) for k, ln in enumerate(candidates) if ln is not None), None)
+    return (unread[1], None) if unread else (None, None)
+
+
+def combine(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) -> PrintReading | None:
+    """One reading from several views' readings of the same sheet; None when fewer than
+    two views take part."""
+    kept = [(name, r) for name, r in readings if _differing(r, expect) <= MISPLACED]
+    if len(kept) < 2:
+        return None
+    used: dict[int, list[str]] = {}
+    lines: list[Line | None] = []
+    for p, want in enumerate(expect.votes):
+        line, k = _pick([r.lines[p] if p < len(r.lines) else None for _, r in kept], want)
+        lines.append(line)
+        if k is not None:
+            used.setdefault(k, []).append(str(p + 1))
+    summary: dict[str, Line] = {}
+    for key, want in summary_wanted(expect).items():
+        line, k = _pick([r.summary.get(key) for _, r in kept], want)
+        if line is not None:
+            summary[key] = line
+        if k is not None:
+            used.setdefault(k, []).append(key)
+    ids = {r.acta_id for _, r in kept if r.acta_id}
+    other_ids = sorted(ids - {expect.acta_id})
+    acta_id = other_ids[0] if other_ids else (expect.acta_id if ids else None)
+    centres = sorted({r.centre_printed for _, r in kept if r.centre_printed})
+    other_centres = [c for c in centres if c != expect.centre]
+    centre = other_centres[0] if other_centres else (centres[0] if centres else None)
+    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(expect.votes), expect, 1)
+    # A view that saw more than one acta says so in the combination too.
+    checks += [c for _, r in kept for c in r.checks if c.name == "print_single_acta" and not c.passed][:1]
+    sources = "; ".join(f"{kept[k][0]}: {', '.join(items)}" for k, items in sorted(used.items()))
+    note = f"combinada de {len(kept)} vistas / combined from {len(kept)} views ({sources})"
+    base = kept[0][1]
+    return PrintReading(
+        acta=acta,
+        lines=tuple(lines),
+        summary=summary,
+        votantes=base.votantes,
+        acta_id=acta_id,
+        centre_printed=centre,
+        electors=base.electors,
+        checks=tuple(checks),
+        engine=base.engine,
+        ms=sum(r.ms for _, r in kept),
+        notes=(note,),
+    )

@@ -107,6 +107,25 @@ def test_each_sum_settles_its_own_unknown() -> None:
     assert out_summary["votos"].value == 151
 
 
+def test_both_sums_settle_an_unreadable_valid_votes() -> None:
+    """Válidos unreadable ("45" for 149): the lines' sum and votos minus nulos, each from
+    numbers read twice, both say 149: válidos is settled without a reading of its own."""
+    lines: list[Line | None] = [_line("A", 100), _line("B", 16), _line("C", 33)]
+    summary = _summary(_line("votos", 151), _unsure("validos", 45), _line("nulos", 2))
+    notes: list[str] = []
+    _, out_summary = settle_by_sums(lines, {}, summary, {"validos": _read("", 45)}, notes)
+    assert out_summary["validos"].value == 149 and notes
+    # When the two sums disagree (votos read 152), nothing is settled.
+    summary = _summary(_line("votos", 152), _unsure("validos", 45), _line("nulos", 2))
+    _, out_summary = settle_by_sums(lines, {}, summary, {"validos": _read("", 45)}, [])
+    assert out_summary["validos"].value is None
+    # Nor with a line unsure: one sum alone must not override válidos' own reading.
+    lines[1] = _unsure("B", 16)
+    summary = _summary(_line("votos", 151), _unsure("validos", 45), _line("nulos", 2))
+    _, out_summary = settle_by_sums(lines, {1: _read("", 16)}, summary, {"validos": _read("", 45)}, [])
+    assert out_summary["validos"].value is None
+
+
 def test_a_qr_with_a_vote_moved_off_an_unreadable_line_still_differs() -> None:
     # With the QR known: B is unreadable, a forged QR moved one vote from B to A. The
     # sums settle B from the print (16, not the QR's 15), and A still reads 100.

@@ -110,6 +110,14 @@ def _rel(name: str) -> str:
         # Focus blur of 2.5 px: the straightened view cut the words column's last word off;
         # the plain scan with the blur divided out reads whole.
         ("blur", "784821_705855_0163Acta0162.jpg", 5416048875056883793, "focus blur divided out"),
+        # A bend left in the straightened view: its summary rows came two lines tall and
+        # nulos was unreadable there; another view read nulos, and the views combine.
+        (
+            "perspective",
+            "nicorodriguezx-Venezuela2024/408106_191008_0364Acta0351.jpg",
+            18369452205490547895,
+            "views combined",
+        ),
     ],
 )
 def test_degraded_acta_is_ok_with_exact_numbers(
@@ -144,15 +152,29 @@ def test_dark_photo_of_the_qrless_acta_is_read_from_its_print(
     assert reading.acta.nulos == int(row["VOTOS_NULOS"])
 
 
-def test_smeared_photo_of_the_qrless_acta_is_read_from_its_print(
-    definition: ElectionDefinition, v1_rows: dict[tuple[str, int], dict[str, str]]
+@pytest.mark.parametrize(
+    ("family", "seed", "why"),
+    [
+        # A 6-pixel motion smear, divided out.
+        ("motion_blur", 16579261804413584003, "smear divided out"),
+        # Válidos unreadable ("45", words lost in a fold): the lines' sum and votos minus
+        # nulos both say 449.
+        ("crumpled", 2844853089957690186, "válidos settled by both sums"),
+    ],
+)
+def test_degraded_qrless_acta_is_read_from_its_print(
+    family: str,
+    seed: int,
+    why: str,
+    definition: ElectionDefinition,
+    v1_rows: dict[tuple[str, int], dict[str, str]],
 ) -> None:
-    """The acta whose QR no tool reads, with a 6-pixel motion smear: no QR, so its print
-    alone must hold together, and its numbers are mesa 070704017.03's in V1."""
+    """The acta whose QR no tool reads, degraded: no QR, so its print alone must hold
+    together, and its numbers are mesa 070704017.03's in V1."""
     name = "qr-unreadable-incomplete-1.jpg"
-    img = degrade(_image(name), "motion_blur", np.random.default_rng(16579261804413584003))
+    img = degrade(_image(name), family, np.random.default_rng(seed))
     verdict = _decide(img, definition)
-    assert verdict.status is Status.OK, verdict.reason
+    assert verdict.status is Status.OK, (why, verdict.reason)
     assert verdict.acta is not None and verdict.acta.key == ("070704017", 3)
     row = v1_rows[("070704017", 3)]
     totals = definition.totals_by_candidate(verdict.acta.votes)

@@ -22,6 +22,7 @@ from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
 from veedor.read.deblur import deblurred, smear
 from veedor.read.print import PrintReading, read_print
+from veedor.read.print.combine import combine
 from veedor.read.print.ocr import recogniser
 from veedor.read.variants import retouched_views
 from veedor.verify.checks import RegistryView
@@ -185,6 +186,7 @@ def read_print_views(
     printed: PrintReading | None = None
     view_name: str | None = None
     view = gray
+    seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine at the end
     for attempt, (name, image) in enumerate(candidates()):
         # A scan's straightened view is always tried: a plain reading that went wrong
         # (a tilted or warped sheet) can spend the whole budget on its own re-reads.
@@ -196,6 +198,8 @@ def read_print_views(
         if printed is not None and (holds(printed) or not always):
             break
         reading = read_print(image, definition, expect=qr_acta)
+        if reading is not None:
+            seen.append((name or "plain", reading))
         if better(reading, printed):
             printed, view_name, view = reading, name, image
     if printed is None or not holds(printed):
@@ -213,10 +217,17 @@ def read_print_views(
             if time.perf_counter() > deadline:
                 break
             reading = read_print(image, definition, expect=qr_acta)
+            if reading is not None:
+                seen.append((f"{base + '+' if base else ''}{name}", reading))
             if better(reading, printed):
                 printed, view_name = reading, f"{base + '+' if base else ''}{name}"
             if printed is not None and holds(printed):
                 break
+    if qr_acta is not None and (printed is None or not holds(printed)):
+        # No view read the whole sheet; together they may have (see read.print.combine).
+        combined = combine(seen, qr_acta)
+        if combined is not None and holds(combined):
+            printed, view_name = combined, "combined"
     ms = (time.perf_counter() - started) * 1000
     if printed is None:
         return None, Reading("print", recogniser().name, "layout", None, ms)

@@ -4,9 +4,10 @@ A volunteer with a smudged line does the arithmetic: the lines add up to "votos
 válidos", and válidos plus nulos make "votos". When an equation has exactly one unsure
 number and every other number in it was read twice (digits and words agreeing), the
 equation says what it must be; it is taken only when that number's own readings allow
-the value (one look's digits read it, or its words are likeliest that count). Each
-equation settles at most one number, so every settled number still rests on two
-readings of every other.
+the value (one look's digits read it, or its words are likeliest that count), or, for
+válidos, the one number in both equations, when both say the same value. Each equation
+settles at most one number, so every settled number still rests on two readings of
+every other.
 
 With the QR known, the other numbers are those whose digits read the QR's count (the
 print and the QR, two witnesses), and the settled number is still the print's own:
@@ -70,7 +71,7 @@ def settle_by_sums(
             added = sum(values[t] or 0 for t in terms if t != x)
             value = (values[total] or 0) - added if x != total else added
             line, read = rows[x]
-            if value < 0 or read is None or not allows(read, value):
+            if value < 0 or read is None or not (allows(read, value) or _both_sums_say(x, value, values)):
                 continue
             values[x] = value
             settled_any = True
@@ -86,6 +87,17 @@ def settle_by_sums(
         k: _set(v, values[k]) if k in TOTALS and v.value is None else v for k, v in summary.items()
     }
     return out_lines, out_summary
+
+
+def _both_sums_say(x: object, value: int, values: dict[object, int | None]) -> bool:
+    """Whether válidos, the one number in both equations, is what each of them says on
+    its own: the lines' sum (every line read twice) equals votos minus nulos (each read
+    twice). Two independent sums agreeing need no reading of válidos itself."""
+    if x != "validos" or any(v is None for k, v in values.items() if k != "validos"):
+        return False
+    lines_sum = sum(v or 0 for k, v in values.items() if k not in TOTALS)
+    votos, nulos = values["votos"], values["nulos"]
+    return votos is not None and nulos is not None and lines_sum == value == votos - nulos
 
 
 def _set(line: Line, value: int | None) -> Line:

@@ -136,5 +136,8 @@ def retouched_views(gray: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
         yield blur.name, deblurred(gray, blur)
     if grainy(gray):
         yield from ((f"smoothed:{size}", smoothed(gray, size)) for size in SMOOTHING)
+        # Uneven light divided out first: each crop is then ink on one paper tone (it read
+        # lines of dark photos no smoothing alone did; the views are combined).
+        yield "flattened+smoothed:5", smoothed(flatten(gray), 5)
     else:
         yield from ((f"sharpened:{radius:g}", sharpened(gray, radius)) for radius in SHARPENING)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veedor.model import ActaCounts
-from veedor.read.print.combine import MISPLACED, agreed, combine
+from veedor.read.print.combine import MISPLACED, combine
 from veedor.read.print.parse import PrintReading, print_reading_checks
 from veedor.read.print.rows import Line
 from veedor.read.print.words import to_words
@@ -46,13 +46,6 @@ def test_views_that_each_miss_different_counts_read_the_sheet_together() -> None
     both = combine([("plain", a), ("smoothed:5", b)], QR)
     assert _holds(both)
     assert both is not None and "plain" in both.notes[0] and "smoothed:5" in both.notes[0]
-
-
-def test_a_further_view_skips_only_counts_read_as_the_qrs_and_never_otherwise() -> None:
-    a = _reading([120, None, 0, 3, 55, 1])
-    b = _reading([120, 8, 0, None, 55, 1])
-    assert agreed([("plain", a), ("smoothed:3", b)], QR) == {0, 2, 3, 4, 5}
-    assert agreed([("plain", _reading([120, 7, 0, 3, 55, 1], inferred="qr"))], QR) == frozenset()
 
 
 def test_one_view_alone_is_never_combined() -> None:

@@ -22,7 +22,7 @@ from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
 from veedor.read.deblur import deblurred, smear
 from veedor.read.print import PrintReading, read_print
-from veedor.read.print.combine import agreed, combine
+from veedor.read.print.combine import combine
 from veedor.read.print.ocr import recogniser
 from veedor.read.variants import retouched_views
 from veedor.verify.checks import RegistryView
@@ -216,9 +216,7 @@ def read_print_views(
         for name, image in retouched_views(view):
             if time.perf_counter() > deadline:
                 break
-            # What earlier views read equal to the QR is not read again: more views fit in.
-            known = agreed(seen, qr_acta) if qr_acta is not None else frozenset()
-            reading = read_print(image, definition, expect=qr_acta, known=known)
+            reading = read_print(image, definition, expect=qr_acta)
             if reading is not None:
                 seen.append((f"{base + '+' if base else ''}{name}", reading))
             if better(reading, printed):

@@ -49,19 +49,6 @@ def _pick(candidates: Sequence[Line | None], want: int) -> tuple[Line | None, in
     return (unread[1], None) if unread else (None, None)
 
 
-def agreed(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) -> frozenset[int]:
-    """Ballot positions some taking-part view read equal to the QR's count and none read
-    otherwise: the counts a further view need not look at again."""
-    kept = [r for _, r in readings if _differing(r, expect) <= MISPLACED]
-    return frozenset(
-        p
-        for p, want in enumerate(expect.votes)
-        if (line := _pick([r.lines[p] if p < len(r.lines) else None for r in kept], want)[0]) is not None
-        and line.value == want
-        and not line.inferred
-    )
-
-
 def combine(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) -> PrintReading | None:
     """One reading from several views' readings of the same sheet; None when fewer than
     two views take part."""

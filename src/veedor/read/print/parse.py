@@ -83,10 +83,7 @@ class PrintReading:
 
 
 def read_print(
-    gray: np.ndarray,
-    definition: ElectionDefinition,
-    expect: ActaCounts | None = None,
-    known: frozenset[int] = frozenset(),
+    gray: np.ndarray, definition: ElectionDefinition, expect: ActaCounts | None = None
 ) -> PrintReading | None:
     """Read the printed acta in a grayscale image; None when no acta table is found.
 
@@ -95,10 +92,6 @@ def read_print(
     summary when its sums do not hold. That keeps the common case (print and QR agree) to
     about a third of the recognition work, and still reads both spellings of every count
     that is in question.
-
-    ``known``: ballot positions other views of the same sheet already read equal to the
-    QR's count (``combine.agreed``). Their rows are not re-read here when their digits
-    differ, and such a line is left unread in this reading rather than a guess.
     """
     start = time.perf_counter()
     if gray.ndim == 3:
@@ -129,7 +122,6 @@ def read_print(
             read_codes(gray, layout.table, scale, rec, table_reads)
             lines, votantes, notes, used = assign_rows(layout.table, table_reads, definition)
             doubtful = _doubtful(lines, used, expect)
-        doubtful = [(p, k) for p, k in doubtful if p not in known]
         reread: set[int] = set()
         # The re-read rows carry their party codes and are placed again; a row that then
         # moves into a doubtful place is re-read in a second round.
@@ -154,7 +146,7 @@ def read_print(
                     lines[p] = table_reads[k].line(ballot[p].acronym)
                 break
             lines, votantes, notes, used = placed
-            doubtful = [(p, k) for p, k in _doubtful(lines, used, expect) if p not in known]
+            doubtful = _doubtful(lines, used, expect)
     wanted = summary_wanted(expect) if expect is not None else None
     keys = by_position(len(summary_reads), _title_rows(summary_reads, wanted))
     summary = _summary(summary_reads, keys)
@@ -189,13 +181,6 @@ def read_print(
     if len(summary) != len(SUMMARY_KEYS) and (expect is None or len(summary) < SUMMARY_NEEDED):
         notes.append(f"resumen: {len(summary)} de {len(SUMMARY_KEYS)} filas / summary rows")
     if expect is not None:
-        # Known elsewhere and not looked at again here: unread, not a digits-only guess.
-        lines = [
-            replace(ln, digits=None, words=None, words_read=True)
-            if ln is not None and p in known and ln.value != expect.votes[p]
-            else ln
-            for p, ln in enumerate(lines)
-        ]
         row_of = dict(used)
         lines = [
             ln

@@ -187,6 +187,7 @@ def read_print_views(
     view_name: str | None = None
     view = gray
     seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine at the end
+    tried: set[str] = set()
     for attempt, (name, image) in enumerate(candidates()):
         # A scan's straightened view is always tried: a plain reading that went wrong
         # (a tilted or warped sheet) can spend the whole budget on its own re-reads.
@@ -198,6 +199,7 @@ def read_print_views(
         if printed is not None and (holds(printed) or not always):
             break
         reading = read_print(image, definition, expect=qr_acta)
+        tried.add(name or "plain")
         if reading is not None:
             seen.append((name or "plain", reading))
         if better(reading, printed):
@@ -216,11 +218,14 @@ def read_print_views(
         for name, image in retouched_views(view):
             if time.perf_counter() > deadline:
                 break
+            full_name = f"{base + '+' if base else ''}{name}"
+            if full_name in tried:
+                continue  # the plain scan's blur, already divided out and read first
             reading = read_print(image, definition, expect=qr_acta)
             if reading is not None:
-                seen.append((f"{base + '+' if base else ''}{name}", reading))
+                seen.append((full_name, reading))
             if better(reading, printed):
-                printed, view_name = reading, f"{base + '+' if base else ''}{name}"
+                printed, view_name = reading, full_name
             if printed is not None and holds(printed):
                 break
     if qr_acta is not None and (printed is None or not holds(printed)):

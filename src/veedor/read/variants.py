@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from veedor.read.deblur import deblurred, smear
+
 
 def pad(gray: np.ndarray, frac: float = 0.12) -> np.ndarray:
     """A white margin: decoders need a quiet zone, and cropped photos often cut it."""
@@ -130,8 +132,6 @@ def retouched_views(gray: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """Light-only variants worth another reading when the first does not hold: the
     blur divided out when it shows one, then smoothed when the image is grainy,
     sharpened otherwise; made one at a time, as asked for."""
-    from veedor.read.deblur import deblurred, smear
-
     if (blur := smear(gray)) is not None:
         yield blur.name, deblurred(gray, blur)
     if grainy(gray):

@@ -38,15 +38,17 @@ def _differing(reading: PrintReading, expect: ActaCounts) -> int:
 
 def _pick(candidates: Sequence[Line | None], want: int) -> tuple[Line | None, int | None]:
     """The line kept for one count, and the index of the view it came from."""
-    read = [(k, ln) for k, ln in enumerate(candidates) if ln is not None and ln.value is not None]
-    read = [(k, ln) for k, ln in read if not ln.inferred]
-    for k, ln in read:
-        if ln.value != want:
-            return ln, k
-    for k, ln in read:
-        return ln, k
-    unread = next(((k, ln) for k, ln in enumerate(candidates) if ln is not None), None)
-    return (unread[1], None) if unread else (None, None)
+    read = [
+        (k, ln)
+        for k, ln in enumerate(candidates)
+        if ln is not None and ln.value is not None and not ln.inferred
+    ]
+    # A count read otherwise anywhere first: the mismatch must be reported.
+    read.sort(key=lambda kl: kl[1].value == want)
+    if read:
+        return read[0][1], read[0][0]
+    # Nothing read: the line as found (its unsure spellings explain the review), if any.
+    return next((ln for ln in candidates if ln is not None), None), None
 
 
 def combine(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) -> PrintReading | None:

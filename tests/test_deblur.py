@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from veedor.definitions import ElectionDefinition
 from veedor.read.acta import read_qr
-from veedor.read.deblur import Streak, deblurred, focus, smear, streak
+from veedor.read.deblur import Focus, Streak, deblurred, focus, smear, streak
 from veedor.read.engines import ZxingEngine
 from veedor.simulate.degrade import degrade
 
@@ -93,9 +93,16 @@ def test_deblurring_returns_a_new_image_of_the_same_size(table: np.ndarray) -> N
     assert cv2.Laplacian(out, cv2.CV_64F).var() > 2 * cv2.Laplacian(smeared, cv2.CV_64F).var()
 
 
-def test_tiny_or_blank_images_show_no_smear() -> None:
+def test_tiny_blank_noisy_or_odd_shaped_images_show_no_blur_and_never_crash() -> None:
     assert streak(np.full((50, 50), 255, np.uint8)) is None
-    assert streak(np.full((600, 600), 255, np.uint8)) is None
+    assert smear(np.full((600, 600), 255, np.uint8)) is None
+    rng = np.random.default_rng(0)
+    for shape in [(64, 64), (70, 3000), (3000, 70), (2000, 2000)]:
+        noise = (rng.random(shape) * 255).astype(np.uint8)
+        assert smear(noise) is None
+        # A kernel wider than the image (mirrored margins) still gives an image its size.
+        assert deblurred(noise, Focus(25.0)).shape == shape
+        assert deblurred(noise, Streak(26.0, 33.0, 40.0)).shape == shape
 
 
 def test_a_smeared_qr_is_read_by_the_ladder(definition: ElectionDefinition) -> None:

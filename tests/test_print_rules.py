@@ -46,6 +46,25 @@ def test_one_code_misread_as_another_lines_keeps_its_row(definition: ElectionDef
     assert lines[pv] is not None and lines[pv].label == "PV"
 
 
+def test_codes_cut_at_the_left_edge_keep_their_rows(definition: ElectionDefinition) -> None:
+    # The QR-less acta cut by the frame: the last lines' codes lose their first glyphs
+    # ("75" of MUD's 1075, "2" of CONDE's 1092, which is also COPEI's code) and one row
+    # reads no code at all; every row must stay on its line, none shifted or left out.
+    tail = {b.acronym: p for p, b in enumerate(definition.ballot)}
+    codes = {
+        tail["AREPA"]: "4",
+        tail["UNTC"]: "50",
+        tail["MPV"]: "63",
+        tail["MUD"]: "75",
+        tail["CENTRADOS"]: "73",
+        tail["CONDE"]: "2",
+    }
+    reads = _ballot_reads(definition, codes)
+    reads[tail["VPA"]] = _read("", 1)
+    lines, _, _, _ = assign_rows(tuple(_row(k) for k in range(len(reads))), reads, definition)
+    assert [line.label if line else None for line in lines] == [b.acronym for b in definition.ballot]
+
+
 def test_summary_labels_are_matched_by_their_endings() -> None:
     assert closest_label("Votos") == "votos"
     assert closest_label("clales") == "parciales"  # "Votos parciales", its left edge cut

@@ -30,6 +30,7 @@ def assign_rows(
     notes: list[str] = []
 
     known = set(codes)
+    skip_row, skip_pos = -1.0, -3.0
 
     def score(k: int, p: int) -> float:
         code = read_codes[k]
@@ -42,14 +43,24 @@ def assign_rows(
             raw = texts[k].code_text.replace(" ", "")
             if one_slip(raw, str(codes[p])) or one_slip(str(code), str(codes[p])):
                 return 1.0
+            # The code's end, its first glyphs cut off with the sheet's left edge ("75" of
+            # 1075). One glyph is too little to pull a row ("1" ends 931), so it only
+            # counts against the penalty below.
+            ending = str(codes[p]).endswith(raw)
+            if ending and len(raw) > 1:
+                return 2.0
             # Just above skipping both row and line (-4): between neighbours that place
             # themselves, one code misread into another line's (dark noise: "1065" for
             # 1053) is still that row; a row really out of place costs its neighbours.
-            return -3.5 if code in known and not raw.startswith("0") else 0.0
+            # A glyph that is another party's whole code but ends this line's ("2" of
+            # 1092, COPEI's 2) keeps the last row on its line, just above leaving the
+            # line empty (rows after the ballot cost nothing).
+            if code in known and not raw.startswith("0"):
+                return skip_pos + 0.5 if ending else -3.5
+            return 0.0
         readable = bool(texts[k].digits) or texts[k].words_value(scored=False) is not None
         return 0.5 if readable else -3.0
 
-    skip_row, skip_pos = -1.0, -3.0
     best = np.full((n + 1, m + 1), -np.inf)
     move = np.zeros((n + 1, m + 1), np.int8)  # 1 diagonal, 2 skip row, 3 skip position
     best[:, 0] = 0.0  # rows before the ballot (votantes, headings) cost nothing

@@ -1,12 +1,15 @@
-"""Several views' readings combined count by count, with the QR known: as strict as one view."""
+"""Several views' readings combined: count by count with the QR known, as strict as one
+view; without it, a whole table from one view and the totals that fit it from another."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veedor.model import ActaCounts
-from veedor.read.print.combine import MISPLACED, combine
+from veedor.read.print.combine import MISPLACED, combine, combine_print
 from veedor.read.print.parse import PrintReading, print_reading_checks
 from veedor.read.print.rows import Line
 from veedor.read.print.words import to_words
@@ -114,3 +117,79 @@ def test_a_combined_reading_holds_only_if_every_count_was_read_as_the_qrs(
         for p, q in enumerate(QR.votes)
     )
     assert _holds(out) == expected
+
+
+CENTRE = QR.centre
+TABLE = [120, 7, 0, 3, 55, 1]  # sums to 186; nulos 4, votos 190
+
+
+def _print_only(
+    votes: list[int | None],
+    totals: tuple[int | None, int | None, int | None],
+    acta_id: str | None = QR.acta_id,
+    centre: str | None = CENTRE,
+) -> PrintReading:
+    """A view's reading without a QR: ``votes`` (None: unreadable) and its votos, válidos,
+    nulos (None: the row's digits and words disagree)."""
+    lines: list[Line | None] = [
+        Line(f"L{p}", None, None, "", "") if v is None else _line(f"L{p}", v) for p, v in enumerate(votes)
+    ]
+    summary = {
+        key: Line(key, 45, None, "45", "") if value is None else _line(key, value)
+        for key, value in zip(("votos", "validos", "nulos"), totals, strict=True)
+    }
+    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(votes), None, 1)
+    return PrintReading(acta, tuple(lines), summary, {}, acta_id, centre, None, tuple(checks), "test", 1.0)
+
+
+def test_without_qr_a_whole_table_takes_the_totals_that_fit_it() -> None:
+    """The QR-less acta at low resolution: one view reads every line but loses a summary
+    row, so its totals shift and still add up (190, 0, 190); another view loses a table
+    row (its lines shift) but reads the totals. Neither holds; together they do."""
+    table_view = _print_only(TABLE, (190, 0, 190))
+    totals_view = _print_only([120, 7, 3, 55, 1, None], (190, 186, 4), centre=None)
+    assert not table_view.agrees and not totals_view.agrees
+    both = combine_print([("plain", table_view), ("sharpened:3", totals_view)])
+    assert both is not None and both.agrees, [c.detail for c in both.checks if not c.passed]
+    assert both.acta.votes == tuple(TABLE) and both.acta.nulos == 4
+    assert both.acta.acta_id == QR.acta_id
+    assert "plain" in both.notes[0] and "sharpened:3" in both.notes[0]
+
+
+def test_without_qr_valid_votes_unread_are_what_both_sums_say() -> None:
+    table_view = _print_only(TABLE, (None, None, None))
+    totals_view = _print_only([120, 7, None, 3, 55, 1], (190, None, 4))
+    both = combine_print([("plain", table_view), ("smoothed:5", totals_view)])
+    assert both is not None and both.agrees
+    assert both.summary["validos"].value == 186 and both.summary["validos"].inferred == "sums"
+
+
+def test_without_qr_two_whole_tables_that_differ_are_not_combined() -> None:
+    """Two views read every line, each with its digits and words agreeing, and differ:
+    one of them misread, and without the QR nothing says which."""
+    one = _print_only(TABLE, (190, 0, 190))
+    other = _print_only([120, 7, 0, 3, 54, 2], (None, None, None))
+    totals = _print_only([None] * 6, (190, 186, 4))
+    assert combine_print([("plain", one), ("warp", other), ("smoothed:3", totals)]) is None
+
+
+def test_without_qr_two_sets_of_totals_that_fit_are_not_combined() -> None:
+    table_view = _print_only(TABLE, (None, None, None))
+    a = _print_only([None] * 6, (190, 186, 4))
+    b = _print_only([None] * 6, (196, 186, 10))
+    assert combine_print([("plain", table_view), ("a", a), ("b", b)]) is None
+
+
+def test_without_qr_views_reading_different_acta_ids_are_not_combined() -> None:
+    table_view = _print_only(TABLE, (None, None, None))
+    totals_view = _print_only([None] * 6, (190, 186, 4), acta_id="070704017.02.1.0001")
+    assert combine_print([("plain", table_view), ("warp", totals_view)]) is None
+
+
+def test_without_qr_a_table_with_a_count_only_inferred_is_not_whole() -> None:
+    inferred = _print_only(TABLE, (None, None, None))
+    lines = list(inferred.lines)
+    lines[1] = replace(lines[1], inferred="sums")  # type: ignore[type-var]
+    inferred = replace(inferred, lines=tuple(lines))
+    totals_view = _print_only([None] * 6, (190, 186, 4))
+    assert combine_print([("plain", inferred), ("warp", totals_view)]) is None

@@ -15,11 +15,16 @@ QR comparison done across views, and stays as strict as within one:
 - the printed acta id likewise.
 
 The result faces the same QR comparison as any reading, and names the views it used.
+
+Without the QR nothing shows a row out of place but the sums, so views are not stitched
+line by line (:func:`combine_print`): the table is taken whole from a view that read
+every line, and the totals from a view whose totals add up and equal that table's sum.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from veedor.model import ActaCounts
 from veedor.read.print.parse import PrintReading, print_reading_checks, summary_wanted
@@ -94,5 +99,69 @@ def combine(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) ->
         checks=tuple(checks),
         engine=base.engine,
         ms=sum(r.ms for _, r in kept),
+        notes=(note,),
+    )
+
+
+TOTALS = ("votos", "validos", "nulos")
+
+
+def _read(line: Line | None) -> int | None:
+    """The count a view read from the print itself, digits and words alike; else None."""
+    return line.digits if line is not None and line.agrees and not line.inferred else None
+
+
+def combine_print(readings: Sequence[tuple[str, PrintReading]]) -> PrintReading | None:
+    """Print only (no QR): one view's whole table with another view's totals; None unless
+    exactly one table and one set of totals fit each other, and the views that read the
+    printed acta id and centre all read the same ones.
+
+    Every view that read all lines must have read the same table; totals that add up
+    but do not equal its sum (a lost summary row shifts every total below it: 449, 0,
+    449) are set aside; the totals that fit must be one. The result faces every check."""
+    named = list(readings)
+    tables = {
+        tuple(_read(ln) for ln in r.lines): k
+        for k, (_, r) in enumerate(named)
+        if r.lines and all(_read(ln) is not None for ln in r.lines)
+    }
+    if len(tables) != 1:
+        return None
+    ((table, t),) = tables.items()
+    valid = sum(v for v in table if v is not None)
+    fitting: dict[tuple[int, int], int] = {}
+    for k, (_, r) in enumerate(named):
+        votos, validos, nulos = (_read(r.summary.get(key)) for key in TOTALS)
+        # Válidos itself need not be read: votos minus nulos equal to the table's sum is
+        # both sums saying it (as within one view, read.print.sums).
+        if votos is not None and nulos is not None and votos - nulos == valid and validos in (None, valid):
+            fitting.setdefault((votos, nulos), k)
+    ids = {r.acta_id for _, r in named if r.acta_id}
+    centres = {r.centre_printed for _, r in named if r.centre_printed}
+    if len(fitting) != 1 or len(ids) > 1 or len(centres) > 1:
+        return None
+    (s,) = fitting.values()
+    base, totals = named[t][1], named[s][1]
+    lines = list(base.lines)
+    summary = {key: totals.summary[key] for key in ("votos", "nulos")}
+    validos_line = totals.summary.get("validos") or Line("validos", None, None, "", "")
+    if _read(validos_line) != valid:
+        validos_line = replace(validos_line, digits=valid, words=valid, words_read=True, inferred="sums")
+    summary["validos"] = validos_line
+    acta_id, centre = next(iter(ids), None), next(iter(centres), None)
+    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(lines), None, 1)
+    checks += [c for _, r in named for c in r.checks if c.name == "print_single_acta" and not c.passed][:1]
+    note = f"combinada / combined: tabla / table {named[t][0]}, totales / totals {named[s][0]}"
+    return PrintReading(
+        acta=acta,
+        lines=tuple(lines),
+        summary=summary,
+        votantes=base.votantes,
+        acta_id=acta_id,
+        centre_printed=centre,
+        electors=base.electors,
+        checks=tuple(checks),
+        engine=base.engine,
+        ms=sum(r.ms for _, r in named),
         notes=(note,),
     )

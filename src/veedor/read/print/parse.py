@@ -154,9 +154,9 @@ def read_print(
         # Positions do not hold up: the printed labels say which row is which total.
         keys = by_label(gray, layout, layout.summary[: len(summary_reads)], rec) or keys
         summary = _summary(summary_reads, keys)
-    elif wanted is None and not _totals_agree(summary):
+    elif wanted is None and not _totals_agree(summary, lines):
         labelled = by_label(gray, layout, layout.summary, rec)
-        if labelled is not None and _totals_agree(by_labels := _summary(summary_reads, labelled)):
+        if labelled is not None and _totals_agree(by_labels := _summary(summary_reads, labelled), lines):
             keys, summary = labelled, by_labels
     if wanted is not None:
         row_of_key = {key: k for k, key in enumerate(keys) if key is not None}
@@ -356,10 +356,15 @@ def _summary(reads: list[RowRead], keys: list[str | None]) -> dict[str, Line]:
     return {key: read.line(key) for key, read in summary_rows(reads, keys).items()}
 
 
-def _totals_agree(summary: dict[str, Line]) -> bool:
+def _totals_agree(summary: dict[str, Line], lines: list[Line | None]) -> bool:
+    """Whether votos, válidos and nulos add up, and válidos is the lines' sum when every
+    line is read (a lost row shifts totals that still add up: 449, 0, 449)."""
     values = [summary[k].value if k in summary else None for k in ("votos", "validos", "nulos")]
     votos, validos, nulos = values
-    return votos is not None and validos is not None and nulos is not None and validos + nulos == votos
+    if votos is None or validos is None or nulos is None or validos + nulos != votos:
+        return False
+    counts = [ln.value if ln is not None else None for ln in lines]
+    return None in counts or sum(c for c in counts if c is not None) == validos
 
 
 def _summary_off(rows: dict[str, RowRead], wanted: dict[str, int]) -> bool:

@@ -87,6 +87,8 @@ def _rel(name: str) -> str:
         ("phone_full", "784821_939966_0139Acta0138.jpg", 18369312209842735107, "settled by the sums"),
         # A re-read row moved the rows along; the row that then landed on PPT's line had
         # never been re-read and stayed unreadable.
+        # (Its PCV code reads "1": AD's code, and the end of TUPAMARO's 931; one glyph must
+        # not pull the rows one line down.)
         ("phone_full", "784821_911027_0130Acta0129.jpg", 7532455169864920859, "row re-read twice"),
         # Receipt found by its text only (no paper edge against a blotchy table): the view
         # used to end inside the words column, cutting "Cuatro" to "Cu".
@@ -105,6 +107,9 @@ def _rel(name: str) -> str:
         # A dark scan: plain and straightened readings took ~13 s; the smoothed view that
         # reads it must still get its turn (retouching has its own time).
         ("dark", "784821_533014_0138Acta0137.jpg", 13078194753264566775, "retouch keeps its time"),
+        # A grainy dark photo read whole by no view: smoothed and light-flattened views
+        # combine, the last of them read ~20 s in, past the time budget views once had.
+        ("dark", "784821_149098_0135Acta0134.jpg", 17772149393555632287, "every retouch read"),
         # A phone photo whose straightened view is still sheared: the digits column drifts
         # ~2.5 line heights down the table, and its first three rows fell out of the column.
         ("phone_full", "784821_932198_0164Acta0163.jpg", 13701229683286654925, "drifting column"),
@@ -167,6 +172,13 @@ def test_dark_photo_of_the_qrless_acta_is_read_from_its_print(
         # Válidos unreadable ("45", words lost in a fold): the lines' sum and votos minus
         # nulos both say 449.
         ("crumpled", 2844853089957690186, "válidos settled by both sums"),
+        # The sheet's left edge cut: the last lines' party codes lose their first glyphs
+        # ("75" of 1075, "2" of 1092) and must still place their rows.
+        ("qr_cut", 8379827874914683420, "codes cut at the left edge"),
+        # No view reads it whole: the plain one loses the first summary row (its totals
+        # shift to 449, 0, 449), a sharpened one a ballot row; the plain view's table and
+        # the sharpened view's totals fit each other.
+        ("low_res", 1815932983868455045, "table of one view, totals of another"),
     ],
 )
 def test_degraded_qrless_acta_is_read_from_its_print(

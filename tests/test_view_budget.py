@@ -1,0 +1,68 @@
+"""How many views of one image are read: a fixed list, not a time budget, so that the
+same image gives the same reading on a busy machine as on an idle one. The clock and the
+reading are stand-ins here: the rule is about when a view starts, not what it reads."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from veedor.definitions import ElectionDefinition
+from veedor.model import ActaCounts
+from veedor.pipeline import worker
+from veedor.read.rectify import upright_views
+from veedor.read.variants import retouched_views
+
+QR = ActaCounts("070704017.03.1.0001", "070704017", 3, (449,) + (0,) * 37, 0)
+
+
+def _views_read(
+    monkeypatch: pytest.MonkeyPatch,
+    definition: ElectionDefinition,
+    seconds_each: float,
+    qr: ActaCounts | None = None,
+) -> int:
+    clock = [0.0]
+    started: list[float] = []
+
+    def slow_reading(image: np.ndarray, definition: ElectionDefinition, expect: object = None) -> None:
+        started.append(clock[0])
+        clock[0] += seconds_each
+        return None  # no table in any view: every view is tried
+
+    monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(worker, "read_print", slow_reading)
+    worker.read_print_views(_grey_scan(), definition, qr, True)
+    assert all(t <= (worker.PRINT_ONLY_SAFETY_S if qr is None else worker.SAFETY_S) for t in started)
+    return len(started)
+
+
+def _grey_scan() -> np.ndarray:
+    # Receipt-shaped and grainy (a dark scan): read plain, then its retouched views.
+    return np.random.default_rng(7).normal(120, 30, (2400, 240)).clip(0, 255).astype(np.uint8)
+
+
+def _views() -> int:
+    scan = _grey_scan()
+    return 1 + len(list(upright_views(scan, limit=2))) + len(list(retouched_views(scan)))
+
+
+@pytest.mark.parametrize("qr", [QR, None], ids=["qr-read", "print-only"])
+def test_every_view_is_read_however_long_each_takes(
+    qr: ActaCounts | None, monkeypatch: pytest.MonkeyPatch, definition: ElectionDefinition
+) -> None:
+    """4.5 s a reading (a busy machine) still reaches the last retouched view: a
+    time budget used to stop after the fourth and turn a dark photo's ok into review."""
+    assert _views() >= 5
+    assert _views_read(monkeypatch, definition, 4.5, qr) == _views()
+    assert _views_read(monkeypatch, definition, 0.5, qr) == _views()
+
+
+@pytest.mark.parametrize("qr", [QR, None], ids=["qr-read", "print-only"])
+def test_a_hopeless_image_stops_at_the_safety_limit(
+    qr: ActaCounts | None, monkeypatch: pytest.MonkeyPatch, definition: ElectionDefinition
+) -> None:
+    limit = worker.PRINT_ONLY_SAFETY_S if qr is None else worker.SAFETY_S
+    assert _views_read(monkeypatch, definition, limit / 2.5, qr) == 3 < _views()

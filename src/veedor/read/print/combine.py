@@ -82,12 +82,25 @@ def combine(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) ->
     centres = sorted({r.centre_printed for _, r in kept if r.centre_printed})
     other_centres = [c for c in centres if c != expect.centre]
     centre = other_centres[0] if other_centres else (centres[0] if centres else None)
-    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(expect.votes), expect, 1)
-    # A view that saw more than one acta says so in the combination too.
-    checks += [c for _, r in kept for c in r.checks if c.name == "print_single_acta" and not c.passed][:1]
     sources = "; ".join(f"{kept[k][0]}: {', '.join(items)}" for k, items in sorted(used.items()))
     note = f"combinada de {len(kept)} vistas / combined from {len(kept)} views ({sources})"
-    base = kept[0][1]
+    return _combined(kept, kept[0][1], lines, summary, acta_id, centre, expect, note)
+
+
+def _combined(
+    readings: Sequence[tuple[str, PrintReading]],
+    base: PrintReading,
+    lines: list[Line | None],
+    summary: dict[str, Line],
+    acta_id: str | None,
+    centre: str | None,
+    expect: ActaCounts | None,
+    note: str,
+) -> PrintReading:
+    """The combined reading, facing every check of a single view's."""
+    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(lines), expect, 1)
+    # A view that saw more than one acta says so in the combination too.
+    checks += [c for _, r in readings for c in r.checks if c.name == "print_single_acta" and not c.passed][:1]
     return PrintReading(
         acta=acta,
         lines=tuple(lines),
@@ -98,7 +111,7 @@ def combine(readings: Sequence[tuple[str, PrintReading]], expect: ActaCounts) ->
         electors=base.electors,
         checks=tuple(checks),
         engine=base.engine,
-        ms=sum(r.ms for _, r in kept),
+        ms=sum(r.ms for _, r in readings),
         notes=(note,),
     )
 
@@ -149,19 +162,5 @@ def combine_print(readings: Sequence[tuple[str, PrintReading]]) -> PrintReading 
         validos_line = replace(validos_line, digits=valid, words=valid, words_read=True, inferred="sums")
     summary["validos"] = validos_line
     acta_id, centre = next(iter(ids), None), next(iter(centres), None)
-    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(lines), None, 1)
-    checks += [c for _, r in named for c in r.checks if c.name == "print_single_acta" and not c.passed][:1]
     note = f"combinada / combined: tabla / table {named[t][0]}, totales / totals {named[s][0]}"
-    return PrintReading(
-        acta=acta,
-        lines=tuple(lines),
-        summary=summary,
-        votantes=base.votantes,
-        acta_id=acta_id,
-        centre_printed=centre,
-        electors=base.electors,
-        checks=tuple(checks),
-        engine=base.engine,
-        ms=sum(r.ms for _, r in named),
-        notes=(note,),
-    )
+    return _combined(named, base, lines, summary, acta_id, centre, None, note)

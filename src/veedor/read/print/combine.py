@@ -29,6 +29,7 @@ from dataclasses import replace
 from veedor.model import ActaCounts
 from veedor.read.print.parse import PrintReading, print_reading_checks, summary_wanted
 from veedor.read.print.rows import Line
+from veedor.read.print.sums import TOTALS
 
 MISPLACED = 4  # lines reading another count than the QR's: past this, rows are out of place
 
@@ -114,9 +115,6 @@ def _combined(
         ms=sum(r.ms for _, r in readings),
         notes=(note,),
     )
-
-
-TOTALS = ("votos", "validos", "nulos")
 
 
 def _read(line: Line | None) -> int | None:

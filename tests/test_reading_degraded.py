@@ -111,6 +111,10 @@ def _rel(name: str) -> str:
         # A grainy dark photo read whole by no view: smoothed and light-flattened views
         # combine, the last of them read ~20 s in, past the time budget views once had.
         ("dark", "784821_149098_0135Acta0134.jpg", 17772149393555632287, "every retouch read"),
+        # A dark, vignetted scan: its straightened view kept only the lit half, without
+        # the party codes, and rows were placed one line off. Straightened whole, then
+        # smoothed, it reads whole.
+        ("dark", "784821_007643_0134Acta0133.jpg", 8722418958818058524, "straightened whole"),
         # A phone photo whose straightened view is still sheared: the digits column drifts
         # ~2.5 line heights down the table, and its first three rows fell out of the column.
         ("phone_full", "784821_932198_0164Acta0163.jpg", 13701229683286654925, "drifting column"),

@@ -136,3 +136,22 @@ def test_clean_scan_is_never_rectified(
     printed, reading = read_print_views(gray, definition, truth, True)
     assert printed is not None and reading is not None
     assert reading.variant == "digits-vs-qr"
+
+
+@pytest.mark.parametrize(
+    ("name", "seed"),
+    [(A, 8722418958818058524), (f"{SOMMARIVA}/784821_911027_0130Acta0129.jpg", 11013093880493293783)],
+)
+def test_a_dark_scan_is_straightened_whole(name: str, seed: int) -> None:
+    """Under-exposed, vignetted and grainy, the scan's lit half looked like paper and its
+    dark half like background: the view kept half the sheet (cutting off the party codes,
+    so the rows were placed one line off) or a sliver. A frame shaped like a receipt
+    holds the whole receipt, so the view spans the whole sheet."""
+    scan = _photo(name, "dark", seed)
+    geometry = find_geometry(scan)
+    assert geometry is not None
+    h, w = scan.shape
+    top_left, top_right, bottom_right, bottom_left = geometry.quad
+    lengths = np.linalg.norm(bottom_left - top_left), np.linalg.norm(bottom_right - top_right)
+    widths = np.linalg.norm(top_right - top_left), np.linalg.norm(bottom_right - bottom_left)
+    assert min(lengths) >= 0.9 * h and min(widths) >= 0.9 * w

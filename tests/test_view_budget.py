@@ -66,3 +66,52 @@ def test_a_hopeless_image_stops_at_the_safety_limit(
 ) -> None:
     limit = worker.PRINT_ONLY_SAFETY_S if qr is None else worker.SAFETY_S
     assert _views_read(monkeypatch, definition, limit / 2.5, qr) == 3 < _views()
+
+
+@pytest.mark.parametrize(
+    ("plain_finds_table", "order"),
+    [
+        (False, ["plain", "straightened", "plain+0", "plain+1", "straightened+0", "straightened+1"]),
+        (True, ["plain", "straightened", "plain+0", "plain+1"]),
+    ],
+    ids=["no-table-in-plain", "table-in-plain"],
+)
+def test_a_scan_whose_plain_image_shows_no_table_is_retouched_plain_first(
+    plain_finds_table: bool, order: list[str], monkeypatch: pytest.MonkeyPatch, definition: ElectionDefinition
+) -> None:
+    """A dark scan: grain hid the table from the plain image, and its straightened view
+    (resampled, sharpened) read most lines; only the plain image's smoothed views read
+    the rest. Both are retouched, the plain image first. A plain image that found a
+    table keeps the old rule: the best reading so far is the one retouched."""
+    from veedor.read import rectify
+
+    scan = _grey_scan()
+    what: dict[int, str] = {id(scan): "plain"}
+    keep: list[np.ndarray] = []  # alive, so that no id is reused
+
+    def tagged(image: np.ndarray, name: str) -> np.ndarray:
+        keep.append(image)
+        what[id(image)] = name
+        return image
+
+    def straightened(gray: np.ndarray, limit: int = 2) -> object:
+        yield "deskew", tagged(gray.copy(), "straightened")
+
+    def retouched(view: np.ndarray) -> object:
+        for k in range(2):
+            yield f"retouch{k}", tagged(view.copy(), f"{what[id(view)]}+{k}")
+
+    read: list[str] = []
+
+    def reading(image: np.ndarray, definition: ElectionDefinition, expect: object = None) -> object:
+        read.append(what[id(image)])
+        if read[-1].startswith("plain") and not plain_finds_table:
+            return None
+        return SimpleNamespace(agrees=False, as_dict=dict, engine="stand-in")
+
+    monkeypatch.setattr(rectify, "upright_views", straightened)
+    monkeypatch.setattr(worker, "retouched_views", retouched)
+    monkeypatch.setattr(worker, "read_print", reading)
+    monkeypatch.setattr(worker, "combine_print", lambda seen: None)
+    worker.read_print_views(scan, definition, None, True)
+    assert read == order

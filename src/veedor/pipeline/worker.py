@@ -197,6 +197,7 @@ def read_print_views(
     view = gray
     seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine at the end
     tried: set[str] = set()
+    plain_blank = False  # the plain image showed no table at all
     for attempt, (name, image) in enumerate(candidates()):
         # A scan's straightened view is always tried: a plain reading that went wrong
         # (a tilted or warped sheet) found a table, but not the right one.
@@ -209,6 +210,7 @@ def read_print_views(
             break
         reading = read_print(image, definition, expect=qr_acta)
         tried.add(name or "plain")
+        plain_blank = plain_blank or (name is None and reading is None)
         if reading is not None:
             seen.append((name or "plain", reading))
         if better(reading, printed):
@@ -216,25 +218,37 @@ def read_print_views(
     if printed is None or not holds(printed):
         # Light only, on the best view read so far: a dark high-ISO photo is smoothed (grain
         # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
-        base = view_name
-        for name, image in retouched_views(view):
+        # A scan is its receipt: when its plain image shows no table at all, darkness or
+        # grain hid it, and the plain image (not resampled, not sharpened) is retouched
+        # first; straightening brings no table back.
+        bases = [(view_name, view)]
+        if scan_shaped and view_name is not None and plain_blank:
+            bases.insert(0, (None, gray))
+        for base, source in bases:
             if time.perf_counter() - started > safety_s:
                 break
-            full_name = f"{base + '+' if base else ''}{name}"
-            if full_name in tried:
-                continue  # the plain scan's blur, already divided out and read first
-            reading = read_print(image, definition, expect=qr_acta)
-            if reading is not None:
-                seen.append((full_name, reading))
-            if better(reading, printed):
-                printed, view_name = reading, full_name
+            for name, image in retouched_views(source):
+                if time.perf_counter() - started > safety_s:
+                    break
+                full_name = f"{base + '+' if base else ''}{name}"
+                if full_name in tried:
+                    continue  # the plain scan's blur, already divided out and read first
+                tried.add(full_name)
+                reading = read_print(image, definition, expect=qr_acta)
+                if reading is not None:
+                    seen.append((full_name, reading))
+                if better(reading, printed):
+                    printed, view_name = reading, full_name
+                if printed is not None and holds(printed):
+                    break
             if printed is not None and holds(printed):
                 break
-    if printed is None or not holds(printed):
-        # No view read the whole sheet; together they may have (see read.print.combine).
-        combined = combine(seen, qr_acta) if qr_acta is not None else combine_print(seen)
-        if combined is not None and holds(combined):
-            printed, view_name = combined, "combined"
+            # No view read the whole sheet; together they may have (see read.print.combine),
+            # tried before another base's views add their own misreadings.
+            combined = combine(seen, qr_acta) if qr_acta is not None else combine_print(seen)
+            if combined is not None and holds(combined):
+                printed, view_name = combined, "combined"
+                break
     ms = (time.perf_counter() - started) * 1000
     if printed is None:
         return None, Reading("print", recogniser().name, "layout", None, ms)

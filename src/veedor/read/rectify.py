@@ -29,6 +29,8 @@ import numpy as np
 WIDTH = 640  # the receipt's width in a 200-dpi scan (8 cm of paper)
 SMALL = 400_000  # pixels in the copy the geometry is found on
 MIN_ASPECT = 1.3  # a receipt region less elongated than this is no receipt
+SCAN_ASPECT = 2.5  # a frame this elongated is the receipt itself (a scan), not a photo of it
+FILLS = 0.9  # of a scan's length, the least its receipt runs
 MAX_HEIGHT = 12_000  # a 60 cm receipt at 200 dpi: more is a wrong quad, not paper
 
 View = tuple[str, np.ndarray]
@@ -73,6 +75,14 @@ def find_geometry(gray: np.ndarray) -> Geometry | None:
     quad, how = _paper(paper), "warp"
     if quad is None:
         quad, how = _text_axis(small, paper), "deskew"
+    if quad is not None and _short_of_frame(quad, small.shape):
+        # A frame shaped like a receipt holds a whole receipt: a quad that stops short of
+        # its length followed uneven light (a dark, vignetted scan), not the paper's edge.
+        # The text's rectangle is kept within the frame: a margin past it would only
+        # shrink the text.
+        quad, how = _text_axis(small, None), "deskew"
+        if quad is not None:
+            quad = np.clip(quad, 0, [small.shape[1] - 1, small.shape[0] - 1]).astype(np.float32)
     if quad is None:
         return None
     quad = _tall(quad)
@@ -91,6 +101,11 @@ def _sides(quad: np.ndarray) -> tuple[float, float]:
     short = float(np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])) / 2
     long_ = float(np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2
     return short, long_
+
+
+def _short_of_frame(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
+    long_side, short_side = max(shape[:2]), min(shape[:2])
+    return long_side >= SCAN_ASPECT * short_side and _sides(quad)[1] < FILLS * long_side
 
 
 def _bright(small: np.ndarray) -> np.ndarray:
@@ -196,12 +211,15 @@ def _ink(small: np.ndarray) -> np.ndarray:
     return cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, k, 15)
 
 
-def _text_axis(small: np.ndarray, paper: np.ndarray) -> np.ndarray | None:
+def _text_axis(small: np.ndarray, paper: np.ndarray | None) -> np.ndarray | None:
     """The receipt's rectangle from its text alone: the min-area rectangle of the ink,
-    padded by a margin (:func:`_straighten` then levels it on the text lines)."""
+    padded by a margin (:func:`_straighten` then levels it on the text lines). Without
+    ``paper`` (its outline is not to be trusted), all the ink counts."""
     # Only ink on paper: the edge of a darker border is not text.
-    inside = cv2.erode(paper, np.ones((5, 5), np.uint8))
-    ink = cv2.bitwise_and(_ink(small), inside) if cv2.countNonZero(inside) else _ink(small)
+    inside = cv2.erode(paper, np.ones((5, 5), np.uint8)) if paper is not None else None
+    ink = _ink(small)
+    if inside is not None and cv2.countNonZero(inside):
+        ink = cv2.bitwise_and(ink, inside)
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     pts = cv2.findNonZero(ink)
     if pts is None or len(pts) < 200:

@@ -147,7 +147,7 @@ def read_print_views(
     """
     from collections.abc import Iterator
 
-    from veedor.read.rectify import upright_views
+    from veedor.read.rectify import SCAN_ASPECT, upright_views
     from veedor.verify.crosscheck import qr_print_check
 
     if qr_acta is not None and not cross_check:
@@ -155,7 +155,7 @@ def read_print_views(
     safety_s = SAFETY_S if qr_acta is not None else PRINT_ONLY_SAFETY_S
     started = time.perf_counter()
     h, w = gray.shape[:2]
-    scan_shaped = h >= 2.5 * w  # a receipt scan is ~10:1; a phone frame is 4:3
+    scan_shaped = h >= SCAN_ASPECT * w  # a receipt scan is ~10:1; a phone frame is 4:3
     # A blurred scan is read first with the blur divided out: on the reading bench that
     # view read 7 of 8 legible motion-smeared ones at once, the plain view 4, and slower.
     # (A phone frame is straightened first; its views are deblurred when retouched.)
@@ -195,7 +195,7 @@ def read_print_views(
     printed: PrintReading | None = None
     view_name: str | None = None
     view = gray
-    seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine at the end
+    seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine
     tried: set[str] = set()
     plain_blank = False  # the plain image showed no table at all
     for attempt, (name, image) in enumerate(candidates()):

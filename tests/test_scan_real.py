@@ -143,8 +143,11 @@ def test_copies_and_conflicts(store, tmp_path, definition):
     moved = same.replace("!87,5,", "!97,5,").replace(",332,", ",322,")
     write(folder / "other-numbers.png", qr_image(moved))
     _, by_name, _ = run_scan(store, [folder / "other-numbers.png"], tmp_path, workers=1)
-    assert by_name["other-numbers.png"]["status"] == "review"
-    assert "conflict" in by_name["other-numbers.png"]["reason"]
+    # The file keeps its own decision; its mesa's state (and why) is reported beside it.
+    line = by_name["other-numbers.png"]
+    assert line["status"] == "review" and line["grade"] == "qr_only"
+    assert line["mesa"]["state"] == "conflict" and not line["mesa"]["counted"]
+    assert line["mesa"]["changed_from"] == "ok" and "versiones" in line["mesa"]["reason"]
     with store.session() as session:
         acta = session.scalars(select(ActaRecord)).one()
         assert acta.status == "conflict"

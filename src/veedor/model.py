@@ -23,11 +23,29 @@ class Status(StrEnum):
 
 
 class ActaState(StrEnum):
-    """State of one mesa's acta after all its evidence is combined."""
+    """State of one mesa after all its copies are combined (the rule: docs/copies.md).
+
+    ``ok`` is counted in the verified tally; ``unconfirmed`` (QR claims nothing on any sheet
+    confirms) only in the labelled preliminary figure; ``review`` and ``conflict`` never.
+    """
 
     OK = "ok"
+    UNCONFIRMED = "unconfirmed"
     REVIEW = "review"
     CONFLICT = "conflict"
+
+
+class Grade(StrEnum):
+    """What one copy's numbers are worth for its mesa (see :mod:`veedor.verify.grade`)."""
+
+    CONFIRMED = "confirmed"
+    """The sheet agrees with itself: QR = print, or a print alone whose every redundancy holds."""
+    QR_ONLY = "qr_only"
+    """A QR was read and nothing on the image confirms it."""
+    PARTIAL = "partial"
+    """Some numbers unread or a check failed: evidence for a person, never a claim."""
+    CONTRADICTORY = "contradictory"
+    """The QR and the print disagree where both are legible: the mark of a pasted QR."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,31 @@ class ActaCounts:
 
     def same_numbers(self, other: ActaCounts) -> bool:
         return (self.votes, self.nulos, self.extra) == (other.votes, other.nulos, other.extra)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """One image's evidence for one mesa: its grade and what it says (``None``: not read).
+
+    ``votes``/``nulos`` are the copy's claim: the QR's numbers when it was read, else the
+    print's. ``printed``/``printed_nulos`` are the print's legible counts when the claim is
+    the QR's, so that a contradictory copy's print can be weighed on its own.
+    """
+
+    grade: Grade
+    acta_id: str
+    centre: str
+    mesa: int
+    votes: tuple[int | None, ...]
+    nulos: int | None
+    extra: dict[str, int] = field(default_factory=dict)
+    source: str = "qr"
+    printed: tuple[int | None, ...] | None = None
+    printed_nulos: int | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.centre, self.mesa)
 
 
 @dataclass(frozen=True)
@@ -98,13 +141,18 @@ class FileOutcome:
     facts: ImageFacts | None = None
     source: str | None = None
     """Where the numbers came from ("qr", "print"); None when no acta was read."""
+    copy: Copy | None = None
+    """What this file is worth as evidence for its mesa; None when it names no mesa."""
+    mesa: dict[str, Any] | None = None
+    """Its mesa's state after this file was stored (the report's ``mesa``; docs/report.md)."""
 
     @property
     def winning_reading(self) -> Reading | None:
         """The reading the numbers came from (the first successful one of ``source``)."""
-        if self.acta is None:
+        source = self.source or (self.copy.source if self.copy else None)
+        if source is None:
             return None
         for reading in self.readings:
-            if reading.text is not None and reading.source == self.source:
+            if reading.text is not None and reading.source == source:
                 return reading
         return None

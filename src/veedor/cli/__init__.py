@@ -19,7 +19,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-COMMAND_MODULES = ("scan", "imports", "tally", "demo", "simulate", "compare", "export")
+COMMAND_MODULES = ("scan", "mesas", "imports", "tally", "demo", "simulate", "compare", "export")
 
 
 def _version(value: bool) -> None:

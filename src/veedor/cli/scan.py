@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # heavy (OpenCV, SQLAlchemy): imported when a command runs, n
 
 def register(app: typer.Typer) -> None:
     app.command("scan")(scan)
+    app.command("rescan")(rescan_cmd)
 
 
 def scan(
@@ -122,4 +123,64 @@ def print_summary(summary: ScanSummary) -> None:
         f"[bold]{summary.files}[/] archivos / files en {summary.seconds:.1f} s ({rate:.1f}/s): "
         f"[green]ok {s['ok']}[/], [yellow]revisar/review {s['review']}[/], [red]rechazados/rejected "
         f"{s['rejected']}[/]; duplicados / duplicates {summary.duplicates}"
+    )
+
+
+def rescan_cmd(
+    sha: list[str] = typer.Option(
+        [], "--sha", help="Solo estas imágenes (SHA-256; repetible) / only these images (repeatable)."
+    ),
+    combine_only: bool = typer.Option(
+        False,
+        "--combine-only",
+        help="No leer: aplicar de nuevo la regla de mesas a la evidencia guardada / do not read: "
+        "re-apply the mesa rule to the stored evidence.",
+    ),
+    jsonl: str | None = typer.Option(
+        None, "--jsonl", help="Informe JSONL, como scan ('-' = salida estándar) / JSONL report, as scan."
+    ),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Procesos / processes."),
+    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Vuelve a leer la evidencia guardada con este veedor y recombina sus mesas.
+
+    Read the stored evidence again (from the evidence store, by SHA-256) with this veedor's
+    readers, and recombine every mesa it touches: nothing counted twice, earlier readings and
+    decisions kept in the history.
+    """
+    from veedor.pipeline.rescan import rescan
+
+    get_definition(definition)
+    store = get_store(db)
+    report_cm = (
+        nullcontext(sys.stdout)
+        if jsonl == "-"
+        else (
+            open(jsonl, "w", encoding="utf-8") if jsonl else nullcontext(None)  # noqa: SIM115
+        )
+    )
+    try:
+        with report_cm as report:
+            summary = rescan(
+                store,
+                definition_id=definition,
+                evidence_root=evidence,
+                workers=workers,
+                shas=sha or None,
+                combine_only=combine_only,
+                report=report,
+            )
+    except OSError as exc:
+        fail(f"no se pudo escribir el informe / cannot write report {jsonl}: {exc.strerror}")
+    states = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_state.items()))
+    console.print(
+        f"[bold]{summary.images}[/] imágenes releídas / images re-read en {summary.seconds:.1f} s; "
+        f"mesas que cambiaron / mesas changed: {summary.mesas_changed}; mesas: {states}"
+        + (
+            f"; [red]evidencia faltante o alterada / missing or altered: {summary.missing}[/]"
+            if summary.missing
+            else ""
+        )
     )

@@ -14,6 +14,7 @@ from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, fail, get_definition
 if TYPE_CHECKING:  # Polars, SQLAlchemy: imported when the command runs, not at start-up
     import polars as pl
     from rich.table import Table
+    from sqlalchemy.orm import Session
 
     from veedor.definitions import ElectionDefinition
     from veedor.tally import TallyResult
@@ -49,6 +50,13 @@ def tally_cmd(
         "'scan' (read actas, ok only) or 'table:<id|name>'.",
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table | csv | json"),
+    include: str | None = typer.Option(
+        None,
+        "--include",
+        help="'unconfirmed': una cifra PRELIMINAR aparte que suma las mesas con solo QR sin "
+        "confirmar (nunca la verificada) / a separate PRELIMINARY figure that adds the mesas "
+        "only unconfirmed QR codes vouch for (never the verified one).",
+    ),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
@@ -67,10 +75,23 @@ def tally_cmd(
             f"nivel desconocido / unknown level {level!r}",
             f"use uno de / use one of: {', '.join(valid_levels)}",
         )
+    if include is not None:
+        from veedor.tally.coverage import PRELIMINARY
+
+        if include != "unconfirmed":
+            fail(f"--include desconocido / unknown --include {include!r}", "use --include unconfirmed")
+        if source != "scan":
+            fail(
+                "--include unconfirmed solo vale para actas escaneadas / only for scanned actas",
+                "quite --source o use --source scan / drop --source",
+            )
+        source = PRELIMINARY
     store = get_store(db)
     with store.session() as session:
         try:
             result = tally_columnar(session, defn, level, source)
+            if include is not None and result.coverage is not None:
+                result.coverage.notes.insert(0, preliminary_note(session, defn))
         except SourceError as exc:
             fail(str(exc))
     if fmt is Format.json:
@@ -111,7 +132,9 @@ def records_frame(result: TallyResult, defn: ElectionDefinition) -> pl.DataFrame
         pl.when(total.is_not_null()).then(pl.max_horizontal(total - ok - pending, 0)).alias("missing"),
     ]
     has_coverage = frame["mesas_ok"].null_count() < frame.height
+    figure = [pl.lit("preliminary").alias("figure")] if is_preliminary(result) else []
     return frame.select(
+        *figure,
         "code",
         "name",
         *cands,
@@ -131,6 +154,7 @@ def write_json(result: TallyResult, defn: ElectionDefinition) -> None:
         "level": result.level,
         "source": result.source,
         "source_label": result.source_label,
+        "preliminary": is_preliminary(result),
         "candidates": {c.code: c.name for c in defn.candidates},
     }
     notes = result.coverage.notes if result.coverage else []
@@ -146,10 +170,35 @@ def as_records(result: TallyResult, defn: ElectionDefinition) -> dict:
         "level": result.level,
         "source": result.source,
         "source_label": result.source_label,
+        "preliminary": is_preliminary(result),
         "candidates": {c.code: c.name for c in defn.candidates},
         "rows": records_frame(result, defn).to_dicts(),
         "coverage_notes": notes,
     }
+
+
+def preliminary_note(session: Session, defn: ElectionDefinition) -> str:
+    from sqlalchemy import func, select
+
+    from veedor.model import ActaState
+    from veedor.store.schema import ActaRecord
+
+    n = session.scalar(
+        select(func.count()).where(
+            ActaRecord.election == defn.id, ActaRecord.status == ActaState.UNCONFIRMED.value
+        )
+    )
+    return (
+        f"CIFRA PRELIMINAR: incluye {n:,} mesas con solo QR que ninguna impresión confirma; no es la "
+        f"cifra verificada (veedor tally sin --include) / PRELIMINARY: includes {n:,} mesas only "
+        "unconfirmed QR codes vouch for; not the verified figure"
+    )
+
+
+def is_preliminary(result: TallyResult) -> bool:
+    from veedor.tally.coverage import PRELIMINARY
+
+    return result.source == PRELIMINARY
 
 
 def as_table(
@@ -164,7 +213,10 @@ def as_table(
     frame = result.frame()
     totals = frame.select(pl.col(c).sum() for c in defn.candidate_codes).row(0, named=True)
     top = sorted(defn.candidate_codes, key=lambda c: -(totals[c] or 0))[:max_candidates]
-    table = Table(title=f"{result.source_label} — nivel / level: {result.level}", show_lines=False)
+    title = f"{result.source_label} — nivel / level: {result.level}"
+    if is_preliminary(result):
+        title = f"[bold yellow]{title}[/]"
+    table = Table(title=title, show_lines=False)
     table.add_column("código")
     table.add_column("nombre", max_width=24)
     for c in top:

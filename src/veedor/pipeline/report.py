@@ -38,6 +38,8 @@ def outcome_record(outcome: FileOutcome, definition: ElectionDefinition) -> dict
         "checks": [c.as_dict() for c in outcome.checks],
         "duplicate_of": outcome.duplicate_of,
         "ms": outcome.ms,
+        "grade": outcome.copy.grade.value if outcome.copy else None,
+        "mesa": outcome.mesa,
     }
 
 

@@ -27,6 +27,7 @@ from veedor.read.print.ocr import recogniser
 from veedor.read.variants import retouched_views
 from veedor.verify.checks import RegistryView
 from veedor.verify.decide import judge
+from veedor.verify.grade import grade_copy
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
         verdict.checks,
         facts=loaded.facts,
         source=verdict.source,
+        copy=grade_copy(verdict, printed, cross_check=ctx.cross_check),
     )
 
 

@@ -1,29 +1,35 @@
-"""Write scan outcomes: images, names, readings, checks, and one acta per mesa.
+"""Write scan outcomes: images, names, readings, decisions, and each mesa from all its copies.
 
-Several images of the same acta are normal: equal numbers add evidence to one acta;
-different numbers put the mesa in ``conflict`` and nothing of it is counted.
+Several images of one acta are normal. Each file keeps its own decision; each copy's grade
+goes into its mesa, whose state is recomputed from all its copies by the pure rule of
+:mod:`veedor.verify.mesa` (so the order files arrive in never matters) and every change of
+state is appended to ``mesa_events`` with the copy that caused it.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from veedor import __version__
 from veedor.definitions import ElectionDefinition
-from veedor.model import ActaState, FileOutcome, Status
+from veedor.model import ActaState, Copy, FileOutcome, Grade, Status
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
     CheckRecord,
+    Decision,
     Evidence,
     Image,
     ImageName,
+    MesaEvent,
     Reading,
 )
-from veedor.verify.decide import NO_PRINT
+from veedor.verify.mesa import MesaDecision, SeenCopy, decide_mesa
 
 
 def now() -> datetime:
@@ -41,12 +47,16 @@ def record_duplicate(session: Session, outcome: FileOutcome) -> FileOutcome:
     _add_name(session, sha, outcome.file)  # type: ignore[arg-type]
     if image is None:  # cannot happen unless the database was edited by hand
         return replace(outcome, status=Status.REVIEW, reason="imagen duplicada sin registro previo")
+    record = session.scalar(
+        select(ActaRecord).join(Evidence, Evidence.acta_pk == ActaRecord.id).where(Evidence.sha256 == sha)
+    )
     return replace(
         outcome,
         status=Status(image.status),
         reason=image.reason
         or "archivo idéntico a uno ya procesado; no se cuenta dos veces / identical file already processed",
         duplicate_of=sha,
+        mesa=mesa_view(record) if record is not None else None,
     )
 
 
@@ -56,8 +66,10 @@ def _add_name(session: Session, sha: str, path: str) -> None:
         session.add(ImageName(sha256=sha, path=path, seen_at=now()))
 
 
-def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionDefinition) -> FileOutcome:
-    """Store one processed file; returns the outcome as it stands after combining evidence."""
+def record_outcome(
+    session: Session, outcome: FileOutcome, definition: ElectionDefinition, *, cause: str = "scan"
+) -> FileOutcome:
+    """Store one processed file; returns it with its mesa's state after combining."""
     if outcome.sha256 is None:
         return outcome  # unreadable path: nothing to keep but the report line
     if outcome.duplicate_of:
@@ -82,6 +94,22 @@ def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionD
         ],
     )
     session.execute(insert(ImageName), [{"sha256": outcome.sha256, "path": outcome.file, "seen_at": stamp}])
+    if outcome.checks:
+        session.execute(
+            insert(CheckRecord),
+            [
+                {"sha256": outcome.sha256, "name": c.name, "passed": c.passed, "detail": c.detail}
+                for c in outcome.checks
+            ],
+        )
+    return store_reading(session, outcome, definition, stamp, cause)
+
+
+def store_reading(
+    session: Session, outcome: FileOutcome, definition: ElectionDefinition, stamp: datetime, cause: str
+) -> FileOutcome:
+    """The readings, the decision and the evidence of one reading of a stored image."""
+    assert outcome.sha256 is not None
     winner = outcome.winning_reading
     winner_id: int | None = None
     for reading in outcome.readings:
@@ -100,112 +128,153 @@ def record_outcome(session: Session, outcome: FileOutcome, definition: ElectionD
             winner_id = session.execute(insert(Reading).returning(Reading.id), [values]).scalar_one()
         else:
             session.execute(insert(Reading), [values])
-    if outcome.checks:
-        session.execute(
-            insert(CheckRecord),
-            [
-                {"sha256": outcome.sha256, "name": c.name, "passed": c.passed, "detail": c.detail}
-                for c in outcome.checks
-            ],
-        )
-    acta = outcome.acta
-    if acta is None or winner_id is None or len(acta.votes) != len(definition.ballot):
-        return outcome
-    record = session.scalar(
-        select(ActaRecord).where(
-            ActaRecord.election == definition.id,
-            ActaRecord.centre == acta.centre,
-            ActaRecord.mesa == acta.mesa,
-        )
+    copy = outcome.copy
+    session.execute(
+        insert(Decision),
+        [
+            {
+                "sha256": outcome.sha256,
+                "decided_at": stamp,
+                "version": __version__,
+                "cause": cause,
+                "status": outcome.status.value,
+                "reason": outcome.reason,
+                "grade": copy.grade.value if copy else None,
+                "checks": [c.as_dict() for c in outcome.checks],
+            }
+        ],
     )
-    if record is None:
-        record = ActaRecord(
-            election=definition.id,
-            centre=acta.centre,
-            mesa=acta.mesa,
-            acta_id=acta.acta_id,
-            status=ActaState.REVIEW.value,
-            updated_at=now(),
-        )
-        session.add(record)
-        session.flush()
+    if copy is None or winner_id is None or len(copy.votes) != len(definition.ballot):
+        return outcome
+    record, new = mesa_record(session, definition, copy)
     session.add(
         Evidence(
             acta_pk=record.id,
             sha256=outcome.sha256,
             reading_id=winner_id,
-            status=evidence_status(outcome),
-            votes=list(acta.votes),
-            nulos=acta.nulos,
-            extra=dict(acta.extra),
+            status=outcome.status.value,
+            grade=copy.grade.value,
+            source=copy.source,
+            votes=list(copy.votes),
+            nulos=copy.nulos,
+            extra=dict(copy.extra),
+            printed=list(copy.printed) if copy.printed is not None else None,
+            printed_nulos=copy.printed_nulos,
         )
     )
     session.flush()
-    state = combine_evidence(session, record, definition)
-    if state is ActaState.CONFLICT:
-        others = ", ".join(
-            e.sha256[:12]
-            for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))
-            if e.sha256 != outcome.sha256
+    previous = record.status
+    combine_mesa(session, record, definition, sha256=outcome.sha256, cause=cause, new=new)
+    return replace(outcome, mesa=mesa_view(record, previous))
+
+
+def mesa_record(session: Session, definition: ElectionDefinition, copy: Copy) -> tuple[ActaRecord, bool]:
+    """The mesa's record, and whether it was created just now."""
+    record = session.scalar(
+        select(ActaRecord).where(
+            ActaRecord.election == definition.id,
+            ActaRecord.centre == copy.centre,
+            ActaRecord.mesa == copy.mesa,
         )
-        conflict = (
-            f"conflicto: otra imagen de la mesa {acta.centre}.{acta.mesa:02d} ({others}) dice otros números; "
-            "no se cuenta hasta resolverlo / conflict: another image of this mesa has different numbers"
+    )
+    if record is None:
+        record = ActaRecord(
+            election=definition.id,
+            centre=copy.centre,
+            mesa=copy.mesa,
+            acta_id=copy.acta_id,
+            status=ActaState.REVIEW.value,
+            updated_at=now(),
         )
-        reason = conflict if outcome.reason is None else f"{conflict}; {outcome.reason}"
-        return replace(outcome, status=Status.REVIEW, reason=reason)
-    return outcome
+        session.add(record)
+        session.flush()
+        return record, True
+    return record, False
 
 
-UNVERIFIED = "unverified"
+def grade_of(evidence: Evidence) -> Grade:
+    """The stored grade; for evidence stored before grades, what its status meant then."""
+    if evidence.grade:
+        return Grade(evidence.grade)
+    return {"ok": Grade.CONFIRMED, "unverified": Grade.QR_ONLY}.get(evidence.status, Grade.PARTIAL)
 
 
-def evidence_status(outcome: FileOutcome) -> str:
-    """``unverified`` when the only doubt is that no printed table was in the image.
+def seen_copy(evidence: Evidence) -> SeenCopy:
+    return SeenCopy(
+        evidence.sha256,
+        grade_of(evidence),
+        tuple(evidence.votes),
+        evidence.nulos,
+        tuple(sorted((evidence.extra or {}).items())),
+        evidence.source or "qr",
+        tuple(evidence.printed) if evidence.printed is not None else None,
+        evidence.printed_nulos,
+    )
 
-    Such a picture (say, of the QR alone) neither confirms nor contradicts the print of the
-    same acta seen elsewhere, so it must not send an otherwise verified mesa to review.
-    """
-    failed = {c.name for c in outcome.checks if not c.passed}
-    if outcome.status is Status.REVIEW and failed == {NO_PRINT}:
-        return UNVERIFIED
-    return outcome.status.value
 
-
-def combine_evidence(session: Session, record: ActaRecord, definition: ElectionDefinition) -> ActaState:
-    """Recompute one mesa's state from all its evidence, and its countable totals."""
-    evidence = list(session.scalars(select(Evidence).where(Evidence.acta_pk == record.id)))
-    versions = {(tuple(e.votes), e.nulos, tuple(sorted((e.extra or {}).items()))) for e in evidence}
-    if len(versions) > 1:
-        state, reason = (
-            ActaState.CONFLICT,
-            (
-                f"{len(versions)} versiones distintas de los números en {len(evidence)} imágenes / "
-                "different numbers in different images"
-            ),
+def combine_mesa(
+    session: Session,
+    record: ActaRecord,
+    definition: ElectionDefinition,
+    *,
+    sha256: str | None = None,
+    cause: str = "scan",
+    new: bool = False,
+) -> MesaDecision:
+    """Recompute one mesa from its copies (one indexed query of its own rows) and, when
+    anything changed, append the change to its history with the copy that caused it."""
+    copies = [seen_copy(e) for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))]
+    decision = decide_mesa(copies)
+    votes = list(decision.numbers[0]) if decision.numbers else None
+    nulos = decision.numbers[1] if decision.numbers else None
+    alerts = [a.as_dict() for a in decision.alerts] or None
+    before = (record.status, record.reason, record.votes, record.nulos, record.alerts)
+    if not new and before == (decision.state.value, decision.reason, votes, nulos, alerts):
+        return decision
+    session.add(
+        MesaEvent(
+            acta_pk=record.id,
+            at=now(),
+            state=decision.state.value,
+            previous=None if new else record.status,
+            reason=decision.reason,
+            sha256=sha256,
+            cause=cause,
+            votes=votes,
+            nulos=nulos,
+            alerts=alerts,
         )
-    elif any(e.status == Status.REVIEW.value for e in evidence):
-        state, reason = ActaState.REVIEW, "alguna imagen no pasó las verificaciones / an image failed checks"
-    elif any(e.status == Status.OK.value for e in evidence):
-        state, reason = ActaState.OK, None
-    else:
-        state, reason = (
-            ActaState.REVIEW,
-            ("solo hay QR sin tabla impresa para compararlo / only QR codes without a printed table"),
-        )
-    first = evidence[0]
-    record.status = state.value
-    record.reason = reason
-    record.votes = list(first.votes) if state is not ActaState.CONFLICT else None
-    record.nulos = first.nulos if state is not ActaState.CONFLICT else None
+    )
+    numbers_changed = new or (record.votes, record.nulos) != (votes, nulos)
+    record.status = decision.state.value
+    record.reason = decision.reason
+    record.votes = votes
+    record.nulos = nulos
+    record.alerts = alerts
     record.updated_at = now()
-    session.execute(delete(ActaVotes).where(ActaVotes.acta_pk == record.id))
-    if state is not ActaState.CONFLICT:
-        session.execute(
-            insert(ActaVotes),
-            [
-                {"acta_pk": record.id, "candidate": candidate, "votes": votes}
-                for candidate, votes in definition.totals_by_candidate(first.votes).items()
-            ],
-        )
-    return state
+    if numbers_changed:
+        session.execute(delete(ActaVotes).where(ActaVotes.acta_pk == record.id))
+        if votes is not None:
+            session.execute(
+                insert(ActaVotes),
+                [
+                    {"acta_pk": record.id, "candidate": candidate, "votes": n}
+                    for candidate, n in definition.totals_by_candidate(votes).items()
+                ],
+            )
+    return decision
+
+
+def mesa_view(record: ActaRecord, previous: str | None = None) -> dict[str, Any]:
+    """The report's ``mesa`` object: the mesa's state as it stands, and why."""
+    view: dict[str, Any] = {
+        "centro": record.centre,
+        "mesa": record.mesa,
+        "state": record.status,
+        "counted": record.status == ActaState.OK.value,
+        "reason": record.reason,
+        "alerts": record.alerts or [],
+    }
+    if previous is not None and previous != record.status:
+        view["changed_from"] = previous
+    return view

@@ -104,11 +104,18 @@ class ActaRecord(Base):
     votes: Mapped[list | None] = mapped_column(JSON)
     nulos: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    alerts: Mapped[list | None] = mapped_column(JSON)
+    """Alerts raised by its copies (a pasted QR...), recomputed with the state; see MesaEvent."""
     __table_args__ = (UniqueConstraint("election", "centre", "mesa"),)
 
 
 class Evidence(Base):
-    """An image's reading of a mesa: what it said and whether its checks passed."""
+    """An image's current evidence for a mesa: its grade and what it says (null: not read).
+
+    ``votes``/``nulos`` are its claim (the QR's when read, else the print's); ``printed`` and
+    ``printed_nulos`` the print's legible counts beside a QR. A re-read moves the row it
+    replaces to ``evidence_archive``.
+    """
 
     __tablename__ = "evidence"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -117,9 +124,65 @@ class Evidence(Base):
     reading_id: Mapped[int] = mapped_column(ForeignKey("readings.id"))
     status: Mapped[str] = mapped_column(String(16))
     votes: Mapped[list] = mapped_column(JSON)
-    nulos: Mapped[int] = mapped_column(Integer)
+    nulos: Mapped[int | None] = mapped_column(Integer)
     extra: Mapped[dict | None] = mapped_column(JSON)
+    grade: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(String(16))
+    printed: Mapped[list | None] = mapped_column(JSON)
+    printed_nulos: Mapped[int | None] = mapped_column(Integer)
     __table_args__ = (UniqueConstraint("acta_pk", "sha256"),)
+
+
+class EvidenceArchive(Base):
+    """Evidence a re-read replaced, kept as it was (append-only)."""
+
+    __tablename__ = "evidence_archive"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    reading_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16))
+    votes: Mapped[list | None] = mapped_column(JSON)
+    nulos: Mapped[int | None] = mapped_column(Integer)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    printed: Mapped[list | None] = mapped_column(JSON)
+    printed_nulos: Mapped[int | None] = mapped_column(Integer)
+    archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MesaEvent(Base):
+    """A change of a mesa's state, with the copy that caused it (append-only)."""
+
+    __tablename__ = "mesa_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))
+    previous: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    cause: Mapped[str] = mapped_column(String(16))
+    """"scan", "rescan" or "combine" (the rule re-applied to stored evidence)."""
+    votes: Mapped[list | None] = mapped_column(JSON)
+    nulos: Mapped[int | None] = mapped_column(Integer)
+    alerts: Mapped[list | None] = mapped_column(JSON)
+
+
+class Decision(Base):
+    """Every decision taken on a file, first scan and re-reads alike (append-only);
+    ``images.status`` is the latest."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[str] = mapped_column(String(32))
+    cause: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    grade: Mapped[str | None] = mapped_column(String(16))
+    checks: Mapped[list | None] = mapped_column(JSON)
 
 
 class CheckRecord(Base):

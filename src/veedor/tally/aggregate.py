@@ -10,9 +10,8 @@ from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
-from veedor.model import ActaState
 from veedor.store.schema import ActaRecord, ActaVotes, GeoUnit, Mesa, ResultRow, ResultTable, ResultVotes
-from veedor.tally.coverage import Coverage, LevelCoverage, attach_coverage
+from veedor.tally.coverage import PRELIMINARY, Coverage, LevelCoverage, attach_coverage, counted_states
 
 SCAN = "scan"
 
@@ -174,6 +173,13 @@ def resolve_source(
     """``scan`` or ``table:<id|name>`` (a bare table name works too) → (kind, table id, label)."""
     if source == SCAN:
         return SCAN, None, "actas escaneadas (solo ok) / scanned actas (ok only)"
+    if source == PRELIMINARY:
+        return (
+            SCAN,
+            None,
+            "CIFRA PRELIMINAR: actas verificadas + mesas con solo QR sin confirmar / "
+            "PRELIMINARY FIGURE: verified actas + mesas with unconfirmed QR codes only",
+        )
     ref = source.removeprefix("table:")
     query = select(ResultTable).where(ResultTable.election == definition.id)
     tables = list(session.scalars(query.order_by(ResultTable.id)))
@@ -202,7 +208,7 @@ def tally(
     electors_expr: Any
     if kind == SCAN:
         base, votes = ActaRecord, ActaVotes
-        where = [ActaRecord.election == definition.id, ActaRecord.status == ActaState.OK.value]
+        where = [ActaRecord.election == definition.id, ActaRecord.status.in_(counted_states(source))]
         centre, mesa, nulos = ActaRecord.centre, ActaRecord.mesa, ActaRecord.nulos
         join_votes = ActaVotes.acta_pk == ActaRecord.id
         vote_cols = (ActaVotes.candidate, ActaVotes.votes)

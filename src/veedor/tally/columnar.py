@@ -20,14 +20,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
-from veedor.model import ActaState
 from veedor.store.schema import ActaRecord, GeoUnit, Mesa, ResultTable
 from veedor.tally.aggregate import COVERAGE_COLUMNS, SCAN, TallyResult, resolve_source
 from veedor.tally.coverage import (
     MESA,
     NATIONAL,
+    PRELIMINARY,
     REGISTRY_FROM_TABLE,
     LevelCoverage,
+    counted_states,
     finish_summary,
     pending_counts,
     registry_totals,
@@ -69,7 +70,8 @@ def _version(
         data = tuple(
             session.execute(
                 select(func.count(), func.max(ActaRecord.updated_at), func.max(ActaRecord.id)).where(
-                    ActaRecord.election == definition.id, ActaRecord.status == ActaState.OK.value
+                    ActaRecord.election == definition.id,
+                    ActaRecord.status.in_(counted_states(source)),
                 )
             ).one()
         )
@@ -293,8 +295,8 @@ def tally_columnar(
         return TallyResult(
             level, source, label, definition.candidate_codes, coverage=summary, frame=rows, units=units
         )
-    scan = source == SCAN
-    pending_rows = pending_counts(session, definition, level) if scan else {}
+    scan = source in (SCAN, PRELIMINARY)
+    pending_rows = pending_counts(session, definition, level, source) if scan else {}
     pending = pl.DataFrame(
         [(c, r, k) for c, (r, k) in pending_rows.items()],
         schema={"code": pl.Utf8, "review": pl.Int64, "conflict": pl.Int64},

@@ -192,7 +192,7 @@ def compare(
         )
         return comparison
     counted = {r["code"]: (r["mesas"], r["electors"] or 0) for r in ver_units.iter_rows(named=True)}
-    cov, _ = level_coverage(session, definition, level, counted, scan=source == "scan")
+    cov, _ = level_coverage(session, definition, level, counted, scan=source == "scan", source=source)
     names = _names(session, definition)
     measures = [
         *listed,

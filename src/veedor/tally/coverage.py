@@ -32,6 +32,18 @@ if TYPE_CHECKING:
 
 NATIONAL = "national"
 MESA = "mesa"
+PRELIMINARY = "scan+unconfirmed"
+"""The source of ``veedor tally --include unconfirmed``: verified mesas plus the mesas only QR
+codes vouch for, a separate preliminary figure (never the verified one)."""
+
+
+def counted_states(source: str) -> tuple[str, ...]:
+    """The mesa states a scanned source counts: ``ok`` only, unless it is the preliminary figure."""
+    if source == PRELIMINARY:
+        return (ActaState.OK.value, ActaState.UNCONFIRMED.value)
+    return (ActaState.OK.value,)
+
+
 REGISTRY_FROM_TABLE = "results-table"
 """``geo_units.source`` of units only named by a results table: they carry no totals."""
 
@@ -136,15 +148,17 @@ def registry_electors(
 
 
 def pending_counts(
-    session: Session, definition: ElectionDefinition, level: str
+    session: Session, definition: ElectionDefinition, level: str, source: str = "scan"
 ) -> dict[str, tuple[int, int]]:
-    """(review, conflict) actas per unit: scanned actas that are not counted yet."""
+    """(review, conflict) actas per unit: scanned actas that are not counted yet (a mesa only
+    QR codes vouch for is pending review unless the preliminary figure counts it)."""
     key = unit_key(definition, level, ActaRecord.centre).label("code")
-    review = func.sum(case((ActaRecord.status == ActaState.REVIEW.value, 1), else_=0))
+    counted = counted_states(source)
+    review = func.sum(case((ActaRecord.status == ActaState.CONFLICT.value, 0), else_=1))
     conflict = func.sum(case((ActaRecord.status == ActaState.CONFLICT.value, 1), else_=0))
     rows = session.execute(
         select(key, review, conflict)
-        .where(ActaRecord.election == definition.id, ActaRecord.status != ActaState.OK.value)
+        .where(ActaRecord.election == definition.id, ActaRecord.status.not_in(counted))
         .group_by(key)
     )
     return {code: (int(r), int(c)) for code, r, c in rows}
@@ -157,6 +171,7 @@ def level_coverage(
     counted: dict[str, tuple[int, int]],
     *,
     scan: bool,
+    source: str = "scan",
     electors: dict[str, tuple[int, int]] | None = None,
     totals: dict[str, int | None] | None = None,
 ) -> tuple[dict[str, Coverage], LevelCoverage]:
@@ -175,7 +190,7 @@ def level_coverage(
         totals = registry_totals(session, definition, level)
     if electors is None:
         electors = registry_electors(session, definition, level)
-    pending = pending_counts(session, definition, level) if scan else {}
+    pending = pending_counts(session, definition, level, source) if scan else {}
     out: dict[str, Coverage] = {}
     for code in sorted(set(totals) | set(counted) | set(pending)):
         ok, covered = counted.get(code, (0, 0))
@@ -217,7 +232,8 @@ def finish_summary(summary: LevelCoverage, national: int | None, *, any_electors
 def attach_coverage(session: Session, definition: ElectionDefinition, result: TallyResult) -> None:
     """Give each tally row its coverage and the result a level summary (rows unchanged otherwise)."""
     counted = {row.code: (row.actas, row.electors) for row in result.rows}
-    cov, summary = level_coverage(session, definition, result.level, counted, scan=result.source == "scan")
+    scan = result.source in ("scan", PRELIMINARY)
+    cov, summary = level_coverage(session, definition, result.level, counted, scan=scan, source=result.source)
     for row in result.rows:
         row.coverage = cov.get(row.code)
     result.coverage = summary
@@ -254,7 +270,7 @@ def verified_mesas(session: Session, definition: ElectionDefinition, source: str
                 & (Mesa.centre == ActaRecord.centre)
                 & (Mesa.number == ActaRecord.mesa),
             )
-            .where(ActaRecord.election == definition.id, ActaRecord.status == ActaState.OK.value)
+            .where(ActaRecord.election == definition.id, ActaRecord.status.in_(counted_states(source)))
         )
         ids = rows.with_only_columns(ActaRecord.id).scalar_subquery()
         votes_of, key, cand, n = ActaVotes, ActaVotes.acta_pk, ActaVotes.candidate, ActaVotes.votes

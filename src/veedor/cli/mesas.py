@@ -1,0 +1,173 @@
+"""``veedor mesas`` and ``veedor mesa``: each mesa's state from all its copies, and why."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import typer
+
+from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, fail, get_definition, get_store, out
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from veedor.store.mesas import MesaDetail, MesaRow
+
+STATES = ("ok", "unconfirmed", "review", "conflict")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("mesas")(mesas_cmd)
+    app.command("mesa")(mesa_cmd)
+
+
+def mesas_cmd(
+    state: str | None = typer.Option(
+        None,
+        "--state",
+        help=f"Solo las mesas en este estado / only mesas in this state: {', '.join(STATES)}.",
+    ),
+    alerts: bool = typer.Option(
+        False, "--alerts", help="Solo las mesas con alertas (p. ej. un QR pegado) / only mesas with alerts."
+    ),
+    under: str = typer.Option(
+        "", "--under", help="Código geográfico (prefijo del centro) / geography code (centre prefix)."
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table | csv | json"),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Lista las mesas escaneadas con su estado (contada o no, y por qué), copias y alertas.
+
+    List scanned mesas with their state (counted or not, and why), copies per grade and alerts.
+    States: ok (counted), unconfirmed (QR codes only: preliminary figure only), review, conflict.
+    """
+    from veedor.store.mesas import list_mesas
+
+    if state is not None and state not in STATES:
+        fail(f"estado desconocido / unknown state {state!r}", f"use uno de / one of: {', '.join(STATES)}")
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        rows = list_mesas(session, defn, state=state, with_alerts=alerts, centre_prefix=under)
+    if fmt is Format.json:
+        json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    elif fmt is Format.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["code", "state", "counted", "copies", "alerts", "reason"])
+        for r in rows:
+            writer.writerow([r.code, r.state, r.state == "ok", _copies(r), len(r.alerts), r.reason or ""])
+    else:
+        out.print(_table(rows))
+
+
+def _copies(row: MesaRow) -> str:
+    return " ".join(f"{grade}:{n}" for grade, n in sorted(row.copies.items()))
+
+
+def _table(rows: list[MesaRow]) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows):,} mesas")
+    for header in ("mesa", "estado / state", "copias / copies", "alertas", "por qué / why"):
+        table.add_column(header)
+    for r in rows[:500]:
+        color = {"ok": "green", "conflict": "red", "unconfirmed": "yellow"}.get(r.state, "")
+        table.add_row(
+            r.code,
+            f"[{color}]{r.state}[/]" if color else r.state,
+            _copies(r),
+            str(len(r.alerts)) if r.alerts else "",
+            escape(r.reason or ""),
+        )
+    if len(rows) > 500:
+        table.caption = "se muestran 500; use --format csv o json / showing 500; use --format csv or json"
+    return table
+
+
+def mesa_cmd(
+    code: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table | json"),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Una mesa: su estado, cada copia (imagen SHA-256, grado, números) y su historia.
+
+    One mesa: its state, every copy side by side (image SHA-256, grade, numbers) and every
+    change of its state with the copy that caused it.
+    """
+    from veedor.store.mesas import mesa_detail
+
+    centre, _, number = code.rpartition(".")
+    if not centre or not number.isdigit():
+        fail(f"código de mesa no válido / invalid mesa code {code!r}", "use CENTRO.MESA, p. ej. 040202001.01")
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        detail = mesa_detail(session, defn, centre, int(number))
+    if detail is None:
+        fail(f"mesa {code} no escaneada / not scanned", "veedor mesas lista las mesas / lists the mesas")
+    if fmt is Format.json:
+        json.dump(detail.as_dict(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    _print_detail(detail, defn.ballot)
+
+
+def _print_detail(detail: MesaDetail, ballot: tuple) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    row = detail.row
+    out.print(f"[bold]mesa {row.code}[/]: {row.state} — {escape(row.reason or 'contada / counted')}")
+    for alert in row.alerts:
+        out.print(f"[bold red]alerta / alert[/] {escape(alert['detail'])}")
+    table = Table(title="copias / copies (— = no leído / not read)")
+    table.add_column("línea / line")
+    if row.votes is not None:
+        table.add_column(f"mesa ({row.state})", justify="right")
+    for copy in detail.copies:
+        table.add_column(f"{copy['sha256'][:12]}\n{copy['grade']}", justify="right")
+
+    def cell(value: int | None) -> str:
+        return "—" if value is None else str(value)
+
+    labels = [p.acronym for p in ballot] + ["nulos"]
+    for i, label in enumerate(labels):
+        cells = []
+        if row.votes is not None:
+            cells.append(cell(row.nulos if label == "nulos" else row.votes[i]))
+        for copy in detail.copies:
+            value = copy["nulos"] if label == "nulos" else copy["votes"][i]
+            shown = (
+                copy["printed_nulos"] if label == "nulos" else (copy["printed"] or [None] * len(ballot))[i]
+            )
+            text = cell(value)
+            if copy["grade"] == "contradictory" and shown is not None and shown != value:
+                text += f"\n[red]impreso {shown}[/]"
+            cells.append(text)
+        table.add_row(label, *cells)
+    out.print(table)
+    history = Table(title="historia / history")
+    for header in ("cuándo / when", "estado / state", "antes / before", "causa / cause", "copia / copy"):
+        history.add_column(header)
+    for event in detail.history:
+        history.add_row(
+            event["at"][:19],
+            event["state"],
+            event["previous"] or "",
+            event["cause"],
+            (event["sha256"] or "")[:12],
+        )
+    out.print(history)

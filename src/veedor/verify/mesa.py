@@ -1,0 +1,160 @@
+"""One mesa's state from all its copies: a pure function of the set, so order never matters.
+
+The rule (docs/copies.md has it as a table, with the reason for each row):
+
+- copies that *claim* numbers are the confirmed ones and the QR-only ones; partial copies are
+  evidence for a person and never block; a contradictory copy's QR is no claim, but its
+  legible print is weighed against the claims, and it always raises an alert;
+- two claims with different numbers: ``conflict`` (a real dispute, for a person);
+- one set of claimed numbers with a confirmed copy among them: ``ok``, counted, unless the
+  legible print of a contradictory copy says otherwise (then ``conflict``);
+- QR-only claims alone: ``unconfirmed`` (only in the labelled preliminary figure);
+- nothing claimed: ``review``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from veedor.model import ActaState, Grade
+
+Numbers = tuple[tuple[int, ...], int, tuple[tuple[str, int], ...]]
+"""(votes, nulos, extra) of a claim, comparable and hashable."""
+
+CLAIMS = (Grade.CONFIRMED, Grade.QR_ONLY)
+ALERT_PASTED = "qr_print_mismatch"
+ALERT_OTHER_QR = "qr_other_numbers"
+
+
+@dataclass(frozen=True)
+class SeenCopy:
+    """A stored copy as the rule sees it (see :class:`veedor.model.Copy`)."""
+
+    sha256: str
+    grade: Grade
+    votes: tuple[int | None, ...]
+    nulos: int | None
+    extra: tuple[tuple[str, int], ...] = ()
+    source: str = "qr"
+    printed: tuple[int | None, ...] | None = None
+    printed_nulos: int | None = None
+
+    @property
+    def numbers(self) -> Numbers | None:
+        if self.nulos is None or any(v is None for v in self.votes):
+            return None
+        return tuple(v for v in self.votes if v is not None), self.nulos, self.extra
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    sha256: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "sha256": self.sha256, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class MesaDecision:
+    state: ActaState
+    reason: str | None
+    numbers: Numbers | None
+    """The counted numbers (``ok``), the preliminary ones (``unconfirmed``), else None."""
+    alerts: tuple[Alert, ...] = ()
+    support: tuple[str, ...] = ()
+    """Copies whose numbers agree with ``numbers`` (all they read)."""
+    audit: tuple[str, ...] = field(default=())
+    """Copies that disagree with ``numbers`` or with each other: for a person to look at."""
+
+    @property
+    def counted(self) -> bool:
+        return self.state is ActaState.OK
+
+
+def agrees(counts: tuple[int | None, ...], nulos: int | None, numbers: Numbers) -> bool:
+    """Every count read (not None) equals the claim's."""
+    votes, want_nulos, _ = numbers
+    if len(counts) != len(votes) or (nulos is not None and nulos != want_nulos):
+        return False
+    return all(c is None or c == v for c, v in zip(counts, votes, strict=True))
+
+
+def _short(sha: str) -> str:
+    return sha[:12]
+
+
+def _alert_pasted(copy: SeenCopy) -> Alert:
+    return Alert(
+        ALERT_PASTED,
+        copy.sha256,
+        f"se envió una copia con un QR que no coincide con su impresión (imagen {_short(copy.sha256)}) / "
+        "a copy with a QR that does not match its print was submitted",
+    )
+
+
+def _alert_other_qr(copy: SeenCopy) -> Alert:
+    return Alert(
+        ALERT_OTHER_QR,
+        copy.sha256,
+        f"una copia tiene un QR con otros números y su impresión no se pudo leer (imagen "
+        f"{_short(copy.sha256)}) / a copy's QR claims other numbers and its print was not legible",
+    )
+
+
+def decide_mesa(copies: Iterable[SeenCopy]) -> MesaDecision:
+    seen = sorted(copies, key=lambda c: (c.sha256, c.grade.value))
+    claims = [c for c in seen if c.grade in CLAIMS and c.numbers is not None]
+    pasted = [c for c in seen if c.grade is Grade.CONTRADICTORY]
+    alerts = [_alert_pasted(c) for c in pasted]
+    versions = sorted({c.numbers for c in claims if c.numbers is not None})
+    if len(versions) > 1:
+        kinds = sorted({c.grade.value for c in claims})
+        return MesaDecision(
+            ActaState.CONFLICT,
+            f"{len(versions)} versiones distintas de los números entre {len(claims)} copias que los "
+            f"afirman ({', '.join(kinds)}); una persona debe comparar las imágenes / "
+            f"{len(versions)} different sets of numbers among the copies that claim them",
+            None,
+            tuple(alerts),
+            audit=tuple(c.sha256 for c in claims),
+        )
+    if not versions:
+        why = (
+            "ninguna copia confirma los números (todas parciales o contradictorias); una persona debe "
+            "revisar / no copy confirms the numbers (all partial or contradictory)"
+        )
+        return MesaDecision(ActaState.REVIEW, why, None, tuple(alerts), audit=tuple(c.sha256 for c in seen))
+    numbers = versions[0]
+    against = [c for c in pasted if c.printed is not None and not agrees(c.printed, c.printed_nulos, numbers)]
+    if against:
+        return MesaDecision(
+            ActaState.CONFLICT,
+            f"la impresión legible de {len(against)} copia(s) con QR contradictorio ("
+            + ", ".join(_short(c.sha256) for c in against)
+            + ") dice otros números que las copias que los afirman / the legible print of a copy with a "
+            "contradicting QR says other numbers than the claims",
+            None,
+            tuple(alerts),
+            audit=tuple(c.sha256 for c in [*claims, *against]),
+        )
+    support, audit = [], []
+    for c in seen:
+        if c in claims or (c.grade is Grade.PARTIAL and agrees(c.votes, c.nulos, numbers)):
+            support.append(c.sha256)
+        elif c.grade is Grade.PARTIAL:
+            audit.append(c.sha256)
+            if c.source == "qr":  # a decoded QR is exact: its other numbers are a claim someone made
+                alerts.append(_alert_other_qr(c))
+    confirmed = any(c.grade is Grade.CONFIRMED for c in claims)
+    if confirmed:
+        state, reason = ActaState.OK, None
+    else:
+        state, reason = (
+            ActaState.UNCONFIRMED,
+            "solo hay QR sin impresión que los confirme; cuenta solo en la cifra preliminar / "
+            "only QR codes with no print to confirm them: counted only in the preliminary figure",
+        )
+    return MesaDecision(state, reason, numbers, tuple(alerts), tuple(support), tuple(audit))

@@ -226,3 +226,20 @@ def test_an_old_database_is_upgraded_and_its_evidence_graded(tmp_path):
     assert result.exit_code == 0, result.output
     with upgraded.session() as session:
         assert session.scalar(select(ActaRecord.status)) == "unconfirmed"
+
+
+def test_open_data_lists_each_alert_with_the_copy_that_raised_it(tmp_path):
+    import polars as pl
+
+    from veedor.publish.export import export
+
+    store = fresh_store(str(tmp_path))
+    record_all(store, [CONFIRMED, PASTED, LONE_QR])
+    with store.session() as session:
+        manifest = export(session, DEFINITION, tmp_path / "out", formats=("csv",))
+    alerts = pl.read_csv(manifest.folder / "alerts.csv")
+    assert alerts.select("mesa", "state", "kind", "sha256").rows() == [
+        (1, "ok", "qr_print_mismatch", PASTED.sha256)
+    ]
+    pending = pl.read_csv(manifest.folder / "pending.csv")
+    assert pending["status"].to_list() == ["unconfirmed"]

@@ -100,3 +100,36 @@ def test_rescan_says_which_evidence_is_missing_and_changes_nothing(store, tmp_pa
     assert line["status"] == "rejected" and "alterado" in line["reason"]
     with store.session() as session:
         assert session.scalar(select(ActaRecord.status)) == "unconfirmed"
+
+
+def test_the_same_files_in_parallel_or_in_several_runs_give_the_same_mesas(tmp_path, definition):
+    from imaging import payload, qr_image
+    from veedor.store import open_store
+
+    real = next(ACTAS.glob(f"*/{REAL}"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "scan.jpg").write_bytes(real.read_bytes())
+    same = "040202001.01.1.0001!87,5,4,1,4,0,1,4,4,0,0,0,4,0,1,0,0,1,0,1,0,0,1,0,0,0,1,0,1,0,2,0,0,5,20,332,0,3!1!0"
+    write(folder / "witness.png", qr_image(same))
+    write(folder / "forged.png", qr_image(same.replace("!87,5,", "!86,6,")))  # a forged QR photo
+    for mesa in (2, 3):
+        write(folder / f"m{mesa}-a.png", qr_image(payload(mesa=mesa)))
+        write(folder / f"m{mesa}-b.png", qr_image(payload(mesa=mesa, nulos=mesa - 2)))
+    files = sorted(folder.iterdir())
+
+    def states(store):
+        with store.session() as session:
+            mesas = {
+                (r.mesa, r.status, str(r.votes), str(r.alerts)) for r in session.scalars(select(ActaRecord))
+            }
+            return mesas, [(r.votes, r.actas) for r in tally(session, definition, "national").rows]
+
+    parallel = open_store(str(tmp_path / "parallel.db"))
+    scan_paths(files, parallel, evidence_root=tmp_path / "ev", workers=2)
+    runs = open_store(str(tmp_path / "runs.db"))
+    for part in (files[::-1][:3], files[::-1][3:]):
+        scan_paths(part, runs, evidence_root=tmp_path / "ev", workers=1)
+    assert states(parallel) == states(runs)
+    mesas = {m[0]: m[1] for m in states(runs)[0]}
+    assert mesas == {1: "conflict", 2: "unconfirmed", 3: "conflict"}

@@ -73,6 +73,7 @@ def scan(
     except OSError as exc:
         fail(f"no se pudo escribir el informe / cannot write report {jsonl}: {exc.strerror}")
     print_summary(summary)
+    print_mesas(store, definition)
 
 
 def _scan_with_progress(
@@ -123,6 +124,22 @@ def print_summary(summary: ScanSummary) -> None:
         f"[bold]{summary.files}[/] archivos / files en {summary.seconds:.1f} s ({rate:.1f}/s): "
         f"[green]ok {s['ok']}[/], [yellow]revisar/review {s['review']}[/], [red]rechazados/rejected "
         f"{s['rejected']}[/]; duplicados / duplicates {summary.duplicates}"
+    )
+
+
+def print_mesas(store: Store, definition: str) -> None:
+    """The mesas as they now stand: counted or not, and where to look."""
+    from veedor.store.mesas import list_mesas
+
+    with store.session() as session:
+        rows = list_mesas(session, get_definition(definition))
+    states = {s: sum(1 for r in rows if r.state == s) for s in ("ok", "unconfirmed", "review", "conflict")}
+    alerts = sum(1 for r in rows if r.alerts)
+    console.print(
+        f"mesas: [green]contadas / counted {states['ok']}[/], sin confirmar / unconfirmed "
+        f"{states['unconfirmed']}, [yellow]revisar / review {states['review']}[/], [red]conflicto / "
+        f"conflict {states['conflict']}[/]; con alertas / with alerts {alerts}"
+        + (" — veedor mesas --state conflict / --alerts" if states["conflict"] or alerts else "")
     )
 
 

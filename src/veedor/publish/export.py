@@ -194,6 +194,27 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:60]
 
 
+ALERTS_ABOUT = (
+    "alerts raised by a mesa's copies (e.g. a QR that does not match its print), with the image's "
+    "SHA-256; see docs/copies.md"
+)
+
+
+def alerts_frame(session: Session, definition: ElectionDefinition) -> pl.DataFrame:
+    """One row per alert on a scanned mesa: which copy (by image hash) raised what."""
+    rows = [
+        (r.centre, r.mesa, r.status, a["kind"], a["sha256"], a["detail"])
+        for r in session.scalars(
+            select(ActaRecord).where(ActaRecord.election == definition.id, ActaRecord.alerts.is_not(None))
+        )
+        for a in r.alerts or []
+    ]
+    schema = {n: pl.Utf8 for n in ("centre", "mesa", "state", "kind", "sha256", "detail")} | {
+        "mesa": pl.Int64
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def export(
     session: Session,
     definition: ElectionDefinition,
@@ -253,7 +274,10 @@ def export(
             },
             orient="row",
         )
-        _write(pending, folder, "pending", formats, manifest, "actas not counted (review, conflict)")
+        _write(
+            pending, folder, "pending", formats, manifest, "actas not counted (review, conflict, unconfirmed)"
+        )
+        _write(alerts_frame(session, definition), folder, "alerts", formats, manifest, ALERTS_ABOUT)
     for level in levels or ("national", *(lv.name for lv in definition.levels)):
         _write(
             tally_frame(session, definition, level, source),

@@ -71,8 +71,10 @@ def grade_copy(verdict: Verdict, printed: PrintReading | None, *, cross_check: b
             grade, acta.acta_id, acta.centre, acta.mesa, acta.votes, acta.nulos, dict(acta.extra), "print"
         )
     part = printed.acta if printed is not None else None
-    if printed is not None and part is not None and part.acta_id and part.mesa > 0:
-        # A print read in part: the lines it did read are evidence for a person.
+    header = printed is not None and any(c.name == "print_header" and c.passed for c in printed.checks)
+    if printed is not None and part is not None and part.mesa > 0 and header:
+        # A print read in part: the lines it did read are evidence for a person. Its mesa
+        # is taken only when the printed acta id and centre code agree (two reads of it).
         votes, nulos = printed_counts(printed, len(part.votes))
         return Copy(Grade.PARTIAL, part.acta_id, part.centre, part.mesa, votes, nulos, {}, "print")
     return None

@@ -243,6 +243,40 @@ def throughput(n: int, copies: int, workers: int) -> None:
     print(f"  ratio with copies / without: {b / a:.2f}")
 
 
+def store_throughput(n: int, copies: int) -> None:
+    """The writer alone (no reading): ``n`` outcomes of ``n`` mesas against ``n`` outcomes of
+    ``n / copies`` mesas, each recorded and its mesa recombined as ``veedor scan`` does."""
+    import hashlib
+
+    from veedor.model import Copy, FileOutcome, Grade, Reading, Status
+    from veedor.store.records import record_outcome
+
+    positions = len(br.DEFINITION.ballot)
+    rates = []
+    for label, per in (("no copies", 1), (f"{copies} copies per mesa", copies)):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(f"sqlite:///{tmp}/s.db")
+            outcomes = []
+            for i in range(n):
+                mesa = i // per
+                grade = Grade.CONFIRMED if i % per == 0 else (Grade.QR_ONLY, Grade.PARTIAL)[i % 2]
+                copy = Copy(grade, f"{mesa:09d}.01.1.0001", f"{mesa:09d}", 1, (1,) * positions, 0)
+                sha = hashlib.sha256(f"{label}{i}".encode()).hexdigest()
+                reading = Reading("qr", "bench", "full", "x", 1.0)
+                outcomes.append(FileOutcome(f"{i}.png", sha, Status.OK, None, readings=(reading,), copy=copy))
+            start = time.perf_counter()
+            with store.session() as session:
+                for k, o in enumerate(outcomes, 1):
+                    record_outcome(session, o, br.DEFINITION)
+                    if k % 32 == 0:
+                        session.commit()
+                session.commit()
+            wall = time.perf_counter() - start
+            rates.append(n / wall)
+            print(f"  {label}: {n} outcomes in {wall:.2f} s = {n / wall:.0f}/s")
+    print(f"  ratio with copies / without: {rates[1] / rates[0]:.2f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -312,8 +346,10 @@ def main() -> int:
         wall = time.perf_counter() - start
         print(f"  scanned {summary.files} files in {wall:.0f} s ({summary.files / wall:.2f} files/s)")
         mesa_figures(db, files, report)
-    print("\nthroughput, QR-only images, same run:")
+    print("\nthroughput, veedor scan on QR-only images, same run:")
     throughput(args.throughput_files, 5, args.workers)
+    print("\nthroughput, the writer alone (record and recombine), same run:")
+    store_throughput(4000, 20)
     return 0
 
 

@@ -43,9 +43,10 @@ def scan(
     qr_only: bool = typer.Option(
         False,
         "--qr-only",
-        help="Confiar solo en el QR, sin comparar con la tabla impresa (más rápido; un QR alterado "
-        "no se detecta) / trust the QR alone, skip the print cross-check (faster; a tampered QR "
-        "goes unnoticed).",
+        help="Leer solo el QR, sin compararlo con la tabla impresa (más rápido; un QR alterado no se "
+        "detecta): sus mesas quedan 'unconfirmed', solo en la cifra preliminar (tally --include "
+        "unconfirmed) hasta que se confirmen / read the QR alone, no print cross-check (faster; a "
+        "tampered QR goes unnoticed): its mesas stay 'unconfirmed', only in the preliminary figure.",
     ),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,

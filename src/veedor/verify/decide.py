@@ -17,6 +17,11 @@ from veedor.verify.crosscheck import explain, qr_print_check
 
 NO_QR = "no se encontró ningún código QR legible / no readable QR code found"
 NO_PRINT = "print_found"
+QR_ONLY_MODE = (
+    "QR leído sin compararlo con la impresión (--qr-only): nada en la imagen lo confirma; su mesa "
+    "cuenta solo en la cifra preliminar hasta que una copia confirmada o veedor rescan la confirme / "
+    "QR read without the print cross-check (--qr-only): counted only in the preliminary figure"
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ def judge(
         reason = (
             None if status is Status.OK else explain(None, printed, checks) if printed else _failed(checks)
         )
+        if not cross_check and status is Status.OK:
+            # ok means "may be counted with nobody looking"; a QR nobody compared is not that.
+            status, reason = Status.REVIEW, QR_ONLY_MODE
         return Verdict(qr_acta, "qr", tuple(checks), status, reason)
     qr_words = "; ".join(dict.fromkeys(qr_problems)) or NO_QR
     if printed is None:

@@ -69,3 +69,28 @@ def test_kill_and_rerun(tmp_path):
         # No reading is orphaned from a half-written file: each image has its accepted reading.
         accepted = session.scalar(select(func.count()).select_from(Reading).where(Reading.accepted))
         assert accepted == files
+
+
+def test_a_scan_commits_as_it_reads(tmp_path, monkeypatch):
+    """A run interrupted after three files keeps those three (it used to read every file
+    into a list before committing anything)."""
+    import pytest
+
+    from veedor.model import FileOutcome, Status
+    from veedor.pipeline import scan as scan_module
+
+    def reader(files, _ctx, _workers):
+        for i, name in enumerate(files):
+            if i == 3:
+                raise KeyboardInterrupt
+            yield FileOutcome(name, f"{i:064x}", Status.REJECTED, "not an acta")
+
+    for i in range(5):
+        (tmp_path / f"{i}.png").write_bytes(b"x")
+    monkeypatch.setattr(scan_module, "_run", reader)
+    monkeypatch.setattr(scan_module, "BATCH_FILES", 1)
+    store = open_store(str(tmp_path / "v.db"))
+    with pytest.raises(KeyboardInterrupt):
+        scan_module.scan_paths([tmp_path], store, evidence_root=tmp_path / "ev", workers=1)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Image)) == 3

@@ -7,6 +7,7 @@ what was committed (by SHA-256) and redoes the rest.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import time
@@ -100,7 +101,9 @@ def scan_paths(
         last_commit = time.perf_counter()
 
     try:
-        for outcome in [*problems, *_run(files, ctx, workers)]:
+        # A stream, never a list: each batch is committed as it is read, so a kill loses at
+        # most the last batch and memory does not grow with the run.
+        for outcome in itertools.chain(problems, _run(files, ctx, workers)):
             if outcome.sha256 and outcome.sha256 in seen_this_run and not outcome.duplicate_of:
                 outcome = replace(outcome, duplicate_of=outcome.sha256)
             stored = record_outcome(session, outcome, definition)

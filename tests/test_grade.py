@@ -72,3 +72,11 @@ def test_a_print_read_in_part_is_partial_evidence_only_when_its_acta_id_is_sure(
     copy = grade_copy(none_read, printed(lines))
     assert copy.grade is Grade.PARTIAL and copy.votes[:2] == (87, None) and copy.source == "print"
     assert grade_copy(none_read, printed(lines, header=False)) is None
+
+
+def test_a_legible_disagreement_in_a_print_that_does_not_hold_together_is_partial():
+    """On the copies bench, 8 genuine blurred or tiny copies had misplaced rows whose digits
+    and words agreed with each other: only a print whose sums hold can contradict its QR."""
+    genuine = [line(87), *[line(v, words_read=False) for v in QR.votes[1:]]]
+    copy = grade_copy(qr_verdict(QR_PRINT), printed(genuine, agrees=False))
+    assert copy.grade is Grade.PARTIAL and copy.printed is None

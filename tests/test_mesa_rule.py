@@ -95,3 +95,13 @@ def test_the_decision_is_the_same_in_any_order(copies, rnd):
     shuffled = list(copies)
     rnd.shuffle(shuffled)
     assert decide_mesa(copies) == decide_mesa(shuffled)
+
+
+def test_a_print_without_the_qrs_blank_field_agrees_with_the_qr():
+    """Found on the copies bench: the print shows no blank field, the QR does (always 0)."""
+    from_print = copy("p1", Grade.CONFIRMED, source="print")
+    qr_photo = SeenCopy("q1", Grade.QR_ONLY, TRUE, 1, (("blank", 0),))
+    decision = decide_mesa([from_print, qr_photo])
+    assert decision.state is ActaState.OK and decision.numbers == (TRUE, 1, (("blank", 0),))
+    other_blank = SeenCopy("q2", Grade.QR_ONLY, TRUE, 1, (("blank", 3),))
+    assert decide_mesa([from_print, qr_photo, other_blank]).state is ActaState.CONFLICT

@@ -104,15 +104,37 @@ def mesa_in_centre(acta: ActaCounts, _d: ElectionDefinition, reg: RegistryView) 
 
 
 @_check("votes_within_electors")
-def votes_within_electors(acta: ActaCounts, _d: ElectionDefinition, reg: RegistryView) -> CheckResult | None:
+def votes_within_electors(acta: ActaCounts, d: ElectionDefinition, reg: RegistryView) -> CheckResult | None:
+    """No more votes than the mesa's electors; where they are unknown, than any mesa can have."""
     electors = reg.electors.get(acta.key)
-    if electors is None:
-        return None
     cast = sum(acta.votes) + acta.nulos
+    if electors is None:
+        if d.max_voters_per_mesa is None:
+            return None
+        bound = d.max_voters_per_mesa
+        return CheckResult(
+            "votes_within_electors",
+            cast <= bound,
+            f"{cast} votos (válidos + nulos); ninguna mesa tiene más de {bound} electores (definición) / "
+            f"{cast} votes; no mesa has more than {bound} electors (definition)",
+        )
     return CheckResult(
         "votes_within_electors",
         cast <= electors,
         f"{cast} votos (válidos + nulos) para {electors} electores / {cast} votes for {electors} electors",
+    )
+
+
+@_check("mesa_id_possible")
+def mesa_id_possible(acta: ActaCounts, d: ElectionDefinition, _r: RegistryView) -> CheckResult:
+    """A mesa number ≥ 1 and a centre code of the definition's ASCII digits, registry or not."""
+    centre_ok = len(acta.centre) == d.centre_code_digits and acta.centre.isascii() and acta.centre.isdigit()
+    ok = centre_ok and acta.mesa >= 1
+    return CheckResult(
+        "mesa_id_possible",
+        ok,
+        f"centro {acta.centre!r}, mesa {acta.mesa}"
+        + ("" if ok else ": no existe tal mesa / no such mesa can exist"),
     )
 
 

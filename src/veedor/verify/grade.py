@@ -41,17 +41,19 @@ def grade_copy(verdict: Verdict, printed: PrintReading | None, *, cross_check: b
     acta = verdict.acta
     if acta is not None and verdict.source == "qr":
         failed = {c.name for c in verdict.checks if not c.passed}
+        # The print is weighed against the QR (and other copies) only when it holds together
+        # (every sum and spelling agrees): a print read in part, or with rows out of place,
+        # claims nothing. On the copies bench this kept every forged sheet whose print held
+        # and none of the 8 genuine blurred or tiny copies whose misread rows looked legible.
+        held = printed is not None and printed.agrees
         if not failed:
             grade = Grade.CONFIRMED if cross_check else Grade.QR_ONLY
-        elif printed is not None and contradicts(acta, printed):
+        elif held and printed is not None and contradicts(acta, printed):
             grade = Grade.CONTRADICTORY
         elif failed == {NO_PRINT}:
             grade = Grade.QR_ONLY
         else:
             grade = Grade.PARTIAL
-        # The print is weighed against other copies only when it holds together (every sum
-        # and spelling agrees): a print read in part, or with rows misplaced, is no claim.
-        held = printed is not None and printed.agrees
         shown, shown_nulos = printed_counts(printed, len(acta.votes)) if held and printed else (None, None)
         return Copy(
             grade,

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from veedor.model import ActaState, Grade
 
 Numbers = tuple[tuple[int, ...], int, tuple[tuple[str, int], ...]]
-"""(votes, nulos, extra) of a claim, comparable and hashable."""
+"""(votes, nulos, extra) of a claim, comparable and hashable. Claims are compared on votes and
+nulos, and on the extra fields both carry (a print does not show the QR's blank field)."""
 
 CLAIMS = (Grade.CONFIRMED, Grade.QR_ONLY)
 ALERT_PASTED = "qr_print_mismatch"
@@ -104,12 +105,27 @@ def _alert_other_qr(copy: SeenCopy) -> Alert:
     )
 
 
+def _versions(claims: list[SeenCopy]) -> list[Numbers]:
+    """The distinct claimed numbers; extra fields only count where two claims both have them,
+    and the version kept carries every extra field any claim gave."""
+    core = sorted({(n[0], n[1]) for c in claims if (n := c.numbers) is not None})
+    extras: dict[str, set[int]] = {}
+    for c in claims:
+        for key, value in c.extra:
+            extras.setdefault(key, set()).add(value)
+    if len(core) != 1:
+        return [(v, n, ()) for v, n in core]
+    if any(len(values) > 1 for values in extras.values()):
+        return [(*core[0], ((k, v),)) for k, vs in sorted(extras.items()) for v in sorted(vs)]
+    return [(*core[0], tuple(sorted((k, next(iter(vs))) for k, vs in extras.items())))]
+
+
 def decide_mesa(copies: Iterable[SeenCopy]) -> MesaDecision:
     seen = sorted(copies, key=lambda c: (c.sha256, c.grade.value))
     claims = [c for c in seen if c.grade in CLAIMS and c.numbers is not None]
     pasted = [c for c in seen if c.grade is Grade.CONTRADICTORY]
     alerts = [_alert_pasted(c) for c in pasted]
-    versions = sorted({c.numbers for c in claims if c.numbers is not None})
+    versions = _versions(claims)
     if len(versions) > 1:
         kinds = sorted({c.grade.value for c in claims})
         return MesaDecision(

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from veedor.capture.numbers import count
 from veedor.capture.tables import TableError, decode_text, read_input
 from veedor.definitions import ElectionDefinition
 from veedor.store.official import MESA, NATIONAL, OfficialSource, OfficialUnit, OfficialVotes
@@ -66,6 +67,18 @@ def import_official(
         fmt, sources = "csv", _from_csv(text, definition, key or path.stem, errors)
     if key and len(sources) == 1:
         sources[0].key = key
+    keys = [src.key for src in sources]
+    repeated = {k for k in keys if keys.count(k) > 1}
+    for k in sorted(repeated):
+        # Which of two bulletins with one id is the authority's cannot be told: neither.
+        errors.append(
+            {
+                "line": f"id {k}",
+                "error": f"boletín {k!r} repetido {keys.count(k)} veces en el archivo; no se importa "
+                "ninguno / bulletin id repeated in the file: none of them imported",
+            }
+        )
+    sources = [src for src in sources if src.key not in repeated]
     result = OfficialImport(errors=errors)
     for src in sources:
         old = session.scalar(
@@ -133,9 +146,7 @@ def _insert_units(
 def _int_or_none(value: Any, what: str) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not (isinstance(value, int) or str(value).strip().isdigit()):
-        raise ValueError(f"{what}: {value!r} no es un entero ≥ 0 / not a non-negative integer")
-    return int(value)
+    return count(value, what)
 
 
 def _votes(raw: dict[str, Any], definition: ElectionDefinition) -> dict[str, int]:
@@ -181,6 +192,8 @@ def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: li
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TableError(f"{path.name}: JSON inválido / invalid JSON: {exc}") from None
+    except RecursionError:
+        raise TableError(f"{path.name}: JSON anidado sin fin / JSON nested too deep") from None
     bulletins = doc.get("bulletins") if isinstance(doc, dict) else doc
     if not isinstance(bulletins, list):
         raise TableError(f"{path.name}: falta la lista 'bulletins' / no 'bulletins' list")
@@ -203,8 +216,10 @@ def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: li
             }
             units = [_unit({**b, "level": NATIONAL, "code": ""}, definition)]
             units += [_unit(u, definition) for u in b.get("units", [])]
-        except (ValueError, TypeError) as exc:
-            errors.append({"line": f"bulletins[{i}]", "error": str(exc)})
+        except (ValueError, TypeError, AttributeError) as exc:
+            # AttributeError: a list or a number where an object belongs.
+            why = str(exc) if isinstance(exc, ValueError) else f"estructura inválida / malformed: {exc}"
+            errors.append({"line": f"bulletins[{i}]", "error": why})
             continue
         out.append(_Source(str(b["id"]), meta, units))
     return out

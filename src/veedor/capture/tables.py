@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from veedor.capture.numbers import COUNT_MAX, code, count
 from veedor.definitions import ElectionDefinition
 from veedor.store.records import now
 from veedor.store.schema import GeoUnit, ResultRow, ResultTable, ResultVotes
@@ -133,32 +134,15 @@ def _parse_rows(
     table_id: int,
     first_id: int,
 ) -> tuple[list[dict], list[dict], list[dict[str, object]]]:
-    digits = definition.centre_code_digits
     electors_col = col.get(spec.get("electors_column", ""))
     image_col = col.get(spec.get("image_column", ""))
-    rows: list[dict] = []
-    votes: list[dict] = []
     errors: list[dict[str, object]] = []
-    seen: dict[tuple[str, int], int] = {}
-    # Row ids are assigned here (one writer) so that votes can be bulk-inserted in the same pass.
-    next_id = first_id
+    parsed: dict[tuple[str, int], list[tuple[int, dict, dict[str, int]]]] = {}
     for line_no, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
             continue
         try:
-
-            def cell(name: str, record: list[str] = record) -> str:
-                return record[col[name]].strip()
-
-            centre = cell(spec["centre_column"])
-            if not centre.isdigit() or len(centre) > digits:
-                raise ValueError(f"código de centro inválido {centre!r}")
-            centre = centre.zfill(digits)
-            mesa = _int(cell(spec["mesa_column"]), "mesa")
-            valid = _int(cell(spec["valid_column"]), "válidos")
-            nulos = _int(cell(spec["null_column"]), "nulos")
-            per_candidate = {c: _int(cell(c), c) for c in definition.candidate_codes}
-            electors = _int(record[electors_col].strip(), "electores") if electors_col is not None else None
+            row, per_candidate = _row(record, col, spec, definition, electors_col, image_col)
         except (ValueError, IndexError) as exc:
             errors.append(
                 {
@@ -169,40 +153,85 @@ def _parse_rows(
                 }
             )
             continue
-        key = (centre, mesa)
-        if key in seen:
+        parsed.setdefault((row["centre"], row["mesa"]), []).append((line_no, row, per_candidate))
+    rows: list[dict] = []
+    votes: list[dict] = []
+    # Row ids are assigned here (one writer) so that votes can be bulk-inserted in the same pass.
+    next_id = first_id
+    for (centre, mesa), found in parsed.items():
+        line_no, row, per_candidate = found[0]
+        if len(found) > 1:
+            lines = ", ".join(str(n) for n, _, _ in found)
+            if len({(r["valid"], r["nulos"], r["electors"], tuple(v.items())) for _, r, v in found}) > 1:
+                # Which one is true cannot be told from the table: neither is counted.
+                errors.append(
+                    {
+                        "line": line_no,
+                        "error": f"mesa {centre}.{mesa:02d} repetida con números distintos (líneas {lines}); "
+                        "no se importa ninguna / duplicate mesa with different numbers: neither imported",
+                    }
+                )
+                continue
             errors.append(
                 {
-                    "line": line_no,
-                    "error": f"mesa repetida {centre}.{mesa:02d} (primera en línea "
-                    f"{seen[key]}); se conserva la primera / duplicate mesa, first kept",
+                    "line": found[1][0],
+                    "error": f"mesa {centre}.{mesa:02d} repetida con los mismos números (líneas {lines}); "
+                    "se cuenta una vez / duplicate mesa with the same numbers: counted once",
                 }
             )
-            continue
-        seen[key] = line_no
-        row_id = next_id
+        rows.append({"id": next_id, "table_id": table_id, "line": line_no, **row})
+        votes.extend({"row_id": next_id, "candidate": c, "votes": v} for c, v in per_candidate.items())
         next_id += 1
-        rows.append(
-            {
-                "id": row_id,
-                "table_id": table_id,
-                "line": line_no,
-                "centre": centre,
-                "mesa": mesa,
-                "electors": electors,
-                "valid": valid,
-                "nulos": nulos,
-                "image_ref": record[image_col].strip() if image_col is not None else None,
-            }
-        )
-        votes.extend({"row_id": row_id, "candidate": c, "votes": v} for c, v in per_candidate.items())
+    errors.sort(key=lambda e: int(str(e["line"])))
     return rows, votes, errors
 
 
-def _int(value: str, what: str) -> int:
-    if not value.isdigit():
-        raise ValueError(f"{what}: {value!r} no es un número entero ≥ 0 / not a non-negative integer")
-    return int(value)
+def _row(
+    record: list[str],
+    col: dict[str, int],
+    spec: dict,
+    definition: ElectionDefinition,
+    electors_col: int | None,
+    image_col: int | None,
+) -> tuple[dict, dict[str, int]]:
+    """One table row's numbers, checked against each other and the definition's bounds."""
+    bound = definition.max_voters_per_mesa or COUNT_MAX
+
+    def cell(name: str) -> str:
+        return record[col[name]]
+
+    centre = code(cell(spec["centre_column"]), "centro", definition.centre_code_digits)
+    mesa = count(cell(spec["mesa_column"]), "mesa", bound)
+    if mesa < 1:
+        raise ValueError("mesa 0 no existe / mesa 0 cannot exist")
+    valid = count(cell(spec["valid_column"]), "válidos", bound)
+    nulos = count(cell(spec["null_column"]), "nulos", bound)
+    per_candidate = {c: count(cell(c), c, bound) for c in definition.candidate_codes}
+    electors = count(record[electors_col], "electores", bound) if electors_col is not None else None
+    computed = sum(per_candidate.values())
+    if computed != valid:
+        # Mexico's PREP keeps both (TOTAL_VOTOS_ASENTADO and _CALCULADO); a row whose stated
+        # total is not its sum is not a row anyone can count.
+        raise ValueError(
+            f"válidos declarados {valid} ≠ suma de los candidatos {computed} / stated valid votes "
+            "differ from the candidates' sum"
+        )
+    if valid + nulos > bound:
+        raise ValueError(
+            f"{valid + nulos} votos: ninguna mesa tiene más de {bound} electores / votes above any mesa"
+        )
+    if electors is not None and valid + nulos > electors:
+        raise ValueError(f"{valid + nulos} votos para {electors} electores / more votes than electors")
+    image = record[image_col].strip()[:2000] if image_col is not None else None
+    row = {
+        "centre": centre,
+        "mesa": mesa,
+        "electors": electors,
+        "valid": valid,
+        "nulos": nulos,
+        "image_ref": image,
+    }
+    return row, per_candidate
 
 
 def _remember_names(session: Session, definition: ElectionDefinition, text: str, spec: dict) -> None:

@@ -53,6 +53,9 @@ class ElectionDefinition:
     results_tables: dict[str, dict[str, Any]]
     registry: dict[str, Any]
     raw: dict[str, Any] = field(repr=False, compare=False)
+    max_voters_per_mesa: int | None = None
+    """No mesa can have more voters (geography.max_voters_per_mesa, with its source): the bound
+    on every count where the mesa's registered electors are unknown."""
 
     @property
     def candidate_codes(self) -> tuple[str, ...]:
@@ -189,7 +192,20 @@ def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefiniti
         results_tables=obj.get("results_tables", {}),
         registry=obj.get("registry", {}),
         raw=obj,
+        max_voters_per_mesa=_bound(v, geo, "max_voters_per_mesa"),
     )
+
+
+def _bound(v: _Validator, geo: dict[str, Any], key: str) -> int | None:
+    """An optional bound ``{"value": N, "source": "why"}``: a number without its reason is refused."""
+    if key not in geo:
+        return None
+    spec = v.mapping(geo[key], f"geography.{key}")
+    value = v.integer(spec, f"geography.{key}", key="value")
+    v.string(spec, f"geography.{key}", key="source")
+    if value < 1:
+        v.fail(f"geography.{key}", "must be ≥ 1")
+    return value
 
 
 class _Validator:

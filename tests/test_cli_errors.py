@@ -59,3 +59,39 @@ def test_simulate_unknown_profile(tmp_path):
 def test_simulate_needs_a_count(tmp_path):
     result = run("simulate", "--results", str(V1), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2 and "--count N or --all" in result.output
+
+
+def test_no_traceback_reaches_a_user_and_markup_in_data_is_shown_not_run(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from veedor import cli
+    from veedor.tally import columnar
+
+    def broken(*_a, **_k):
+        raise RuntimeError("disk said [/red] no")
+
+    monkeypatch.setattr(columnar, "tally_columnar", broken)
+    monkeypatch.setattr(sys, "argv", ["veedor", "tally", "--db", str(tmp_path / "v.db")])
+    monkeypatch.delenv("VEEDOR_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    err = " ".join(capsys.readouterr().err.split())
+    assert ended.value.code == 2
+    assert "Traceback" not in err and "RuntimeError: disk said [/red] no" in err and "VEEDOR_DEBUG" in err
+
+
+def test_a_locked_database_says_to_wait(tmp_path, monkeypatch, capsys):
+    import sqlite3
+    import sys
+
+    from veedor import cli
+    from veedor.tally import columnar
+
+    def locked(*_a, **_k):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(columnar, "tally_columnar", locked)
+    monkeypatch.setattr(sys, "argv", ["veedor", "tally", "--db", str(tmp_path / "v.db")])
+    with pytest.raises(SystemExit):
+        cli.main()
+    assert "another veedor command is writing" in " ".join(capsys.readouterr().err.split())

@@ -65,3 +65,30 @@ def test_resultadosconvzla_layout_matches_v1(exported):
 def test_never_overwrites(exported, definition):
     with v1_store().session() as s, pytest.raises(ExportError):
         export(s, definition, exported.folder.parent, source="table:1", now=NOW)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_defused_and_inputs_named_not_pathed(
+    tmp_path, store, definition
+):
+    """OWASP's CSV injection rule; and a manifest must not carry a volunteer's folder names."""
+    import polars as pl
+
+    from veedor.capture.tables import import_results_table
+    from veedor.publish.export import export, formula_safe
+
+    lines = V1.read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("EDO")] = "=1+2"
+    home = tmp_path / "home" / "maria-volunteer"
+    home.mkdir(parents=True)
+    (home / "t.csv").write_text("\n".join([lines[0], ",".join(row)]) + "\n", encoding="utf-8")
+    with store.session() as session:
+        import_results_table(session, home / "t.csv", definition)
+        manifest = export(session, definition, tmp_path / "out", source="table:t.csv", formats=("csv",))
+    state = pl.read_csv(manifest.folder / "tally_state.csv")
+    assert state["name"][0] == "'=1+2"
+    text = (manifest.folder / "manifest.json").read_text()
+    assert "maria-volunteer" not in text and '"file": "t.csv"' in text
+    frame = pl.DataFrame({"a": ["-1", "+x", "@s", "ok", None], "n": [-1, 2, 3, 4, 5]})
+    assert formula_safe(frame).rows() == [("'-1", -1), ("'+x", 2), ("'@s", 3), ("ok", 4), (None, 5)]

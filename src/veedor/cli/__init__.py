@@ -17,6 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
 )
 
 COMMAND_MODULES = ("scan", "mesas", "imports", "tally", "demo", "simulate", "compare", "export")
@@ -48,4 +49,14 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    """The ``veedor`` command: no traceback reaches a user (``VEEDOR_DEBUG=1`` shows it)."""
+    import os
+
+    try:
+        app()
+    except Exception as exc:  # the last net: every command explains what it can itself
+        if os.environ.get("VEEDOR_DEBUG"):
+            raise
+        from veedor.cli.common import unexpected
+
+        unexpected(exc)

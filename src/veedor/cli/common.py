@@ -34,10 +34,38 @@ DEFINITION_OPTION = typer.Option(
 
 
 def fail(message: str, hint: str | None = None) -> NoReturn:
-    console.print(f"[bold red]Error:[/] {message}")
+    from rich.markup import escape
+
+    # Messages carry data (file names, cells): markup in them is shown, never run.
+    console.print(f"[bold red]Error:[/] {escape(message)}")
     if hint:
-        console.print(f"[yellow]Qué hacer / what to do:[/] {hint}")
+        console.print(f"[yellow]Qué hacer / what to do:[/] {escape(hint)}")
     raise typer.Exit(code=2)
+
+
+def unexpected(exc: BaseException) -> NoReturn:
+    """Say what happened and what to do, in words, for an error no command foresaw (exit 2)."""
+    from rich.markup import escape
+
+    text = escape(str(exc)[:500])
+    if "database is locked" in str(exc):
+        console.print(
+            "[bold red]Error:[/] otra operación de veedor está escribiendo en la base de datos / "
+            "another veedor command is writing to the database"
+        )
+        console.print(
+            "[yellow]Qué hacer / what to do:[/] espere a que termine y repita el comando; lo ya "
+            "guardado no se pierde / wait for it to finish and run the command again; what was saved is kept"
+        )
+    else:
+        console.print(f"[bold red]Error inesperado / unexpected error:[/] {type(exc).__name__}: {text}")
+        console.print(
+            "[yellow]Qué hacer / what to do:[/] repita el comando; cada lote se guarda entero o nada, así "
+            "que nada quedó a medias. Si vuelve a ocurrir, ejecútelo con VEEDOR_DEBUG=1 y reporte el "
+            "resultado / run it again (each batch is saved whole or not at all); if it happens again, "
+            "run it with VEEDOR_DEBUG=1 and report what it prints"
+        )
+    raise SystemExit(2)
 
 
 def get_definition(name: str) -> ElectionDefinition:

@@ -51,6 +51,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_NOTE = (
+    "CSV: un texto que empieza por = + - @ (o tabulador) lleva un apóstrofo delante para que ninguna "
+    "hoja de cálculo lo ejecute (regla de OWASP); Parquet y JSON lo guardan tal cual / CSV text "
+    "cells starting with = + - @ (or a tab) are prefixed with an apostrophe so that no spreadsheet "
+    "runs them as formulas (the OWASP rule); Parquet and JSON keep them as they are"
+)
+
+
+def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as a formula, defused (numbers are left alone)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.Utf8]
+    if not text:
+        return frame
+    return frame.with_columns(
+        pl.when(pl.col(c).str.slice(0, 1).is_in(FORMULA_LEADS))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
+
+
 def _write(
     frame: pl.DataFrame,
     folder: Path,
@@ -62,7 +85,7 @@ def _write(
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
         if fmt == "csv":
-            frame.write_csv(path)
+            formula_safe(frame).write_csv(path)
         elif fmt == "parquet":
             frame.write_parquet(path)
         elif fmt == "json":
@@ -306,7 +329,7 @@ def export(
             {
                 "key": s.key,
                 "file_sha256": s.file_sha256,
-                "path": s.path,
+                "file": Path(s.path).name,  # a name, never a path (a volunteer's folders)
                 "announced_at": s.announced_at,
             }
             for s in session.scalars(select(OfficialSource).where(OfficialSource.election == definition.id))
@@ -314,6 +337,7 @@ def export(
         "files": manifest.files,
         "notes": [
             "solo actas verificadas (ok) / only verified (ok) actas",
+            FORMULA_NOTE,
             "cobertura: ver columnas coverage_pct, mesas_total / coverage: see coverage columns",
         ],
     }
@@ -331,7 +355,7 @@ def _table_info(session: Session, table_id: int | None) -> dict[str, Any]:
         "table": {
             "name": table.name,
             "sha256": table.sha256,
-            "path": table.path,
+            "file": Path(table.path).name,
             "rows": table.rows,
         }
     }

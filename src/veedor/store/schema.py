@@ -203,6 +203,15 @@ class ActaVotes(Base):
     votes: Mapped[int] = mapped_column(Integer)
 
 
+class CacheChecksum(Base):
+    """SHA-256 of each columnar snapshot written beside the database: a file on disk that does
+    not match (edited, forged, half-written) is rebuilt, never trusted."""
+
+    __tablename__ = "cache_checksums"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
 class ResultTable(Base):
     """A results table someone published (e.g. resultadosconvzla V1), imported as is."""
 

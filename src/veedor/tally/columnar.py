@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
-from veedor.store.schema import ActaRecord, GeoUnit, Mesa, ResultTable
+from veedor.store.schema import ActaRecord, ActaVotes, CacheChecksum, GeoUnit, Mesa, ResultTable
 from veedor.tally.aggregate import COVERAGE_COLUMNS, SCAN, TallyResult, resolve_source
 from veedor.tally.coverage import (
     MESA,
@@ -75,6 +75,16 @@ def _version(
                 )
             ).one()
         )
+        # The counted numbers themselves, weighted by mesa: an edit of acta_votes by hand
+        # changes the key, so tally and export never disagree over a stale snapshot.
+        which = case(
+            *((ActaVotes.candidate == c, i + 2) for i, c in enumerate(definition.candidate_codes)), else_=1
+        )
+        data += tuple(
+            session.execute(
+                select(func.count(), func.total(ActaVotes.votes * (ActaVotes.acta_pk % 9973 + 1) * which))
+            ).one()
+        )
     else:
         data = tuple(
             session.execute(
@@ -98,20 +108,21 @@ def _cache_dir(session: Session) -> Path | None:
 
 
 def _cached(session: Session, name: str, key: str, build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-    """Memory, then Parquet next to the SQLite file, then ``build()`` (and store it)."""
+    """Memory, then Parquet next to the SQLite file if its SHA-256 is the one the database
+    recorded when it was written, then ``build()`` (and store it, with its checksum)."""
     full = f"{name}-{key}"
     if full in _MEMORY:
         return _MEMORY[full]
     folder = _cache_dir(session)
     path = folder / f"{full}.parquet" if folder else None
-    if path is not None and path.exists():
-        frame = pl.read_parquet(path)
-    else:
+    frame = _read_checked(session, path, full) if path is not None else None
+    if frame is None:
         frame = build()
         if path is not None:
             path.parent.mkdir(exist_ok=True)
             tmp = path.with_suffix(".tmp")
             frame.write_parquet(tmp)
+            _record_checksum(session, full, _file_sha256(tmp))
             tmp.replace(path)  # atomic: a reader never sees half a file
             for old in path.parent.glob(f"{name}-*.parquet"):
                 if old != path:
@@ -120,6 +131,29 @@ def _cached(session: Session, name: str, key: str, build: Callable[[], pl.DataFr
         del _MEMORY[old_key]  # one snapshot per kind bounds memory
     _MEMORY[full] = frame
     return frame
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _read_checked(session: Session, path: Path, name: str) -> pl.DataFrame | None:
+    if not path.exists():
+        return None
+    want = session.scalar(select(CacheChecksum.sha256).where(CacheChecksum.name == name))
+    try:
+        if want is None or _file_sha256(path) != want:
+            return None
+        return pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError):
+        return None  # unreadable: rebuilt from the database
+
+
+def _record_checksum(session: Session, name: str, sha: str) -> None:
+    """In a transaction of its own: a read-only command's session is not committed."""
+    with session.get_bind().engine.begin() as conn:
+        conn.execute(delete(CacheChecksum).where(CacheChecksum.name == name))
+        conn.execute(insert(CacheChecksum).values(name=name, sha256=sha))
 
 
 def verified_frame(

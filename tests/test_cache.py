@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 from sqlalchemy import text
-from test_copies import CONFIRMED, DEFINITION, OTHER_MESA, fresh_store, record_all
 
+from test_copies import CONFIRMED, DEFINITION, OTHER_MESA, fresh_store, record_all
 from veedor.tally import columnar, tally
 
 

@@ -94,3 +94,37 @@ def test_a_scan_commits_as_it_reads(tmp_path, monkeypatch):
         scan_module.scan_paths([tmp_path], store, evidence_root=tmp_path / "ev", workers=1)
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(Image)) == 3
+
+
+def test_two_scans_of_the_same_files_at_once_both_finish_and_nothing_is_stored_twice(tmp_path):
+    from imaging import payload, qr_image, write
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for mesa in range(1, 41):
+        write(folder / f"{mesa}.png", qr_image(payload(mesa=mesa)))
+    db = tmp_path / "v.db"
+    open_store(str(db))  # the schema first: two processes must not both create it
+    scans = [veedor("scan", str(folder), "--db", str(db), "--workers", "1") for _ in range(2)]
+    assert [p.wait(timeout=300) for p in scans] == [0, 0]
+    with open_store(str(db)).session() as session:
+        count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
+        assert count(Image) == 40 and count(Evidence) == 40 and count(ActaRecord) == 40
+        assert count(ImageName) == 40
+
+
+def test_an_image_another_scan_stored_meanwhile_is_a_duplicate_not_a_crash(tmp_path, monkeypatch):
+    from imaging import payload, qr_image, write
+    from veedor.pipeline import scan as scan_module
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "a.png", qr_image(payload()))
+    store = open_store(str(tmp_path / "v.db"))
+    scan_module.scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    # The second scan began before the first committed: it does not know the image.
+    monkeypatch.setattr(scan_module, "known_images", lambda _session: frozenset())
+    summary = scan_module.scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    assert summary.duplicates == 1
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Evidence)) == 1

@@ -115,6 +115,7 @@ def _scan_with_progress(
             on_total=lambda n: progress.update(task, total=n),
             on_outcome=on_outcome,
             cross_check=cross_check,
+            on_retry=lambda message: progress.console.print(f"[yellow]{message}[/]"),
         )
 
 

@@ -16,8 +16,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
 from veedor.capture.files import InputProblem, iter_input_files
-from veedor.definitions import DEFAULT_DEFINITION, load_definition
+from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
 from veedor.model import FileOutcome, Status
 from veedor.pipeline.report import outcome_json
 from veedor.pipeline.worker import WorkerContext, init_worker, process_file
@@ -62,6 +65,7 @@ def scan_paths(
     on_total: Callable[[int], None] | None = None,
     on_outcome: Callable[[FileOutcome], None] | None = None,
     cross_check: bool = True,
+    on_retry: Callable[[str], None] | None = None,
 ) -> ScanSummary:
     definition = load_definition(definition_id)
     started = time.perf_counter()
@@ -88,8 +92,8 @@ def scan_paths(
 
     def flush() -> None:
         nonlocal last_commit
-        session.commit()
-        for outcome in pending:
+        stored = _commit_batch(session, pending, definition, on_retry)
+        for outcome in stored:
             if report is not None:
                 report.write(outcome_json(outcome, definition) + "\n")
             summary.add(outcome)
@@ -106,10 +110,9 @@ def scan_paths(
         for outcome in itertools.chain(problems, _run(files, ctx, workers)):
             if outcome.sha256 and outcome.sha256 in seen_this_run and not outcome.duplicate_of:
                 outcome = replace(outcome, duplicate_of=outcome.sha256)
-            stored = record_outcome(session, outcome, definition)
             if outcome.sha256:
                 seen_this_run.add(outcome.sha256)
-            pending.append(stored)
+            pending.append(outcome)
             if len(pending) >= BATCH_FILES or time.perf_counter() - last_commit > BATCH_SECONDS:
                 flush()
         flush()
@@ -120,6 +123,39 @@ def scan_paths(
         session.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+RETRIES = 6
+
+
+def _commit_batch(
+    session: Session,
+    batch: list[FileOutcome],
+    definition: ElectionDefinition,
+    on_retry: Callable[[str], None] | None,
+) -> list[FileOutcome]:
+    """Record and commit one batch, whole or not at all. When another scan on the same
+    database holds the lock, or stored some of the same images first, the batch is rolled
+    back and recorded again: what the other took is then a duplicate, not a crash."""
+    for attempt in range(RETRIES):
+        try:
+            stored = [record_outcome(session, outcome, definition) for outcome in batch]
+            session.commit()
+            return stored
+        except (IntegrityError, OperationalError) as exc:
+            session.rollback()
+            if attempt == RETRIES - 1 or (
+                isinstance(exc, OperationalError) and "locked" not in str(exc) and "busy" not in str(exc)
+            ):
+                raise
+            wait = 0.5 * 2**attempt
+            if on_retry:
+                on_retry(
+                    f"base de datos ocupada por otra operación; reintento en {wait:.1f} s / database "
+                    f"busy with another operation; retrying in {wait:.1f} s"
+                )
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def _run(files: list[str], ctx: WorkerContext, workers: int | None) -> Iterator[FileOutcome]:

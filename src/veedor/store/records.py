@@ -74,6 +74,9 @@ def record_outcome(
         return outcome  # unreadable path: nothing to keep but the report line
     if outcome.duplicate_of:
         return record_duplicate(session, outcome)
+    if session.get(Image, outcome.sha256) is not None:
+        # Stored since this run began (another scan on the same database read it too).
+        return record_duplicate(session, replace(outcome, duplicate_of=outcome.sha256))
     facts = outcome.facts
     stamp = now()
     # Core inserts: this runs once per file on the single writer, so ORM overhead shows.

@@ -164,3 +164,24 @@ def test_cli_cannot_run_is_nonzero(tmp_path):
     )
     assert result.exit_code != 0
     assert "definition not found" in result.output
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_reported(store, tmp_path):
+    """A zip from Windows leaves cp1252 bytes in names; one such name killed the whole scan."""
+    import io
+    import json
+    import os
+
+    from imaging import payload, qr_image, write
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "plain.png", qr_image(payload(mesa=1)))
+    odd = os.path.join(os.fsencode(folder), b"acta-mesa-\xe9.png")
+    write(tmp_path / "x.png", qr_image(payload(mesa=2)))
+    os.rename(tmp_path / "x.png", odd)
+    report = io.StringIO()
+    summary = scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1, report=report)
+    lines = [json.loads(x) for x in report.getvalue().splitlines()]
+    assert summary.files == 2 and {x["grade"] for x in lines} == {"qr_only"}
+    assert any(x["file"].endswith("acta-mesa-\ufffd.png") for x in lines)

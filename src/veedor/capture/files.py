@@ -60,5 +60,12 @@ def _walk(path: str, seen_files: set[str], seen_dirs: set[str]) -> Iterator[str 
     yield path
 
 
+def shown_name(path: str) -> str:
+    """A path as text any database or report can hold: a name that is not valid UTF-8 (common
+    in zip files from Windows) keeps its readable part, with U+FFFD where bytes were not text.
+    The path itself, as the file system gave it, is still the one that is opened."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def is_hidden_junk(path: str) -> bool:
     return Path(path).name in {".DS_Store", "Thumbs.db", "desktop.ini"}

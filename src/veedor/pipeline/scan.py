@@ -19,7 +19,7 @@ from typing import IO
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from veedor.capture.files import InputProblem, iter_input_files
+from veedor.capture.files import InputProblem, iter_input_files, shown_name
 from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
 from veedor.model import FileOutcome, Status
 from veedor.pipeline.report import outcome_json
@@ -108,6 +108,7 @@ def scan_paths(
         # A stream, never a list: each batch is committed as it is read, so a kill loses at
         # most the last batch and memory does not grow with the run.
         for outcome in itertools.chain(problems, _run(files, ctx, workers)):
+            outcome = replace(outcome, file=shown_name(outcome.file))
             if outcome.sha256 and outcome.sha256 in seen_this_run and not outcome.duplicate_of:
                 outcome = replace(outcome, duplicate_of=outcome.sha256)
             if outcome.sha256:

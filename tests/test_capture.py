@@ -72,3 +72,21 @@ def test_tiny_image_rejected():
     with pytest.raises(ImageRejected, match="too small"):
         load_image(buffer.getvalue(), "x")
     assert sniff_format(buffer.getvalue()) == "PNG"
+
+
+def test_files_people_really_have_are_read():
+    """A motion photo (a video after the JPEG's end), and a 100 Mpx phone photo."""
+    import cv2
+    import numpy as np
+
+    from conftest import ACTAS
+    from veedor.capture.images import load_image
+
+    real = next(ACTAS.glob("*/017911_018022_0093Acta0093.jpg")).read_bytes()
+    motion = real + b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40
+    loaded = load_image(motion, "x")
+    assert loaded.facts.metadata["trailing_bytes"] == len(motion) - len(real)
+    assert loaded.facts.size == len(motion)
+    big = np.full((10_000, 10_000), 255, np.uint8)
+    ok, data = cv2.imencode(".jpg", big)
+    assert ok and load_image(data.tobytes(), "y").gray.shape == (10_000, 10_000)

@@ -17,8 +17,10 @@ from PIL import ExifTags, Image
 from veedor.model import ImageFacts
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
-# A 200-dpi acta is ~5 Mpx and a 48-Mpx phone photo is the largest real input we expect.
-MAX_PIXELS = 80_000_000
+# A 200-dpi acta is ~5 Mpx; the largest phone photos are 108 Mpx (12,000 x 9,000). The bound
+# is memory, not a side's length: decoding holds up to 3 bytes a pixel, 360 MB per worker
+# at this bound, and a bomb (a tiny file claiming a huge image) is refused before decoding.
+MAX_PIXELS = 120_000_000
 MIN_SIDE = 64
 
 _MAGIC: list[tuple[bytes, str]] = [
@@ -55,10 +57,47 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def jpeg_end(data: bytes) -> int | None:
+    """Where a JPEG's image ends (just past its EOI marker), walking its segments and scans;
+    None when it ends first (truncated). Phones append a video after the EOI (motion photos):
+    those bytes are not the image's, and do not make it incomplete."""
+    i = 2
+    n = len(data)
+    while i + 2 <= n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xD9:
+            return i + 2
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            i += 2
+            continue
+        if i + 4 > n:
+            return None
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        i += 2 + length
+        if marker == 0xDA:  # entropy-coded data: runs to the next marker that is not a restart
+            while True:
+                j = data.find(b"\xff", i)
+                if j < 0 or j + 1 >= n:
+                    return None
+                follower = data[j + 1]
+                if follower == 0x00 or 0xD0 <= follower <= 0xD7:
+                    i = j + 2  # a stuffed 0xFF or a restart marker: still the scan
+                elif follower == 0xFF:
+                    i = j + 1
+                else:
+                    i = j
+                    break
+    return None
+
+
 def _looks_truncated(data: bytes, fmt: str) -> bool:
-    tail = data[-64:].rstrip(b"\x00\r\n ")
     if fmt == "JPEG":
-        return not tail.endswith(b"\xff\xd9")
+        return jpeg_end(data) is None
     if fmt == "PNG":
         return b"IEND" not in data[-32:]
     return False
@@ -84,7 +123,15 @@ def load_image(data: bytes, sha256: str) -> LoadedImage:
             f"archivo {fmt} incompleto o dañado (le falta el final); vuelva a copiarlo o escanearlo / "
             f"truncated or corrupt {fmt} file; copy or scan it again"
         )
+    size = len(data)
+    if fmt == "JPEG" and (end := jpeg_end(data)) is not None and end < len(data):
+        trailing = len(data) - end
+        data = data[:end]  # the evidence keeps every byte; the image is what comes before
+    else:
+        trailing = 0
     width, height, metadata = _header(data, fmt)
+    if trailing:
+        metadata["trailing_bytes"] = trailing
     if width * height > MAX_PIXELS:
         raise ImageRejected(
             f"imagen de {width}×{height} píxeles: demasiado grande, posible bomba de descompresión / "
@@ -102,7 +149,7 @@ def load_image(data: bytes, sha256: str) -> LoadedImage:
         )
     facts = ImageFacts(
         sha256=sha256,
-        size=len(data),
+        size=size,
         format=fmt,
         width=int(gray.shape[1]),
         height=int(gray.shape[0]),
@@ -120,6 +167,7 @@ def _header(data: bytes, fmt: str) -> tuple[int, int, dict[str, Any]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bound, set to ours
             img = Image.open(io.BytesIO(data))
             width, height = img.size
             metadata = _metadata(img)

@@ -95,3 +95,25 @@ def test_a_locked_database_says_to_wait(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         cli.main()
     assert "another veedor command is writing" in " ".join(capsys.readouterr().err.split())
+
+
+def test_markup_in_table_cells_and_file_names_is_printed_as_text(tmp_path):
+    from imaging import payload, qr_image, write
+
+    lines = V1.read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("EDO")] = "[/red]"
+    bad = lines[2].split(",")
+    bad[header.index("EG")] = "[bold]x"
+    table = tmp_path / "t.csv"
+    table.write_text("\n".join([lines[0], ",".join(row), ",".join(bad)]) + "\n", encoding="utf-8")
+    db = str(tmp_path / "v.db")
+    imported = run("import-results", str(table), "--db", db)
+    assert imported.exit_code == 0 and "[bold]x" in imported.output
+    shown = run("tally", "--source", "table:t.csv", "--level", "state", "--db", db)
+    assert shown.exit_code == 0 and "[/red]" in shown.output
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "[red]x[bold].png", qr_image(payload()))
+    assert run("scan", str(folder), "--db", db).exit_code == 0

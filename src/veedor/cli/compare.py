@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from veedor.cli.common import (
     DB_OPTION,
@@ -91,7 +92,7 @@ def import_official_cmd(
             f"{', '.join(result.replaced) or '—'}"
         )
         for err in result.errors[:10]:
-            console.print(f"  [yellow]{err['line']}[/]: {err['error']}")
+            console.print(f"  [yellow]{escape(str(err['line']))}[/]: {escape(str(err['error']))}")
     console.print("Siguiente / next: [bold]veedor compare --source table:1[/]")
 
 
@@ -212,8 +213,8 @@ def _comparison_table(c: Comparison) -> Table:
         diff = "—" if r.difference is None else f"{r.difference:+,}"
         style = "bold red" if r.proven_wrong else None
         table.add_row(
-            r.code or "—",
-            r.name or "",
+            escape(r.code or "—"),
+            escape(r.name or ""),
             r.candidate,
             "—" if r.official is None else f"{r.official:,}",
             f"{r.verified:,}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
 
@@ -16,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 def _show_errors(errors: list[dict[str, object]], limit: int = 10) -> None:
     for err in errors[:limit]:
-        console.print(f"  [yellow]línea / line {err['line']}[/]: {err['error']}")
+        console.print(f"  [yellow]línea / line {escape(str(err['line']))}[/]: {escape(str(err['error']))}")
     if len(errors) > limit:
         console.print(f"  … y {len(errors) - limit} más / and {len(errors) - limit} more")
 

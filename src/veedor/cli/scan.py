@@ -87,6 +87,7 @@ def _scan_with_progress(
     *,
     cross_check: bool = True,
 ) -> ScanSummary:
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from veedor.pipeline.scan import scan_paths
@@ -103,7 +104,8 @@ def _scan_with_progress(
         task = progress.add_task("scan", total=None, last="")
 
         def on_outcome(outcome: FileOutcome) -> None:
-            progress.update(task, advance=1, last=f"{outcome.status.value}: {Path(outcome.file).name[:40]}")
+            name = escape(Path(outcome.file).name[:40])  # a file named "[/red].jpg" is a name
+            progress.update(task, advance=1, last=f"{outcome.status.value}: {name}")
 
         return scan_paths(
             paths,

@@ -205,6 +205,7 @@ def as_table(
     result: TallyResult, defn: ElectionDefinition, max_candidates: int = 4, max_rows: int = TABLE_ROWS
 ) -> Table:
     import polars as pl
+    from rich.markup import escape
     from rich.table import Table
 
     from veedor.tally.aggregate import COVERAGE_COLUMNS
@@ -235,8 +236,8 @@ def as_table(
             else None
         )
         table.add_row(
-            row["code"] or "—",
-            row["name"] or "",
+            escape(row["code"] or "—"),
+            escape(row["name"] or ""),
             *cells,
             f"{others:,}",
             f"{valid:,}",

@@ -141,3 +141,43 @@ def test_malformed_bulletins_are_refused_one_by_one(tmp_path, store, definition)
 def test_bulletins_nested_without_end_are_one_clear_error(tmp_path, store, definition):
     with store.session() as session, pytest.raises(TableError, match="anidado"):
         import_official(session, bulletins(tmp_path, "[" * 100_000 + "]" * 100_000), definition)
+
+
+def test_a_huge_cell_or_a_quote_never_closed_is_one_refused_line(tmp_path, store, definition):
+    lines = V1.read_text(encoding="utf-8-sig").splitlines()
+    huge = lines[2].split(",")
+    huge[1] = "x" * 1_000_000
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([lines[0], lines[1], ",".join(huge), lines[3], '"' + lines[4]]) + "\n")
+    with store.session() as session:
+        summary = import_results_table(session, path, definition)
+    assert summary.rows == 2  # lines 2 and 4; the unclosed quote swallows the rest of its line
+    errors = {e["line"]: str(e["error"]) for e in summary.errors}
+    assert set(errors) == {3, 5} and "ilegible" in errors[3]
+
+
+def test_arabic_digits_in_a_table_never_become_a_geography_code(tmp_path, store, definition):
+    from sqlalchemy import select
+
+    from veedor.store.schema import GeoUnit
+
+    lines = V1.read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("CENTRO")] = "١٠١٠١٠٠١"
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([lines[0], ",".join(row)]) + "\n")
+    with store.session() as session:
+        import_results_table(session, path, definition)
+        codes = set(session.scalars(select(GeoUnit.code)))
+    assert codes and all(c.isascii() and c.isdigit() for c in codes)
+
+
+def test_registry_rows_with_impossible_numbers_are_refused(tmp_path, store, definition):
+    from veedor.capture.registry import import_registry
+
+    path = tmp_path / "electors.csv"
+    path.write_text("CENTRO,MESA,RE\n010101001,1,500\n010101001,2,-4\n010101001,3,99999\n١٠١٠١٠٠١,4,300\n")
+    with store.session() as session:
+        summary = import_registry(session, path, definition)
+    assert summary.rows == 2 and [e["line"] for e in summary.errors] == [3, 4]

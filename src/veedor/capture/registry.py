@@ -13,7 +13,9 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from veedor.capture.tables import TableError, decode_text, read_input
+from veedor.capture.numbers import code as geo_code
+from veedor.capture.numbers import count
+from veedor.capture.tables import CsvProblem, TableError, decode_text, guarded, read_input
 from veedor.definitions import ElectionDefinition
 from veedor.store.schema import GeoUnit, Mesa
 
@@ -65,13 +67,17 @@ def _centres(
     units: dict[str, dict] = {}
     errors: list[dict[str, object]] = []
     rows = 0
-    for line_no, record in enumerate(reader, start=2):
-        code = (record.get(spec["code"]) or "").strip()
-        if not code.isdigit() or len(code) > digits:
-            errors.append({"line": line_no, "error": f"código de centro inválido {code!r}"})
+    for line_no, record in enumerate(guarded(reader), start=2):
+        if isinstance(record, CsvProblem):
+            errors.append({"line": line_no, "error": record.reason})
             continue
-        code = code.zfill(digits)
-        mesas_raw = (record.get(spec.get("mesas", "")) or "").strip()
+        try:
+            code = geo_code(record.get(spec["code"]) or "", "centro", digits)
+            mesas_raw = (record.get(spec.get("mesas", "")) or "").strip()
+            mesas = count(mesas_raw, "mesas", 10_000) if mesas_raw else None
+        except ValueError as exc:
+            errors.append({"line": line_no, "error": str(exc)})
+            continue
         parent = None
         for level in definition.levels:
             unit_code = code[: level.code_digits]
@@ -87,7 +93,7 @@ def _centres(
                     "level": level.name,
                     "name": name.strip() or (previous or {}).get("name"),
                     "parent_code": parent,
-                    "mesas_total": int(mesas_raw) if is_centre and mesas_raw.isdigit() else None,
+                    "mesas_total": mesas if is_centre else None,
                     "source": source,
                 }
             parent = unit_code
@@ -114,10 +120,16 @@ def _unit_totals(
             index.setdefault(key, []).append(code)
     updates: list[dict] = []
     errors: list[dict[str, object]] = []
-    for line_no, record in enumerate(reader, start=2):
+    for line_no, record in enumerate(guarded(reader), start=2):
+        if isinstance(record, CsvProblem):
+            errors.append({"line": line_no, "error": record.reason})
+            continue
         pos = _level_position(record.get("level", ""), definition)
-        total = (record.get("mesas_totales") or "").strip()
-        if pos is None or not total.isdigit():
+        try:
+            total = count(record.get("mesas_totales") or "", "mesas_totales")
+        except ValueError:
+            total = None
+        if pos is None or total is None:
             errors.append({"line": line_no, "error": "nivel o total inválido / bad level or total"})
             continue
         key = (pos, _norm(record.get("name", "")), _norm(record.get("parent_name", "")) or None)
@@ -131,7 +143,7 @@ def _unit_totals(
                 }
             )
             continue
-        updates.append({"election": definition.id, "code": codes[0], "mesas_total": int(total)})
+        updates.append({"election": definition.id, "code": codes[0], "mesas_total": total})
     if updates:
         session.execute(update(GeoUnit), updates)
     return RegistrySummary("unit-totals", len(updates), errors)
@@ -163,18 +175,23 @@ def _electors(
     new: list[dict] = []
     old: list[dict] = []
     errors: list[dict[str, object]] = []
-    for line_no, record in enumerate(reader, start=2):
-        centre = (record.get(spec["centre_column"]) or "").strip()
-        mesa = (record.get(spec["mesa_column"]) or "").strip()
-        electors = (record.get(spec["electors_column"]) or "").strip()
-        if not (centre.isdigit() and mesa.isdigit() and electors.isdigit()):
-            errors.append({"line": line_no, "error": "centro, mesa o electores no numéricos / not numeric"})
+    bound = definition.max_voters_per_mesa or 2**31 - 1
+    for line_no, record in enumerate(guarded(reader), start=2):
+        if isinstance(record, CsvProblem):
+            errors.append({"line": line_no, "error": record.reason})
+            continue
+        try:
+            centre = geo_code(record.get(spec["centre_column"]) or "", "centro", digits)
+            mesa = count(record.get(spec["mesa_column"]) or "", "mesa", bound)
+            electors = count(record.get(spec["electors_column"]) or "", "electores", bound)
+        except ValueError as exc:
+            errors.append({"line": line_no, "error": str(exc)})
             continue
         row = {
             "election": definition.id,
-            "centre": centre.zfill(digits),
-            "number": int(mesa),
-            "electors": int(electors),
+            "centre": centre,
+            "number": mesa,
+            "electors": electors,
             "source": source,
         }
         (old if (row["centre"], row["number"]) in existing else new).append(row)

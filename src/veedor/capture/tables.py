@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,32 @@ from veedor.store.schema import GeoUnit, ResultRow, ResultTable, ResultVotes
 
 class TableError(ValueError):
     """The whole file cannot be imported; the message says why and what to do."""
+
+
+MAX_TABLE_BYTES = 512 * 1024 * 1024
+"""Four copies of V1 are ~20 MB; a national table of a million mesas ~100 MB."""
+
+
+@dataclass(frozen=True)
+class CsvProblem:
+    """A line the CSV reader itself could not take (a cell past the size limit, a quote never
+    closed): reported with its line number, and reading goes on."""
+
+    reason: str
+
+
+def guarded(reader: Iterator[Any]) -> Iterator[Any]:
+    """The reader's records, with a :class:`CsvProblem` in place of each it could not read."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield CsvProblem(
+                f"fila ilegible ({exc}); si una comilla no se cerró, el resto del archivo quedó en una "
+                "celda / unreadable row (a cell too large, or a quote never closed)"
+            )
 
 
 @dataclass
@@ -39,6 +66,12 @@ class ImportSummary:
 def read_input(path: Path) -> bytes:
     """The bytes of an input table, or a :class:`TableError` people can act on."""
     try:
+        size = path.stat().st_size
+        if size > MAX_TABLE_BYTES:
+            raise TableError(
+                f"{path.name}: {size // 2**20} MiB, más de lo que puede ser una tabla de resultados "
+                f"({MAX_TABLE_BYTES // 2**20} MiB) / larger than any results table; divídala / split it"
+            )
         return path.read_bytes()
     except OSError as exc:
         raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
@@ -86,7 +119,8 @@ def import_results_table(
         raise TableError(f"formato desconocido / unknown table format {format_name!r}")
     text, encoding = decode_text(data)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
+    first: list[str] | CsvProblem = next(guarded(reader), [])
+    header = [] if isinstance(first, CsvProblem) else [h.strip() for h in first]
     required = [
         spec["centre_column"],
         spec["mesa_column"],
@@ -138,7 +172,10 @@ def _parse_rows(
     image_col = col.get(spec.get("image_column", ""))
     errors: list[dict[str, object]] = []
     parsed: dict[tuple[str, int], list[tuple[int, dict, dict[str, int]]]] = {}
-    for line_no, record in enumerate(reader, start=2):
+    for line_no, record in enumerate(guarded(reader), start=2):
+        if isinstance(record, CsvProblem):
+            errors.append({"line": line_no, "error": record.reason})
+            continue
         if not any(cell.strip() for cell in record):
             continue
         try:
@@ -242,8 +279,13 @@ def _remember_names(session: Session, definition: ElectionDefinition, text: str,
     reader = csv.DictReader(io.StringIO(text, newline=""))
     names: dict[str, tuple[str, str]] = {}
     levels = {lv.name: lv for lv in definition.levels}
-    for record in reader:
-        centre = (record.get(spec["centre_column"]) or "").strip().zfill(definition.centre_code_digits)
+    for record in guarded(reader):
+        if isinstance(record, CsvProblem):
+            continue  # already reported by the rows' own pass
+        try:
+            centre = code(record.get(spec["centre_column"]) or "", "centro", definition.centre_code_digits)
+        except ValueError:
+            continue  # already reported by the rows' own pass
         for level_name, column in name_cols.items():
             value = (record.get(column) or "").strip()
             if value and level_name in levels:

@@ -110,10 +110,23 @@ def test_markup_in_table_cells_and_file_names_is_printed_as_text(tmp_path):
     table.write_text("\n".join([lines[0], ",".join(row), ",".join(bad)]) + "\n", encoding="utf-8")
     db = str(tmp_path / "v.db")
     imported = run("import-results", str(table), "--db", db)
-    assert imported.exit_code == 0 and "[bold]x" in imported.output
+    assert imported.exit_code == 1 and "[bold]x" in imported.output  # done, a row refused
     shown = run("tally", "--source", "table:t.csv", "--level", "state", "--db", db)
     assert shown.exit_code == 0 and "[/red]" in shown.output
     folder = tmp_path / "in"
     folder.mkdir()
     write(folder / "[red]x[bold].png", qr_image(payload()))
     assert run("scan", str(folder), "--db", db).exit_code == 0
+
+
+def test_importers_exit_1_when_done_with_rows_refused(tmp_path):
+    bulletins = tmp_path / "b.json"
+    bulletins.write_text('{"bulletins": [{"id": "a", "votes": {"NM": 1}}, {"id": "b", "votes": {"NM": -1}}]}')
+    electors = tmp_path / "e.csv"
+    electors.write_text("CENTRO,MESA,RE\n010101001,1,500\n010101001,2,-4\n")
+    db = str(tmp_path / "v.db")
+    assert run("import-official", str(bulletins), "--db", db).exit_code == 1
+    assert run("import-registry", str(electors), "--db", db).exit_code == 1
+    good = tmp_path / "g.csv"
+    good.write_text("CENTRO,MESA,RE\n010101001,1,500\n")
+    assert run("import-registry", str(good), "--db", db).exit_code == 0

@@ -78,6 +78,7 @@ def import_official_cmd(
 
     defn = get_definition(definition)
     store = get_store(db)
+    refused = False
     for path in files:
         with store.session() as session:
             try:
@@ -93,7 +94,10 @@ def import_official_cmd(
         )
         for err in result.errors[:10]:
             console.print(f"  [yellow]{escape(str(err['line']))}[/]: {escape(str(err['error']))}")
+        refused = refused or bool(result.errors)
     console.print("Siguiente / next: [bold]veedor compare --source table:1[/]")
+    if refused:
+        raise typer.Exit(1)  # done, with rows refused (docs/reliability.md)
 
 
 def _keys(session: Session, defn: ElectionDefinition, official: list[str] | None) -> list[str]:

@@ -44,6 +44,7 @@ def import_results(
 
     defn = get_definition(definition)
     store = get_store(db)
+    refused = False
     for path in files:
         with store.session() as session:
             try:
@@ -61,7 +62,10 @@ def import_results(
             f"como tabla / as table [bold]{summary.table_id}[/]; errores / errors: {len(summary.errors)}"
         )
         _show_errors(summary.errors)
+        refused = refused or bool(summary.errors)
     console.print("Siguiente / next: [bold]veedor tally --source table:<nombre>[/]")
+    if refused:
+        raise typer.Exit(1)  # done, with rows refused (docs/reliability.md)
 
 
 def import_registry_cmd(
@@ -83,6 +87,7 @@ def import_registry_cmd(
 
     defn = get_definition(definition)
     store = get_store(db)
+    refused = False
     for path in files:
         with store.session() as session:
             try:
@@ -94,4 +99,7 @@ def import_registry_cmd(
             f"[green]{path.name}[/]: {summary.rows} filas de tipo / rows of kind "
             f"[bold]{summary.kind}[/]; errores / errors: {len(summary.errors)}"
         )
+        refused = refused or bool(summary.errors)
         _show_errors(summary.errors)
+    if refused:
+        raise typer.Exit(1)  # done, with rows refused (docs/reliability.md)

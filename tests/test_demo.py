@@ -20,6 +20,10 @@ def test_demo_end_to_end(tmp_path):
     )
     lines = [json.loads(line) for line in (out / "scan-report.jsonl").read_text().splitlines()]
     assert sum(r["status"] == "ok" for r in lines) == 23
+    # Two more copies: a witness's QR photo and a forged sheet; all 23 mesas stay counted.
+    copies = {r["grade"] for r in map(json.loads, (out / "copies-report.jsonl").read_text().splitlines())}
+    assert copies == {"qr_only", "contradictory"}
+    assert "counted 23" in text and "with alerts 1" in text
     # It only ever deletes a folder it made itself.
     foreign = tmp_path / "not-a-demo"
     foreign.mkdir()

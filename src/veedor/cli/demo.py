@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
 from veedor.cli.scan import _scan_with_progress, print_summary
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from veedor.definitions import ElectionDefinition
+    from veedor.store import Store
 
 MARKER = ".veedor-demo"
 
@@ -90,6 +92,7 @@ def demo(
             [samples / "actas"], store, definition, out_dir / "evidence", workers, handle
         )
     print_summary(summary)
+    _copies(samples, out_dir, store, definition, workers, defn)
     console.rule("[bold]3. Tabla publicada V1 / published V1 table")
     with store.session() as session:
         table = import_results_table(session, samples / "results" / "RESULTADOS_2024_CSV_V1.csv", defn)
@@ -120,10 +123,49 @@ def demo(
             f"  veedor compare --db {db} --source table:{table.table_id} --level state\n"
             f"  veedor estimate --db {db} --source table:{table.table_id}\n"
             f"  veedor tally --db {db} --level mesa\n"
+            f"  veedor mesas --db {db} --alerts\n"
             f"  veedor scan MIS_ACTAS/ --db {db} --jsonl informe.jsonl\n"
             "  veedor --help",
             title="veedor demo",
         )
+    )
+
+
+FORGED = "017911_018022_0093Acta0093.jpg"
+WITNESS = "784821_489421_0129Acta0128.jpg"
+
+
+def _copies(
+    samples: Path, out_dir: Path, store: Store, definition: str, workers: int | None, defn: ElectionDefinition
+) -> None:
+    """More copies of two mesas, as a data room gets them: a witness's photo of one QR, and a
+    sheet of another with a forged QR pasted on. Neither may take a mesa out of the count."""
+    import cv2
+    import numpy as np
+
+    from veedor.cli.scan import print_mesas
+    from veedor.simulate import degrade as deg
+    from veedor.store.mesas import list_mesas
+
+    console.rule("[bold]2b. Más copias de dos mesas: foto de un testigo, hoja con QR falso / more copies")
+    folder = out_dir / "copias"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    for name, make in (
+        (FORGED, lambda g: deg.tamper(g, defn, rng)[0]),
+        (WITNESS, lambda g: deg.degrade(g, "phone_bottom", rng)),
+    ):
+        gray = cv2.imread(str(next((samples / "actas").glob(f"*/{name}"))), cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(folder / f"copia-{name}"), make(np.asarray(gray)))
+    with (out_dir / "copies-report.jsonl").open("w", encoding="utf-8") as handle:
+        _scan_with_progress([folder], store, definition, out_dir / "evidence", workers, handle)
+    print_mesas(store, definition)
+    with store.session() as session:
+        for row in list_mesas(session, defn, with_alerts=True):
+            for alert in row.alerts:
+                out.print(f"[bold red]alerta[/] mesa {row.code} ({row.state}): {escape(alert['detail'])}")
+    console.print(
+        f"Cada mesa, con todas sus copias / each mesa with all its copies: veedor mesa CODE --db {out_dir / 'veedor.db'}"
     )
 
 

@@ -133,12 +133,18 @@ def _print_detail(detail: MesaDetail, ballot: tuple) -> None:
     out.print(f"[bold]mesa {row.code}[/]: {row.state} — {escape(row.reason or 'contada / counted')}")
     for alert in row.alerts:
         out.print(f"[bold red]alerta / alert[/] {escape(alert['detail'])}")
-    table = Table(title="copias / copies (— = no leído / not read)")
+    # Copies that say the same are one column: a mesa can have dozens of copies.
+    groups: dict[tuple, list[dict]] = {}
+    for copy in detail.copies:
+        printed = tuple(copy["printed"] or ()) if copy["grade"] == "contradictory" else ()
+        key = (copy["grade"], tuple(copy["votes"]), copy["nulos"], printed)
+        groups.setdefault(key, []).append(copy)
+    table = Table(title="lo que dicen las copias / what the copies say (— = no leído / not read)")
     table.add_column("línea / line")
     if row.votes is not None:
-        table.add_column(f"mesa ({row.state})", justify="right")
-    for copy in detail.copies:
-        table.add_column(f"{copy['sha256'][:12]}\n{copy['grade']}", justify="right")
+        table.add_column(f"mesa\n({row.state})", justify="right")
+    for (grade, *_), members in groups.items():
+        table.add_column(f"{grade} ×{len(members)}\n{members[0]['sha256'][:8]}", justify="right")
 
     def cell(value: int | None) -> str:
         return "—" if value is None else str(value)
@@ -148,17 +154,27 @@ def _print_detail(detail: MesaDetail, ballot: tuple) -> None:
         cells = []
         if row.votes is not None:
             cells.append(cell(row.nulos if label == "nulos" else row.votes[i]))
-        for copy in detail.copies:
+        for members in groups.values():
+            copy = members[0]
             value = copy["nulos"] if label == "nulos" else copy["votes"][i]
             shown = (
                 copy["printed_nulos"] if label == "nulos" else (copy["printed"] or [None] * len(ballot))[i]
             )
             text = cell(value)
+            if row.votes is not None and value is not None:
+                want = row.nulos if label == "nulos" else row.votes[i]
+                text = text if value == want else f"[bold red]{text}[/]"
             if copy["grade"] == "contradictory" and shown is not None and shown != value:
                 text += f"\n[red]impreso {shown}[/]"
             cells.append(text)
         table.add_row(label, *cells)
     out.print(table)
+    images = Table(title="copias / copies")
+    for header in ("imagen / image (SHA-256)", "grado / grade", "archivo / file", "fuente / source"):
+        images.add_column(header)
+    for copy in detail.copies:
+        images.add_row(copy["sha256"], copy["grade"], copy["file_status"], copy["source"] or "")
+    out.print(images)
     history = Table(title="historia / history")
     for header in ("cuándo / when", "estado / state", "antes / before", "causa / cause", "copia / copy"):
         history.add_column(header)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.numbers import code as geo_code
 from veedor.capture.numbers import count
-from veedor.capture.tables import CsvProblem, TableError, decode_text, guarded, read_input
+from veedor.capture.tables import TableError, decode_text, read_input, readable
 from veedor.definitions import ElectionDefinition
 from veedor.store.schema import GeoUnit, Mesa
 
@@ -67,10 +67,7 @@ def _centres(
     units: dict[str, dict] = {}
     errors: list[dict[str, object]] = []
     rows = 0
-    for line_no, record in enumerate(guarded(reader), start=2):
-        if isinstance(record, CsvProblem):
-            errors.append({"line": line_no, "error": record.reason})
-            continue
+    for line_no, record in readable(reader, errors):
         try:
             code = geo_code(record.get(spec["code"]) or "", "centro", digits)
             mesas_raw = (record.get(spec.get("mesas", "")) or "").strip()
@@ -120,10 +117,7 @@ def _unit_totals(
             index.setdefault(key, []).append(code)
     updates: list[dict] = []
     errors: list[dict[str, object]] = []
-    for line_no, record in enumerate(guarded(reader), start=2):
-        if isinstance(record, CsvProblem):
-            errors.append({"line": line_no, "error": record.reason})
-            continue
+    for line_no, record in readable(reader, errors):
         pos = _level_position(record.get("level", ""), definition)
         try:
             total = count(record.get("mesas_totales") or "", "mesas_totales")
@@ -176,10 +170,7 @@ def _electors(
     old: list[dict] = []
     errors: list[dict[str, object]] = []
     bound = definition.max_voters_per_mesa or 2**31 - 1
-    for line_no, record in enumerate(guarded(reader), start=2):
-        if isinstance(record, CsvProblem):
-            errors.append({"line": line_no, "error": record.reason})
-            continue
+    for line_no, record in readable(reader, errors):
         try:
             centre = geo_code(record.get(spec["centre_column"]) or "", "centro", digits)
             mesa = count(record.get(spec["mesa_column"]) or "", "mesa", bound)

@@ -39,6 +39,18 @@ class CsvProblem:
     reason: str
 
 
+def readable(
+    reader: Iterator[Any], errors: list[dict[str, object]], start: int = 2
+) -> Iterator[tuple[int, Any]]:
+    """(line number, record) for each record read; each line the reader could not take is
+    added to ``errors`` with its number instead."""
+    for line_no, record in enumerate(guarded(reader), start=start):
+        if isinstance(record, CsvProblem):
+            errors.append({"line": line_no, "error": record.reason})
+        else:
+            yield line_no, record
+
+
 def guarded(reader: Iterator[Any]) -> Iterator[Any]:
     """The reader's records, with a :class:`CsvProblem` in place of each it could not read."""
     while True:
@@ -172,10 +184,7 @@ def _parse_rows(
     image_col = col.get(spec.get("image_column", ""))
     errors: list[dict[str, object]] = []
     parsed: dict[tuple[str, int], list[tuple[int, dict, dict[str, int]]]] = {}
-    for line_no, record in enumerate(guarded(reader), start=2):
-        if isinstance(record, CsvProblem):
-            errors.append({"line": line_no, "error": record.reason})
-            continue
+    for line_no, record in readable(reader, errors):
         if not any(cell.strip() for cell in record):
             continue
         try:
@@ -279,9 +288,7 @@ def _remember_names(session: Session, definition: ElectionDefinition, text: str,
     reader = csv.DictReader(io.StringIO(text, newline=""))
     names: dict[str, tuple[str, str]] = {}
     levels = {lv.name: lv for lv in definition.levels}
-    for record in guarded(reader):
-        if isinstance(record, CsvProblem):
-            continue  # already reported by the rows' own pass
+    for _, record in readable(reader, []):  # lines it cannot read: reported by the rows' pass
         try:
             centre = code(record.get(spec["centre_column"]) or "", "centro", definition.centre_code_digits)
         except ValueError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -59,15 +59,8 @@ def scan(
     """
     get_definition(definition)
     store = get_store(db)
-    report_cm = (
-        nullcontext(sys.stdout)
-        if jsonl == "-"
-        else (
-            open(jsonl, "w", encoding="utf-8") if jsonl else nullcontext(None)  # noqa: SIM115
-        )
-    )
     try:
-        with report_cm as report:
+        with report_file(jsonl) as report:
             summary = _scan_with_progress(
                 paths, store, definition, evidence, workers, report, cross_check=not qr_only
             )
@@ -75,6 +68,13 @@ def scan(
         fail(f"no se pudo escribir el informe / cannot write report {jsonl}: {exc.strerror}")
     print_summary(summary)
     print_mesas(store, definition)
+
+
+def report_file(jsonl: str | None) -> AbstractContextManager[IO[str] | None]:
+    """The ``--jsonl`` report: a file, standard output ('-'), or none."""
+    if jsonl == "-":
+        return nullcontext(sys.stdout)
+    return open(jsonl, "w", encoding="utf-8") if jsonl else nullcontext(None)
 
 
 def _scan_with_progress(
@@ -175,15 +175,8 @@ def rescan_cmd(
 
     get_definition(definition)
     store = get_store(db)
-    report_cm = (
-        nullcontext(sys.stdout)
-        if jsonl == "-"
-        else (
-            open(jsonl, "w", encoding="utf-8") if jsonl else nullcontext(None)  # noqa: SIM115
-        )
-    )
     try:
-        with report_cm as report:
+        with report_file(jsonl) as report:
             summary = rescan(
                 store,
                 definition_id=definition,

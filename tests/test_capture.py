@@ -90,3 +90,28 @@ def test_files_people_really_have_are_read():
     big = np.full((10_000, 10_000), 255, np.uint8)
     ok, data = cv2.imencode(".jpg", big)
     assert ok and load_image(data.tobytes(), "y").gray.shape == (10_000, 10_000)
+
+
+def test_an_iphone_heic_photo_is_read():
+    import io
+
+    import numpy as np
+    import pillow_heif
+    import pytest
+    from PIL import Image
+
+    from conftest import ACTAS
+    from veedor.capture.images import ImageRejected, load_image
+    from veedor.definitions import load_definition
+    from veedor.read.acta import read_qr
+
+    pillow_heif.register_heif_opener()
+    real = next(ACTAS.glob("*/017911_018022_0093Acta0093.jpg"))
+    buffer = io.BytesIO()
+    Image.open(real).convert("RGB").save(buffer, format="HEIF", quality=92)
+    loaded = load_image(buffer.getvalue(), "h")
+    assert loaded.facts.format == "HEIC" and loaded.gray.ndim == 2
+    definition = load_definition("ve-2024-presidential")
+    assert read_qr(np.ascontiguousarray(loaded.gray), definition).acta is not None
+    with pytest.raises(ImageRejected):
+        load_image(buffer.getvalue()[: len(buffer.getvalue()) // 3], "b")

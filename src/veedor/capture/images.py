@@ -113,11 +113,13 @@ def load_image(data: bytes, sha256: str) -> LoadedImage:
             "no es una imagen (formato no reconocido); envíe JPEG, PNG o TIFF / "
             "not an image (unknown format); send JPEG, PNG or TIFF"
         )
-    if fmt in {"HEIC", "PDF"}:
+    if fmt == "PDF":
         raise ImageRejected(
-            f"formato {fmt} no soportado todavía; conviértalo a JPEG o PNG / "
-            f"{fmt} not supported yet, convert it to JPEG or PNG"
+            "formato PDF no soportado todavía; exporte sus páginas a JPEG o PNG / "
+            "PDF not supported yet, export its pages to JPEG or PNG"
         )
+    if fmt == "HEIC":
+        _heif_opener()
     if _looks_truncated(data, fmt):
         raise ImageRejected(
             f"archivo {fmt} incompleto o dañado (le falta el final); vuelva a copiarlo o escanearlo / "
@@ -141,8 +143,11 @@ def load_image(data: bytes, sha256: str) -> LoadedImage:
         raise ImageRejected(
             f"imagen de {width}×{height} píxeles: demasiado pequeña para ser un acta / too small"
         )
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    gray = cv2.imdecode(buffer, cv2.IMREAD_GRAYSCALE)
+    gray = (
+        _decode_heif(data)
+        if fmt == "HEIC"
+        else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    )
     if gray is None or gray.size == 0:
         raise ImageRejected(
             f"el archivo {fmt} está dañado y no se puede decodificar / corrupt {fmt}, cannot decode"
@@ -156,6 +161,21 @@ def load_image(data: bytes, sha256: str) -> LoadedImage:
         metadata=metadata,
     )
     return LoadedImage(gray, facts)
+
+
+def _heif_opener() -> None:
+    """iPhones save HEIC: Pillow reads it once pillow-heif's opener is registered."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def _decode_heif(data: bytes) -> np.ndarray | None:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return np.asarray(img.convert("L"))
+    except Exception:  # a corrupt file: the caller says so in words
+        return None
 
 
 _EXIF_IFD = 0x8769

@@ -56,7 +56,7 @@ def test_exif_is_captured():
     ("data", "fragment"),
     [
         (b"", "empty"),
-        (b"%PDF-1.7 ...", "PDF not supported"),
+        (b"%PDF-1.7 ...", "page by page"),
         (b"GIF89a" + b"\x00" * 10, "corrupt"),
         (b"just text", "not an image"),
     ],

@@ -133,3 +133,30 @@ def test_the_same_files_in_parallel_or_in_several_runs_give_the_same_mesas(tmp_p
     assert states(parallel) == states(runs)
     mesas = {m[0]: m[1] for m in states(runs)[0]}
     assert mesas == {1: "conflict", 2: "unconfirmed", 3: "conflict"}
+
+
+@pytest.mark.parametrize("kind", ["pdf", "tiff"])
+def test_every_page_of_a_scanners_pdf_or_tiff_is_its_own_evidence(store, tmp_path, kind):
+    """Two actas scanned into one file: two pieces of evidence, named by file and page."""
+    from PIL import Image
+
+    names = [REAL, "784821_489421_0129Acta0128.jpg"]
+    sheets = [Image.open(next(ACTAS.glob(f"*/{n}"))).convert("L") for n in names]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / f"scanner.{'pdf' if kind == 'pdf' else 'tif'}"
+    extra = {"resolution": 200.0} if kind == "pdf" else {"compression": "tiff_deflate"}
+    sheets[0].save(path, save_all=True, append_images=sheets[1:], **extra)
+    lines = scan(store, [folder], tmp_path)
+    assert set(lines) == {f"{path.name}#page=1", f"{path.name}#page=2"}
+    assert {line["status"] for line in lines.values()} == {"ok"}
+    whole = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    assert (tmp_path / "evidence" / whole[:2] / whole[2:4] / whole).is_file()  # the file kept whole
+    from veedor.store.schema import Image as ImageRow
+
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ActaRecord)) == 2
+        metas = [i.metadata_json for i in session.scalars(select(ImageRow))]
+        assert sorted(m["page"] for m in metas) == [1, 2] and {m["source_sha256"] for m in metas} == {whole}
+    again = scan(store, [folder], tmp_path)  # the same file again: nothing stored twice
+    assert all(line["duplicate_of"] for line in again.values())

@@ -113,11 +113,8 @@ def load_image(data: bytes, sha256: str) -> LoadedImage:
             "no es una imagen (formato no reconocido); envíe JPEG, PNG o TIFF / "
             "not an image (unknown format); send JPEG, PNG or TIFF"
         )
-    if fmt == "PDF":
-        raise ImageRejected(
-            "formato PDF no soportado todavía; exporte sus páginas a JPEG o PNG / "
-            "PDF not supported yet, export its pages to JPEG or PNG"
-        )
+    if fmt == "PDF":  # capture.pages splits a PDF into its pages first
+        raise ImageRejected("un PDF se lee página por página / a PDF is read page by page")
     if fmt == "HEIC":
         _heif_opener()
     if _looks_truncated(data, fmt):

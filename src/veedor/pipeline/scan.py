@@ -163,11 +163,13 @@ def _run(files: list[str], ctx: WorkerContext, workers: int | None) -> Iterator[
     n = max(1, min(workers or os.cpu_count() or 1, len(files) or 1))
     if n == 1:
         init_worker(ctx)
-        yield from map(process_file, files)
+        for outcomes in map(process_file, files):
+            yield from outcomes
         return
     # forkserver, not fork: a forked child inherits OpenCV's thread pool in whatever state the
     # parent left it, and can hang on its first OpenCV call.
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["veedor.pipeline.worker"])
     with context.Pool(n, initializer=init_worker, initargs=(ctx,)) as pool:
-        yield from pool.imap_unordered(process_file, files, chunksize=2)
+        for outcomes in pool.imap_unordered(process_file, files, chunksize=2):
+            yield from outcomes

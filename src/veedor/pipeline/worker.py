@@ -10,13 +10,14 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from veedor.capture.evidence import EvidenceStore
 from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sniff_format
+from veedor.capture.pages import split_pages
 from veedor.definitions import ElectionDefinition, load_definition
 from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
@@ -53,16 +54,14 @@ def init_worker(ctx: WorkerContext) -> None:
     _DEFINITION = load_definition(ctx.definition_id)
 
 
-def process_file(path: str) -> FileOutcome:
+def process_file(path: str) -> list[FileOutcome]:
+    """One outcome per image: one for most files, one per page of a PDF or multi-page TIFF."""
     assert _CTX is not None and _DEFINITION is not None, "init_worker() first"
     started = time.perf_counter()
-    outcome = _process(path, _CTX, _DEFINITION)
-    return _with_ms(outcome, started)
+    return [_with_ms(outcome, started) for outcome in _process(path, _CTX, _DEFINITION)]
 
 
 def _with_ms(outcome: FileOutcome, started: float) -> FileOutcome:
-    from dataclasses import replace
-
     return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
 
 
@@ -70,18 +69,51 @@ def _rejected(path: str, sha: str | None, reason: str, facts: ImageFacts | None 
     return FileOutcome(path, sha, Status.REJECTED, reason, facts=facts)
 
 
-def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> FileOutcome:
+def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> list[FileOutcome]:
     try:
         size = os.stat(path).st_size
         if size > MAX_FILE_BYTES:
-            return _rejected(path, None, f"archivo de {size // 2**20} MiB: demasiado grande / file too large")
+            return [
+                _rejected(path, None, f"archivo de {size // 2**20} MiB: demasiado grande / file too large")
+            ]
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return _rejected(
-            path, None, f"no se puede leer el archivo ({exc.strerror}); revise permisos / cannot read file"
-        )
+        return [
+            _rejected(
+                path,
+                None,
+                f"no se puede leer el archivo ({exc.strerror}); revise permisos / cannot read file",
+            )
+        ]
     sha = hashlib.sha256(data).hexdigest()
+    fmt = sniff_format(data)
+    try:
+        pages = split_pages(data, fmt) if sha not in ctx.known else None
+    except ImageRejected as exc:
+        EvidenceStore(ctx.evidence_root).put(data, sha)
+        return [_rejected(path, sha, str(exc), ImageFacts(sha, len(data), fmt))]
+    if pages is None:
+        return [_read_image(path, data, sha, ctx, definition)]
+    EvidenceStore(ctx.evidence_root).put(data, sha)  # the file whole, beside its pages
+    source = {"source_sha256": sha, "pages": len(pages)}
+    return [
+        _read_image(
+            f"{path}#page={i}", page, hashlib.sha256(page).hexdigest(), ctx, definition, {**source, "page": i}
+        )
+        for i, page in enumerate(pages, 1)
+    ]
+
+
+def _read_image(
+    path: str,
+    data: bytes,
+    sha: str,
+    ctx: WorkerContext,
+    definition: ElectionDefinition,
+    origin: dict[str, object] | None = None,
+) -> FileOutcome:
+    """Read one image (a file, or one page of one) and decide what it is worth."""
     if sha in ctx.known:
         return FileOutcome(path, sha, Status.REVIEW, None, duplicate_of=sha)
     EvidenceStore(ctx.evidence_root).put(data, sha)
@@ -89,6 +121,8 @@ def _process(path: str, ctx: WorkerContext, definition: ElectionDefinition) -> F
         loaded = load_image(data, sha)
     except ImageRejected as exc:
         return _rejected(path, sha, str(exc), ImageFacts(sha, len(data), sniff_format(data)))
+    if origin:
+        loaded = replace(loaded, facts=replace(loaded.facts, metadata={**loaded.facts.metadata, **origin}))
     qr = read_qr(loaded.gray, definition)
     if qr.several_actas:
         ids = ", ".join(a.acta_id for a in qr.several_actas)

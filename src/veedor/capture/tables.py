@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from veedor.capture.numbers import COUNT_MAX, code, count
@@ -161,29 +161,46 @@ def import_results_table(
     session.add(table)
     session.flush()
     first_id = (session.scalar(select(func.max(ResultRow.id))) or 0) + 1
-    rows, votes, errors = _parse_rows(reader, col, spec, definition, table.id, first_id)
-    if rows:
-        session.execute(insert(ResultRow), rows)
-        session.execute(insert(ResultVotes), votes)
-    table.rows = len(rows)
+    count, errors = _import_rows(session, reader, col, spec, definition, table.id, first_id)
+    table.rows = count
     table.errors = errors
     _remember_names(session, definition, text, spec)
     session.flush()
-    return ImportSummary(table.id, table.name, len(rows), encoding, errors)
+    return ImportSummary(table.id, table.name, count, encoding, errors)
 
 
-def _parse_rows(
+CHUNK_ROWS = 5000
+"""Rows inserted at a time: memory holds one chunk, not the table (four V1s are 100,000 rows)."""
+
+
+def _import_rows(
+    session: Session,
     reader: Iterator[list[str]],
     col: dict[str, int],
     spec: dict,
     definition: ElectionDefinition,
     table_id: int,
     first_id: int,
-) -> tuple[list[dict], list[dict], list[dict[str, object]]]:
+) -> tuple[int, list[dict[str, object]]]:
+    """Insert the table's rows chunk by chunk; returns (rows kept, errors by line)."""
     electors_col = col.get(spec.get("electors_column", ""))
     image_col = col.get(spec.get("image_column", ""))
     errors: list[dict[str, object]] = []
-    parsed: dict[tuple[str, int], list[tuple[int, dict, dict[str, int]]]] = {}
+    # Per mesa: its first line, its numbers, and its row id (None once withdrawn).
+    seen: dict[tuple[str, int], tuple[int, tuple, int | None]] = {}
+    withdrawn: list[int] = []
+    rows: list[dict] = []
+    votes: list[dict] = []
+    # Row ids are assigned here (one writer) so that votes can be bulk-inserted in the same pass.
+    next_id = first_id
+
+    def flush() -> None:
+        if rows:
+            session.execute(insert(ResultRow), rows)
+            session.execute(insert(ResultVotes), votes)
+        rows.clear()
+        votes.clear()
+
     for line_no, record in readable(reader, errors):
         if not any(cell.strip() for cell in record):
             continue
@@ -199,37 +216,45 @@ def _parse_rows(
                 }
             )
             continue
-        parsed.setdefault((row["centre"], row["mesa"]), []).append((line_no, row, per_candidate))
-    rows: list[dict] = []
-    votes: list[dict] = []
-    # Row ids are assigned here (one writer) so that votes can be bulk-inserted in the same pass.
-    next_id = first_id
-    for (centre, mesa), found in parsed.items():
-        line_no, row, per_candidate = found[0]
-        if len(found) > 1:
-            lines = ", ".join(str(n) for n, _, _ in found)
-            if len({(r["valid"], r["nulos"], r["electors"], tuple(v.items())) for _, r, v in found}) > 1:
-                # Which one is true cannot be told from the table: neither is counted.
+        key = (row["centre"], row["mesa"])
+        numbers = (row["valid"], row["nulos"], row["electors"], tuple(per_candidate.items()))
+        if key in seen:
+            first_line, first_numbers, first_row = seen[key]
+            where = f"mesa {key[0]}.{key[1]:02d}"
+            if numbers == first_numbers:
                 errors.append(
                     {
                         "line": line_no,
-                        "error": f"mesa {centre}.{mesa:02d} repetida con números distintos (líneas {lines}); "
-                        "no se importa ninguna / duplicate mesa with different numbers: neither imported",
+                        "error": f"{where} repetida con los mismos números (líneas {first_line}, {line_no}); "
+                        "se cuenta una vez / duplicate mesa with the same numbers: counted once",
                     }
                 )
                 continue
+            # Which one is true cannot be told from the table: none is counted.
+            if first_row is not None:
+                withdrawn.append(first_row)
+                seen[key] = (first_line, first_numbers, None)
             errors.append(
                 {
-                    "line": found[1][0],
-                    "error": f"mesa {centre}.{mesa:02d} repetida con los mismos números (líneas {lines}); "
-                    "se cuenta una vez / duplicate mesa with the same numbers: counted once",
+                    "line": first_line,
+                    "error": f"{where} repetida con números distintos (líneas {first_line}, {line_no}); "
+                    "no se importa ninguna / duplicate mesa with different numbers: neither imported",
                 }
             )
+            continue
+        seen[key] = (line_no, numbers, next_id)
         rows.append({"id": next_id, "table_id": table_id, "line": line_no, **row})
         votes.extend({"row_id": next_id, "candidate": c, "votes": v} for c, v in per_candidate.items())
         next_id += 1
+        if len(rows) >= CHUNK_ROWS:
+            flush()
+    flush()
+    for i in range(0, len(withdrawn), CHUNK_ROWS):
+        ids = withdrawn[i : i + CHUNK_ROWS]
+        session.execute(delete(ResultVotes).where(ResultVotes.row_id.in_(ids)))
+        session.execute(delete(ResultRow).where(ResultRow.id.in_(ids)))
     errors.sort(key=lambda e: int(str(e["line"])))
-    return rows, votes, errors
+    return next_id - first_id - len(withdrawn), errors
 
 
 def _row(

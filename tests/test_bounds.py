@@ -181,3 +181,13 @@ def test_registry_rows_with_impossible_numbers_are_refused(tmp_path, store, defi
     with store.session() as session:
         summary = import_registry(session, path, definition)
     assert summary.rows == 2 and [e["line"] for e in summary.errors] == [3, 4]
+
+
+def test_a_bulletin_giving_one_unit_twice_is_refused_not_a_crash(tmp_path, store, definition):
+    """Found by bench/fuzz_parsers.py: a 'national' unit beside the bulletin's own total."""
+    doc = {
+        "bulletins": [{"id": "x", "votes": {"NM": 1}, "units": [{"level": "national", "votes": {"NM": 2}}]}]
+    }
+    with store.session() as session:
+        result = import_official(session, bulletins(tmp_path, doc), definition)
+    assert result.keys == [] and "dos veces" in str(result.errors[0]["error"])

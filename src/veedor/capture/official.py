@@ -78,7 +78,7 @@ def import_official(
                 "ninguno / bulletin id repeated in the file: none of them imported",
             }
         )
-    sources = [src for src in sources if src.key not in repeated]
+    sources = [src for src in sources if src.key not in repeated and _units_unique(src, errors)]
     result = OfficialImport(errors=errors)
     for src in sources:
         old = session.scalar(
@@ -141,6 +141,24 @@ def _insert_units(
         session.execute(insert(OfficialUnit), unit_rows)
     if vote_rows:
         session.execute(insert(OfficialVotes), vote_rows)
+
+
+def _units_unique(src: _Source, errors: list[dict[str, object]]) -> bool:
+    """A bulletin that gives one unit twice (two national totals, say) is not imported."""
+    keys = [(u["level"], u["code"], u["mesa"]) for u in src.units]
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        shown = ", ".join(
+            f"{level} {code or '—'}{'.' + str(mesa) if mesa else ''}" for level, code, mesa in twice
+        )
+        errors.append(
+            {
+                "line": f"id {src.key}",
+                "error": f"el boletín da dos veces la misma unidad ({shown}); no se importa / "
+                "the bulletin gives one unit twice: not imported",
+            }
+        )
+    return not twice
 
 
 def _int_or_none(value: Any, what: str) -> int | None:

@@ -187,7 +187,7 @@ def _import_rows(
     image_col = col.get(spec.get("image_column", ""))
     errors: list[dict[str, object]] = []
     # Per mesa: its first line, its numbers, and its row id (None once withdrawn).
-    seen: dict[tuple[str, int], tuple[int, tuple, int | None]] = {}
+    seen: dict[tuple[str, int], tuple[int, bytes, int | None]] = {}
     withdrawn: list[int] = []
     rows: list[dict] = []
     votes: list[dict] = []
@@ -217,7 +217,11 @@ def _import_rows(
             )
             continue
         key = (row["centre"], row["mesa"])
-        numbers = (row["valid"], row["nulos"], row["electors"], tuple(per_candidate.items()))
+        # A digest, not the numbers: memory per mesa stays small (four V1s are 100,000 mesas).
+        numbers = hashlib.blake2b(
+            repr((row["valid"], row["nulos"], row["electors"], sorted(per_candidate.items()))).encode(),
+            digest_size=16,
+        ).digest()
         if key in seen:
             first_line, first_numbers, first_row = seen[key]
             where = f"mesa {key[0]}.{key[1]:02d}"

@@ -243,3 +243,17 @@ def test_open_data_lists_each_alert_with_the_copy_that_raised_it(tmp_path):
     ]
     pending = pl.read_csv(manifest.folder / "pending.csv")
     assert pending["status"].to_list() == ["unconfirmed"]
+
+
+def test_bad_mesa_codes_formats_and_unknown_images_say_what_to_do(tmp_path):
+    store = fresh_store(str(tmp_path))
+    record_all(store, [CONFIRMED])
+    runner = CliRunner()
+    db = ["--db", str(tmp_path / "v.db")]
+    for args in (["mesa", "040202001"], ["mesa", "abc.x"], ["mesa", f"{CENTRE}.01", "--format", "csv"]):
+        result = runner.invoke(app, [*args, *db])
+        assert result.exit_code == 2 and "what to do" in result.stderr, args
+    unknown = runner.invoke(app, ["rescan", "--sha", "f" * 64, "--jsonl", "-", *db])
+    assert unknown.exit_code == 0
+    (line,) = [json.loads(x) for x in unknown.stdout.splitlines() if x.startswith("{")]
+    assert line["status"] == "rejected" and "no image with that SHA-256" in line["reason"]

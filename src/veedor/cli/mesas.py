@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import typer
 
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, fail, get_definition, get_store, out
+from veedor.cli.tally import Format
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -17,12 +17,6 @@ if TYPE_CHECKING:
     from veedor.store.mesas import MesaDetail, MesaRow
 
 STATES = ("ok", "unconfirmed", "review", "conflict")
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 def register(app: typer.Typer) -> None:
@@ -110,6 +104,8 @@ def mesa_cmd(
     """
     from veedor.store.mesas import mesa_detail
 
+    if fmt is Format.csv:
+        fail("una mesa no es una tabla CSV / one mesa is not a CSV table", "use --format table o json")
     centre, _, number = code.rpartition(".")
     if not centre or not number.isdigit():
         fail(f"código de mesa no válido / invalid mesa code {code!r}", "use CENTRO.MESA, p. ej. 040202001.01")

@@ -17,6 +17,22 @@ if TYPE_CHECKING:  # heavy (OpenCV, SQLAlchemy): imported when a command runs, n
     from veedor.store import Store
 
 
+JSONL_OPTION = typer.Option(
+    None,
+    "--jsonl",
+    help="Informe JSONL, una línea por archivo ('-' = salida estándar) / "
+    "JSONL report, one line per file ('-' for stdout).",
+)
+WORKERS_OPTION = typer.Option(
+    None,
+    "--workers",
+    "-w",
+    min=1,
+    help="Procesos (por defecto todos los núcleos) / processes (default: all cores).",
+)
+EVIDENCE_OPTION = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder.")
+
+
 def register(app: typer.Typer) -> None:
     app.command("scan")(scan)
     app.command("rescan")(rescan_cmd)
@@ -26,20 +42,9 @@ def scan(
     paths: list[Path] = typer.Argument(
         ..., help="Archivos o carpetas (recursivo) / files or folders (recursive)."
     ),
-    jsonl: str | None = typer.Option(
-        None,
-        "--jsonl",
-        help="Informe JSONL, una línea por archivo ('-' = salida estándar) / "
-        "JSONL report, one line per file ('-' for stdout).",
-    ),
-    workers: int | None = typer.Option(
-        None,
-        "--workers",
-        "-w",
-        min=1,
-        help="Procesos (por defecto todos los núcleos) / processes (default: all cores).",
-    ),
-    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    jsonl: str | None = JSONL_OPTION,
+    workers: int | None = WORKERS_OPTION,
+    evidence: Path | None = EVIDENCE_OPTION,
     qr_only: bool = typer.Option(
         False,
         "--qr-only",
@@ -157,11 +162,9 @@ def rescan_cmd(
         help="No leer: aplicar de nuevo la regla de mesas a la evidencia guardada / do not read: "
         "re-apply the mesa rule to the stored evidence.",
     ),
-    jsonl: str | None = typer.Option(
-        None, "--jsonl", help="Informe JSONL, como scan ('-' = salida estándar) / JSONL report, as scan."
-    ),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Procesos / processes."),
-    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    jsonl: str | None = JSONL_OPTION,
+    workers: int | None = WORKERS_OPTION,
+    evidence: Path | None = EVIDENCE_OPTION,
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:

@@ -98,10 +98,19 @@ def _reread(
     on_outcome: Callable[[FileOutcome], None] | None,
     summary: RescanSummary,
 ) -> None:
-    wanted = sorted(set(shas) if shas is not None else set(session.scalars(select(Image.sha256))))
+    in_db = set(session.scalars(select(Image.sha256)))
+    wanted = sorted(set(shas) if shas is not None else in_db)
     evidence = EvidenceStore(root)
     paths: list[str] = []
     for sha in wanted:
+        if sha not in in_db:
+            summary.missing += 1
+            reason = (
+                "ninguna imagen con ese SHA-256 en la base de datos; nada que releer / "
+                "no image with that SHA-256 in the database: nothing to re-read"
+            )
+            _emit(FileOutcome(sha, sha, Status.REJECTED, reason), definition, report, on_outcome)
+            continue
         path = evidence.path_for(sha)
         try:
             intact = sha256_bytes(path.read_bytes()) == sha

@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("scan", "mesas", "imports", "tally", "demo", "simulate", "compare", "export")
+COMMAND_MODULES = ("scan", "mesas", "imports", "tally", "demo", "simulate", "compare", "export", "check")
 
 
 def _version(value: bool) -> None:

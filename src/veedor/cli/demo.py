@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
+from veedor.capture.evidence import remove_store
 from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
 from veedor.cli.scan import _scan_with_progress, print_summary
 
@@ -68,7 +68,7 @@ def demo(
                 f"{out_dir} existe y no es una carpeta de demo / exists and is not a demo folder",
                 "elija otra con --out / choose another with --out",
             )
-        shutil.rmtree(out_dir)
+        remove_store(out_dir)  # its evidence folders are read-only
     out_dir.mkdir(parents=True)
     (out_dir / MARKER).write_text("veedor demo\n")
     db = out_dir / "veedor.db"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from veedor.capture.evidence import remove_store
 from veedor.definitions.schema import load_definition
 from veedor.model import FileOutcome, Grade
 from veedor.simulate.generate import SimOptions, simulate
@@ -171,7 +172,7 @@ def run_drill(
         report.scan_cpu_s += cpu_seconds() - c1
         if not keep_images:
             shutil.rmtree(folder, ignore_errors=True)
-            shutil.rmtree(evidence, ignore_errors=True)
+            remove_store(evidence)
     report.throughput.append((round(time.perf_counter() - started, 2), scanned))
     with store.session() as session:
         result = tally(session, definition, "national", "scan" if cross_check else PRELIMINARY)

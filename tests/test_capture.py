@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import stat
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import ACTAS
 from veedor.capture.evidence import EvidenceStore, sha256_bytes
 from veedor.capture.images import ImageRejected, load_image, sniff_format
 
@@ -31,7 +33,9 @@ def test_evidence_store_once_readonly_and_verified(tmp_path):
 
 
 def photo_with_exif() -> bytes:
-    img = Image.fromarray(np.full((200, 150), 200, np.uint8))
+    page = np.full((200, 150), 200, np.uint8)
+    page[50:60, 20:130] = 30  # a line of ink: a blank page is refused before its metadata matters
+    img = Image.fromarray(page)
     exif = Image.Exif()
     exif[0x010F] = "Samsung"
     exif[0x0110] = "Galaxy A14"
@@ -76,10 +80,8 @@ def test_tiny_image_rejected():
 
 def test_files_people_really_have_are_read():
     """A motion photo (a video after the JPEG's end), and a 100 Mpx phone photo."""
-    import cv2
     import numpy as np
 
-    from conftest import ACTAS
     from veedor.capture.images import load_image
 
     real = next(ACTAS.glob("*/017911_018022_0093Acta0093.jpg")).read_bytes()
@@ -88,6 +90,7 @@ def test_files_people_really_have_are_read():
     assert loaded.facts.metadata["trailing_bytes"] == len(motion) - len(real)
     assert loaded.facts.size == len(motion)
     big = np.full((10_000, 10_000), 255, np.uint8)
+    big[4000:4100, 1000:9000] = 0  # something on it: a blank page is refused as blank
     ok, data = cv2.imencode(".jpg", big)
     assert ok and load_image(data.tobytes(), "y").gray.shape == (10_000, 10_000)
 
@@ -115,3 +118,29 @@ def test_an_iphone_heic_photo_is_read():
     assert read_qr(np.ascontiguousarray(loaded.gray), definition).acta is not None
     with pytest.raises(ImageRejected):
         load_image(buffer.getvalue()[: len(buffer.getvalue()) // 3], "b")
+
+
+def test_a_blank_page_is_refused_as_blank_and_a_faded_acta_is_not(definition):
+    """The back of a double-sided scan is said to be blank, not sent to a person; the
+    emptiest real acta in any degraded family is far from the bound."""
+    from veedor.capture.images import is_blank
+    from veedor.simulate.degrade import degrade
+
+    noisy_paper = np.clip(np.random.default_rng(0).normal(236, 5, (1500, 1100)), 0, 255).astype(np.uint8)
+    _ok, data = cv2.imencode(".png", noisy_paper)
+    with pytest.raises(ImageRejected, match="blank page"):
+        load_image(data.tobytes(), "b")
+    real = cv2.imread(str(next(ACTAS.glob("*/qr-readable-mobile-1.jpg"))), cv2.IMREAD_GRAYSCALE)
+    rng = np.random.default_rng(5)
+    for family in ("faded", "phone_full", "dark", "blur"):
+        assert not is_blank(degrade(real, family, rng)), family
+
+
+def test_a_transparent_background_is_white_paper_not_black():
+    ink = np.full((300, 300), 255, np.uint8)
+    ink[100:200, 100:200] = 0
+    rgba = np.zeros((300, 300, 4), np.uint8)  # black everywhere; only alpha says where ink is
+    rgba[..., 3] = 255 - ink
+    _ok, data = cv2.imencode(".png", rgba)
+    gray = load_image(data.tobytes(), "a").gray
+    assert gray[10, 10] == 255 and gray[150, 150] == 0

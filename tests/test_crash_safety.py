@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import signal
 import subprocess
@@ -79,7 +81,7 @@ def test_a_scan_commits_as_it_reads(tmp_path, monkeypatch):
     from veedor.model import FileOutcome, Status
     from veedor.pipeline import scan as scan_module
 
-    def reader(files, _ctx, _workers):
+    def reader(files, _ctx, _workers, *_claims):
         for i, name in enumerate(files):
             if i == 3:
                 raise KeyboardInterrupt
@@ -105,8 +107,17 @@ def test_two_scans_of_the_same_files_at_once_both_finish_and_nothing_is_stored_t
         write(folder / f"{mesa}.png", qr_image(payload(mesa=mesa)))
     db = tmp_path / "v.db"
     open_store(str(db))  # the schema first: two processes must not both create it
-    scans = [veedor("scan", str(folder), "--db", str(db), "--workers", "1") for _ in range(2)]
+    reports = [tmp_path / f"{i}.jsonl" for i in range(2)]
+    scans = [
+        veedor("scan", str(folder), "--db", str(db), "--workers", "1", "--jsonl", str(r)) for r in reports
+    ]
     assert [p.wait(timeout=300) for p in scans] == [0, 0]
+    lines = [json.loads(x) for r in reports for x in r.read_text().splitlines()]
+    assert len(lines) == 80
+    # Each file was read by one scan only: the other skipped it (no time spent on it) and
+    # recorded it as a duplicate once the first had stored it.
+    assert sum(1 for x in lines if x["ms"] > 0) == 40
+    assert sum(1 for x in lines if x["duplicate_of"]) == 40
     with open_store(str(db)).session() as session:
         count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
         assert count(Image) == 40 and count(Evidence) == 40 and count(ActaRecord) == 40
@@ -128,3 +139,54 @@ def test_an_image_another_scan_stored_meanwhile_is_a_duplicate_not_a_crash(tmp_p
     assert summary.duplicates == 1
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(Evidence)) == 1
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _pool_workers() -> list[int]:
+    """The scan's reader processes: the children of its forkserver."""
+    servers = [c for c in _children(os.getpid()) if b"forkserver" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [w for server in servers for w in _children(server)]
+
+
+def test_a_reader_process_that_dies_costs_its_file_not_the_run(tmp_path, monkeypatch):
+    """A worker killed mid-read (out of memory, a decoder's crash) used to hang the scan for
+    ever: its file is now reported, nothing of it stored, and every other file is read."""
+    import threading
+
+    from veedor.pipeline import scan as scan_module
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make_inputs(folder)
+    monkeypatch.setattr(scan_module, "TASK_LIMIT", 8.0)
+
+    report = io.StringIO()
+
+    def kill_one_worker() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if not report.getvalue():  # the workers are reading (not starting up) once one is done
+                time.sleep(0.05)
+                continue
+            busy = [p for p in _pool_workers() if Path(f"/proc/{p}/stat").read_text().split()[2] == "R"]
+            if busy:
+                os.kill(busy[0], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    store = open_store(str(tmp_path / "v.db"))
+    summary = scan_module.scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=2, report=report)
+    killer.join()
+    lines = [json.loads(x) for x in report.getvalue().splitlines()]
+    lost = [x for x in lines if "did not finish" in (x["reason"] or "")]
+    assert len(lost) == 1 and lost[0]["sha256"] is None
+    assert summary.files == len(list(folder.iterdir()))
+    assert sum(1 for x in lines if x["status"] == "ok") == summary.files - 1

@@ -7,24 +7,30 @@ what was committed (by SHA-256) and redoes the rest.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import multiprocessing as mp
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import IO
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from veedor.capture.files import InputProblem, iter_input_files, shown_name
+from veedor.capture.images import MAX_FILE_BYTES
 from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
 from veedor.model import FileOutcome, Status
 from veedor.pipeline.report import outcome_json
 from veedor.pipeline.worker import WorkerContext, init_worker, process_file
 from veedor.store import Store
+from veedor.store.claims import Claims
 from veedor.store.records import known_images, record_outcome
 from veedor.store.registry_view import registry_view
 
@@ -86,6 +92,7 @@ def scan_paths(
         FileOutcome(p.path, None, Status.REJECTED, p.reason) for p in inputs if isinstance(p, InputProblem)
     ]
     pending: list[FileOutcome] = []
+    claims = Claims(store.sessions)
     session = store.session()
     seen_this_run: set[str] = set()
     last_commit = time.perf_counter()
@@ -107,7 +114,7 @@ def scan_paths(
     try:
         # A stream, never a list: each batch is committed as it is read, so a kill loses at
         # most the last batch and memory does not grow with the run.
-        for outcome in itertools.chain(problems, _run(files, ctx, workers)):
+        for outcome in itertools.chain(problems, _run(files, ctx, workers, claims, on_retry)):
             outcome = replace(outcome, file=shown_name(outcome.file))
             if outcome.sha256 and outcome.sha256 in seen_this_run and not outcome.duplicate_of:
                 outcome = replace(outcome, duplicate_of=outcome.sha256)
@@ -122,6 +129,7 @@ def scan_paths(
         raise
     finally:
         session.close()
+        claims.close()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -159,17 +167,173 @@ def _commit_batch(
     raise AssertionError("unreachable")
 
 
-def _run(files: list[str], ctx: WorkerContext, workers: int | None) -> Iterator[FileOutcome]:
-    n = max(1, min(workers or os.cpu_count() or 1, len(files) or 1))
+TASK_LIMIT = 300.0
+"""Seconds a file may be out with a worker. Reading stops itself far sooner (its safety
+limit); past this the worker died (killed for memory, a decoder's crash) or hung, and the
+file is reported so that the run goes on."""
+
+
+def _run(
+    files: Iterable[str],
+    ctx: WorkerContext,
+    workers: int | None,
+    claims: Claims | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator[FileOutcome]:
+    """Read ``files`` on all cores, yielding outcomes as they come. With ``claims``, each file
+    is claimed first: one another scan is reading is left to it and recorded once stored."""
+    queue = _Queue(files, claims, on_wait)
+    n = max(1, workers or os.cpu_count() or 1)
     if n == 1:
         init_worker(ctx)
-        for outcomes in map(process_file, files):
-            yield from outcomes
+        while (item := queue.next_ready(wait=True)) is not None:
+            yield from [item] if isinstance(item, FileOutcome) else _guarded(process_file, item)
         return
     # forkserver, not fork: a forked child inherits OpenCV's thread pool in whatever state the
     # parent left it, and can hang on its first OpenCV call.
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["veedor.pipeline.worker"])
     with context.Pool(n, initializer=init_worker, initargs=(ctx,)) as pool:
-        for outcomes in pool.imap_unordered(process_file, files, chunksize=2):
-            yield from outcomes
+        results: SimpleQueue[tuple[str, object]] = SimpleQueue()
+        out: dict[str, float] = {}  # path → when it was handed to a worker
+        while True:
+            while len(out) < 2 * n and (item := queue.next_ready(wait=not out)) is not None:
+                if isinstance(item, FileOutcome):
+                    yield item
+                    continue
+                out[item] = time.monotonic()
+                deliver = partial(_deliver, results, item)
+                pool.apply_async(process_file, (item,), callback=deliver, error_callback=deliver)
+            if not out:
+                break
+            try:
+                path, got = results.get(timeout=5.0)
+            except Empty:
+                if claims:
+                    claims.beat()
+                for lost in [p for p, t in out.items() if time.monotonic() - t > TASK_LIMIT]:
+                    del out[lost]
+                    yield _lost(lost)
+                continue
+            if out.pop(path, None) is None:
+                continue  # reported lost already; its late answer is not recorded twice
+            yield from [_failed(path, got)] if isinstance(got, BaseException) else got  # type: ignore[misc]
+
+
+def _deliver(results: SimpleQueue[tuple[str, object]], path: str, got: object) -> None:
+    results.put((path, got))  # in the pool's result thread: hand it to the writer's
+
+
+def _guarded(work: Callable[[str], list[FileOutcome]], path: str) -> list[FileOutcome]:
+    try:
+        return work(path)
+    except Exception as exc:  # one file's surprise is that file's line, not the run's end
+        return [_failed(path, exc)]
+
+
+def _failed(path: str, exc: BaseException) -> FileOutcome:
+    return FileOutcome(
+        path,
+        None,
+        Status.REVIEW,
+        f"error inesperado al leer este archivo ({type(exc).__name__}: {str(exc)[:200]}); no se guardó: "
+        "vuelva a escanearlo, y si se repite, repórtelo con VEEDOR_DEBUG=1 / unexpected error reading "
+        "this file; nothing was stored: scan it again, and report it if it happens again",
+    )
+
+
+def _lost(path: str) -> FileOutcome:
+    return FileOutcome(
+        path,
+        None,
+        Status.REVIEW,
+        f"la lectura no terminó en {TASK_LIMIT:.0f} s (el proceso lector murió, p. ej. sin memoria, o se "
+        "colgó); no se guardó: vuelva a escanearlo / reading did not finish (the reader process died, "
+        "e.g. out of memory, or hung); nothing was stored: scan it again",
+    )
+
+
+class _Queue:
+    """Files in order, each claimed before it is read; files another scan is reading wait at
+    the end and become duplicates once it stores them (or are read here if it died)."""
+
+    def __init__(
+        self, files: Iterable[str], claims: Claims | None, on_wait: Callable[[str], None] | None
+    ) -> None:
+        self.files = iter(files)
+        self.claims = claims
+        self.on_wait = on_wait
+        self.last_said = -1e9
+        self.ready: deque[str | FileOutcome] = deque()
+        self.waiting: dict[str, tuple[str, str]] = {}  # path → (sha256, held by)
+        self.last_check = 0.0
+
+    def next_ready(self, wait: bool = False) -> str | FileOutcome | None:
+        """The next file to read or outcome to record; None when there is none now (or, with
+        ``wait``, none at all: then it waits for files other scans hold)."""
+        while not self.ready:
+            chunk = list(itertools.islice(self.files, CLAIM_CHUNK))
+            if chunk:
+                self._sort(chunk)
+                continue
+            if not self.waiting or self.claims is None:
+                return None
+            if not wait and time.monotonic() - self.last_check < CLAIM_POLL:
+                return None
+            if time.monotonic() - self.last_check < CLAIM_POLL:
+                time.sleep(CLAIM_POLL)
+            self._recheck()
+        return self.ready.popleft()
+
+    def _sort(self, chunk: list[str]) -> None:
+        if self.claims is None:
+            self.ready.extend(chunk)
+            return
+        hashed = {path: _sha256(path) for path in chunk}
+        sorted_ = self.claims.sort(sha for sha in hashed.values() if sha)
+        for path, sha in hashed.items():
+            if sha is None or sha in sorted_.ours:
+                self.ready.append(path)  # unreadable paths go to a worker, which says why
+            elif sha in sorted_.stored:
+                self.ready.append(FileOutcome(path, sha, Status.REVIEW, None, duplicate_of=sha))
+            else:
+                self.waiting[path] = (sha, sorted_.held[sha])
+
+    def _recheck(self) -> None:
+        assert self.claims is not None
+        self.last_check = time.monotonic()
+        sorted_ = self.claims.sort(sha for sha, _who in self.waiting.values())
+        for path, (sha, _who) in list(self.waiting.items()):
+            if sha in sorted_.ours:
+                self.ready.append(path)
+            elif sha in sorted_.stored:
+                self.ready.append(FileOutcome(path, sha, Status.REVIEW, None, duplicate_of=sha))
+            else:
+                continue
+            del self.waiting[path]
+        if self.waiting and self.on_wait and time.monotonic() - self.last_said > 30:
+            self.last_said = time.monotonic()
+            who = sorted({w for _s, w in self.waiting.values()})
+            self.on_wait(
+                f"{len(self.waiting)} archivos los está leyendo otro escaneo ({', '.join(who)}); se "
+                f"registrarán cuando termine / {len(self.waiting)} files are being read by another "
+                "scan; they will be recorded when it is done"
+            )
+
+
+CLAIM_CHUNK = 64
+CLAIM_POLL = 2.0
+
+
+def _sha256(path: str) -> str | None:
+    """A file's SHA-256 (what it is claimed by), or None when it cannot be read here."""
+    try:
+        if os.stat(path).st_size > MAX_FILE_BYTES:
+            return None
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None

@@ -251,3 +251,27 @@ class ResultVotes(Base):
 
 Index("ix_result_rows_centre", ResultRow.table_id, ResultRow.centre)
 Index("ix_actas_centre", ActaRecord.election, ActaRecord.centre)
+
+
+class ScanRun(Base):
+    """One ``veedor scan``: who (host, process) and until when it was alive (its heartbeat).
+    Kept after it ends: the record of when each scan ran."""
+
+    __tablename__ = "scan_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+
+
+class ScanClaim(Base):
+    """A file (by SHA-256) a running scan is reading: another scan skips it and records it
+    as a duplicate once stored, or reads it itself if the claimer died."""
+
+    __tablename__ = "scan_claims"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

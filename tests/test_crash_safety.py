@@ -190,3 +190,39 @@ def test_a_reader_process_that_dies_costs_its_file_not_the_run(tmp_path, monkeyp
     assert len(lost) == 1 and lost[0]["sha256"] is None
     assert summary.files == len(list(folder.iterdir()))
     assert sum(1 for x in lines if x["status"] == "ok") == summary.files - 1
+
+
+def test_a_lock_held_by_another_process_is_waited_for(tmp_path):
+    """Another program holding the database's write lock (a backup, a hand query, a crashed
+    tool) makes a scan wait, not fail; everything is stored once the lock is released."""
+    from imaging import payload, qr_image, write
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for mesa in range(1, 6):
+        write(folder / f"{mesa}.png", qr_image(payload(mesa=mesa)))
+    db = tmp_path / "v.db"
+    open_store(str(db))
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('BEGIN EXCLUSIVE'); "
+            "print('held', flush=True); time.sleep(4); c.rollback()",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+    started = time.time()
+    scan = subprocess.run(
+        [sys.executable, "-m", "veedor", "scan", str(folder), "--db", str(db), "-w", "1"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        timeout=120,
+    )
+    holder.wait()
+    assert scan.returncode == 0 and b"Traceback" not in scan.stderr, scan.stderr[-1500:]
+    assert time.time() - started > 3  # it did wait for the lock
+    with open_store(str(db)).session() as session:
+        assert session.scalar(select(func.count()).select_from(Image)) == 5

@@ -20,7 +20,18 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-COMMAND_MODULES = ("scan", "mesas", "imports", "tally", "demo", "simulate", "compare", "export", "check")
+COMMAND_MODULES = (
+    "scan",
+    "mesas",
+    "imports",
+    "tally",
+    "demo",
+    "simulate",
+    "compare",
+    "export",
+    "check",
+    "review",
+)
 
 
 def _version(value: bool) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition, load_definition
-from veedor.store.records import seen_copy
+from veedor.store.records import people_settled, seen_copy
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
@@ -37,6 +37,7 @@ from veedor.store.schema import (
     ResultRow,
     ResultTable,
     ResultVotes,
+    ReviewDecision,
 )
 from veedor.verify.mesa import decide_mesa
 
@@ -202,11 +203,14 @@ def _mesas_follow_from_copies(session: Session, report: Consistency) -> None:
             )
         )
     }
+    settled = {
+        pk: people_settled(session, pk) for pk in session.scalars(select(ReviewDecision.acta_pk).distinct())
+    }
     wrong: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for record in session.scalars(select(ActaRecord)):
         code = f"{record.centre}.{record.mesa:02d}"
-        decision = decide_mesa([seen_copy(e) for e in copies.get(record.id, [])])
+        decision = decide_mesa([seen_copy(e) for e in copies.get(record.id, [])], settled.get(record.id))
         numbers = (list(decision.numbers[0]), decision.numbers[1]) if decision.numbers else (None, None)
         if decision.state.value != record.status or numbers != (record.votes, record.nulos):
             wrong["rule"] += 1

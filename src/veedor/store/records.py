@@ -28,8 +28,9 @@ from veedor.store.schema import (
     ImageName,
     MesaEvent,
     Reading,
+    ReviewDecision,
 )
-from veedor.verify.mesa import MesaDecision, SeenCopy, decide_mesa
+from veedor.verify.mesa import MesaDecision, PeopleSettled, SeenCopy, decide_mesa
 
 
 def now() -> datetime:
@@ -227,12 +228,13 @@ def combine_mesa(
     """Recompute one mesa from its copies (one indexed query of its own rows) and, when
     anything changed, append the change to its history with the copy that caused it."""
     copies = [seen_copy(e) for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))]
-    decision = decide_mesa(copies)
+    decision = decide_mesa(copies, people_settled(session, record.id))
     votes = list(decision.numbers[0]) if decision.numbers else None
     nulos = decision.numbers[1] if decision.numbers else None
     alerts = [a.as_dict() for a in decision.alerts] or None
-    before = (record.status, record.reason, record.votes, record.nulos, record.alerts)
-    if not new and before == (decision.state.value, decision.reason, votes, nulos, alerts):
+    before = (record.status, record.reason, record.votes, record.nulos, record.alerts, record.source)
+    after = (decision.state.value, decision.reason, votes, nulos, alerts, decision.source)
+    if not new and before == after:
         return decision
     session.add(
         MesaEvent(
@@ -254,6 +256,7 @@ def combine_mesa(
     record.votes = votes
     record.nulos = nulos
     record.alerts = alerts
+    record.source = decision.source
     record.updated_at = now()
     if numbers_changed:
         session.execute(delete(ActaVotes).where(ActaVotes.acta_pk == record.id))
@@ -266,6 +269,20 @@ def combine_mesa(
                 ],
             )
     return decision
+
+
+def people_settled(session: Session, acta_pk: int) -> PeopleSettled | None:
+    """What people settled for the mesa: its latest review decision, when that settles it."""
+    latest = session.scalar(
+        select(ReviewDecision)
+        .where(ReviewDecision.acta_pk == acta_pk)
+        .order_by(ReviewDecision.id.desc())
+        .limit(1)
+    )
+    if latest is None or latest.kind != "settled" or latest.votes is None or latest.nulos is None:
+        return None
+    numbers = (tuple(latest.votes), latest.nulos, (("blank", latest.blank or 0),))
+    return PeopleSettled(numbers, frozenset(latest.copies))
 
 
 def mesa_view(record: ActaRecord, previous: str | None = None) -> dict[str, Any]:

@@ -106,6 +106,8 @@ class ActaRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     alerts: Mapped[list | None] = mapped_column(JSON)
     """Alerts raised by its copies (a pasted QR...), recomputed with the state; see MesaEvent."""
+    source: Mapped[str | None] = mapped_column(String(16))
+    """"machine" (from its copies) or "people" (settled at the review desk); None before 0006."""
     __table_args__ = (UniqueConstraint("election", "centre", "mesa"),)
 
 
@@ -275,3 +277,74 @@ class ScanClaim(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id"), index=True)
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    """A person of the review desk, known everywhere by a pseudonym (``name``), never by a real name."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """"reviewer", "supervisor" or "admin"."""
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """Argon2id; a reset replaces it, and the reset is in ``user_events``."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserEvent(Base):
+    """What happened to an account (added, disabled, reset, flagged by its score), append-only."""
+
+    __tablename__ = "user_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewEntry(Base):
+    """Numbers one person typed for one mesa, blind (append-only)."""
+
+    __tablename__ = "review_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    votes: Mapped[list] = mapped_column(JSON)
+    nulos: Mapped[int] = mapped_column(Integer)
+    blank: Mapped[int] = mapped_column(Integer)
+    images: Mapped[list] = mapped_column(JSON)
+    """SHA-256 of the images the person had in front of them."""
+    channel: Mapped[str] = mapped_column(String(8))
+    """"cli" or "web"."""
+
+
+class ReviewDecision(Base):
+    """A mesa settled by people, or a settlement withdrawn (append-only; the latest applies)."""
+
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    """"settled" or "withdrawn"."""
+    basis: Mapped[str] = mapped_column(String(16))
+    """"agreement", "machine", "supervisor"; for a withdrawal, why ("flagged")."""
+    votes: Mapped[list | None] = mapped_column(JSON)
+    nulos: Mapped[int | None] = mapped_column(Integer)
+    blank: Mapped[int | None] = mapped_column(Integer)
+    entries: Mapped[list] = mapped_column(JSON)
+    """The review_entries ids that settled it."""
+    copies: Mapped[list] = mapped_column(JSON)
+    """SHA-256 of the copies stored when it was settled: a later copy that disagrees reopens it."""
+
+
+class ReviewLease(Base):
+    """A task given to one person until it expires (transient: not evidence)."""
+
+    __tablename__ = "review_leases"
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -69,6 +69,8 @@ class MesaDecision:
     """Copies whose numbers agree with ``numbers`` (all they read)."""
     audit: tuple[str, ...] = field(default=())
     """Copies that disagree with ``numbers`` or with each other: for a person to look at."""
+    source: str = "machine"
+    """"machine": the numbers follow from the copies; "people": people settled them."""
 
     @property
     def counted(self) -> bool:
@@ -120,7 +122,46 @@ def _versions(claims: list[SeenCopy]) -> list[Numbers]:
     return [(*core[0], tuple(sorted((k, next(iter(vs))) for k, vs in extras.items())))]
 
 
-def decide_mesa(copies: Iterable[SeenCopy]) -> MesaDecision:
+@dataclass(frozen=True)
+class PeopleSettled:
+    """Numbers people settled for the mesa (``verify/settle.py``), with the copies they had."""
+
+    numbers: Numbers
+    copies: frozenset[str]
+
+
+def decide_mesa(copies: Iterable[SeenCopy], settled: PeopleSettled | None = None) -> MesaDecision:
+    """The mesa's state from its copies and, when people settled it, from their numbers: they
+    saw every copy then stored, so those no longer decide; a confirmed copy stored after them
+    that says other numbers reopens it as a ``conflict``."""
+    seen = list(copies)
+    machine = _from_copies(seen)
+    if settled is None:
+        return machine
+    later = [
+        c
+        for c in seen
+        if c.grade is Grade.CONFIRMED
+        and c.sha256 not in settled.copies
+        and (n := c.numbers) is not None
+        and (n[0], n[1]) != (settled.numbers[0], settled.numbers[1])
+    ]
+    if later:
+        return MesaDecision(
+            ActaState.CONFLICT,
+            f"una copia guardada después de que personas resolvieran esta mesa ({_short(later[0].sha256)}) "
+            "dice otros números / a copy stored after people settled this mesa says other numbers",
+            None,
+            machine.alerts,
+            audit=tuple(c.sha256 for c in later),
+            source="people",
+        )
+    return MesaDecision(
+        ActaState.OK, None, settled.numbers, machine.alerts, machine.support, machine.audit, "people"
+    )
+
+
+def _from_copies(copies: Iterable[SeenCopy]) -> MesaDecision:
     seen = sorted(copies, key=lambda c: (c.sha256, c.grade.value))
     claims = [c for c in seen if c.grade in CLAIMS and c.numbers is not None]
     pasted = [c for c in seen if c.grade is Grade.CONTRADICTORY]

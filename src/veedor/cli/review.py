@@ -1,0 +1,271 @@
+"""``veedor users`` and ``veedor review``: the review desk from the command line.
+
+The same library as the desk's pages (``veedor.store.review``): an entry typed here is
+counted exactly like one typed on a page. Passwords are read from standard input only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store, out
+from veedor.cli.tally import Format
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+users_app = typer.Typer(help="Cuentas de la mesa de revisión / review desk accounts.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Mesas que deben resolver personas: lista, entrada a ciegas, historia / mesas people must settle.",
+    no_args_is_help=True,
+)
+PASSWORD_STDIN = typer.Option(
+    False, "--password-stdin", help="Lee la contraseña de la entrada estándar / read the password from stdin."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(users_app, name="users")
+    app.add_typer(review_app, name="review")
+
+
+def _password(from_stdin: bool) -> str:
+    if not from_stdin:
+        fail(
+            "la contraseña se lee solo de la entrada estándar / the password is only read from stdin",
+            "añada --password-stdin, p. ej. / add --password-stdin, e.g.: printf '%s\\n' \"$CLAVE\" | veedor ...",
+        )
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        fail("no llegó ninguna contraseña por la entrada estándar / no password on stdin")
+    return password
+
+
+def _refused(exc: Exception) -> None:
+    fail(str(exc), "nada se guardó / nothing was stored")
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="Seudónimo (nunca el nombre real) / pseudonym (never a real name)."),
+    role: str = typer.Option(..., "--role", help="reviewer | supervisor | admin"),
+    password_stdin: bool = PASSWORD_STDIN,
+    db: str | None = DB_OPTION,
+) -> None:
+    """Crea una cuenta / add an account (password hashed with Argon2)."""
+    from veedor.store.review import ReviewError, add_user
+
+    password = _password(password_stdin)
+    with get_store(db).session() as session:
+        try:
+            add_user(session, name, role, password)
+        except ReviewError as exc:
+            _refused(exc)
+        session.commit()
+    console.print(f"[green]cuenta / account[/] {escape(name)} ({role})")
+
+
+@users_app.command("list")
+def users_list(db: str | None = DB_OPTION) -> None:
+    """Las cuentas, su rol, si están activas y su puntaje / accounts, role, state and score."""
+    from sqlalchemy import select
+
+    from veedor.store.review import is_flagged, reviewer_scores
+    from veedor.store.schema import User
+
+    with get_store(db).session() as session:
+        scored = reviewer_scores(session)
+        table = Table("seudónimo / pseudonym", "rol / role", "estado / state", "puntos / points")
+        for user in session.scalars(select(User).order_by(User.name)):
+            state = "desactivada / disabled" if user.disabled_at else "activa / active"
+            if is_flagged(session, user.id):
+                state = "[red]señalada / flagged[/]"
+            points = scored.get(user.name, {}).get("points", 0)
+            table.add_row(escape(user.name), user.role, state, str(points))
+    out.print(table)
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
+    """Desactiva una cuenta (su historia queda) / disable an account (its history stays)."""
+    from veedor.store.review import ReviewError, disable_user
+
+    with get_store(db).session() as session:
+        try:
+            disable_user(session, name)
+        except ReviewError as exc:
+            _refused(exc)
+        session.commit()
+    console.print(f"{escape(name)}: desactivada / disabled")
+
+
+@users_app.command("reset")
+def users_reset(
+    name: str = typer.Argument(...), password_stdin: bool = PASSWORD_STDIN, db: str | None = DB_OPTION
+) -> None:
+    """Cambia la contraseña de una cuenta / set a new password."""
+    from veedor.store.review import ReviewError, reset_password
+
+    password = _password(password_stdin)
+    with get_store(db).session() as session:
+        try:
+            reset_password(session, name, password)
+        except ReviewError as exc:
+            _refused(exc)
+        session.commit()
+    console.print(f"{escape(name)}: contraseña cambiada / password reset")
+
+
+@review_app.command("list")
+def review_list(
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table | json | csv"),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Cada mesa que deben resolver personas, con la razón, la de más electores primero.
+
+    Every mesa people must settle, with the reason in words, most registered electors first.
+    """
+    from veedor.store.review import tasks
+
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        rows = [t.as_dict(reviewer_view=False) for t in tasks(session, defn)]
+    if fmt is Format.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["mesa", "state", "needs", "entries", "electors", "reason"])
+        for r in rows:
+            writer.writerow(
+                [r["mesa"], r["state"], r["needs"], r["entries"], r["electors"] or "", r["reason"]]
+            )
+        return
+    table = Table("mesa", "estado / state", "falta / needs", "entradas / entries", "razón / reason")
+    for r in rows:
+        table.add_row(r["mesa"], r["state"], r["needs"], str(r["entries"]), escape(r["reason"]))
+    out.print(table)
+    console.print(f"{len(rows)} mesas por resolver / to settle")
+
+
+@review_app.command("enter")
+def review_enter(
+    mesa: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),
+    as_user: str = typer.Option(..., "--as", help="Seudónimo de quien escribe / who is typing."),
+    values: str = typer.Option(
+        ...,
+        "--values",
+        help='{"votes": [una por línea de la boleta / one per ballot line], "nulos": N, "blank": N}',
+    ),
+    password_stdin: bool = PASSWORD_STDIN,
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Escribe a ciegas los números de una mesa, como en la página de la mesa de revisión.
+
+    Type a mesa's numbers blind, exactly as on the desk's page: refused, with nothing stored,
+    on a wrong password or numbers that do not fit the ballot.
+    """
+    from veedor.store.review import ReviewError, authenticate, enter
+
+    password = _password(password_stdin)
+    try:
+        parsed: Any = json.loads(values)
+    except json.JSONDecodeError as exc:
+        fail(f"--values no es JSON válido / is not valid JSON: {exc}")
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        try:
+            user = authenticate(session, as_user, password)
+            result = enter(session, defn, user, mesa, parsed, channel="cli")
+        except ReviewError as exc:
+            session.rollback()
+            _refused(exc)
+        session.commit()
+    if result.settled:
+        console.print(f"[green]mesa {escape(mesa)} resuelta / settled[/] ({result.needs}): {result.state}")
+    else:
+        console.print(f"mesa {escape(mesa)}: entrada guardada / entry stored; falta / needs: {result.needs}")
+    for name in result.flagged:
+        console.print(
+            f"[bold red]{escape(name)}[/]: señalada por su puntaje; sus mesas vuelven a la cola / flagged"
+        )
+
+
+@review_app.command("show")
+def review_show(
+    mesa: str = typer.Argument(...),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """La historia de una mesa en la mesa de revisión: cada entrada y decisión, en orden (JSON)."""
+    from veedor.store.review import ReviewError, record_for, settlement_of, trail
+
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        try:
+            record = record_for(session, defn, mesa)
+        except ReviewError as exc:
+            fail(str(exc))
+        data = {
+            "mesa": mesa,
+            "state": record.status,
+            "source": record.source,
+            "votes": record.votes,
+            "nulos": record.nulos,
+            "needs": settlement_of(session, record, defn).basis,
+            "trail": trail(session, record),
+        }
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
+@review_app.command("export")
+def review_export(db: str | None = DB_OPTION, definition: str = DEFINITION_OPTION) -> None:
+    """Cada entrada y decisión de personas, una línea JSON por mesa / every entry and decision, JSON lines."""
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        for line in _export(session, defn.id):
+            sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _export(session: Session, election: str) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from veedor.store.review import trail
+    from veedor.store.schema import ActaRecord, ReviewEntry
+
+    touched = select(ReviewEntry.acta_pk).distinct()
+    records = session.scalars(
+        select(ActaRecord)
+        .where(ActaRecord.id.in_(touched), ActaRecord.election == election)
+        .order_by(ActaRecord.centre, ActaRecord.mesa)
+    )
+    return [
+        {
+            "mesa": f"{r.centre}.{r.mesa:02d}",
+            "state": r.status,
+            "source": r.source,
+            "trail": trail(session, r),
+        }
+        for r in records
+    ]
+
+
+@review_app.command("scores")
+def review_scores(db: str | None = DB_OPTION) -> None:
+    """El puntaje de cada revisor: diferencias con lo resuelto (JSON) / each reviewer's score."""
+    from veedor.store.review import reviewer_scores
+
+    with get_store(db).session() as session:
+        json.dump(reviewer_scores(session), sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")

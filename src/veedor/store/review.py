@@ -1,0 +1,513 @@
+"""The review desk's library: accounts, the queue, blind entries, settling and scoring.
+
+The CLI (``veedor users``, ``veedor review``) and the desk's pages are thin faces over these
+functions, so an entry typed anywhere is counted the same way. Everything a person does is
+appended (entries, decisions, account events); a settlement is withdrawn by a new row, never
+edited. The rule itself is pure: :mod:`veedor.verify.settle`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from veedor.definitions import ElectionDefinition
+from veedor.model import ActaState, Grade
+from veedor.store.records import combine_mesa, grade_of, now, people_settled
+from veedor.store.schema import (
+    ActaRecord,
+    Evidence,
+    Mesa,
+    ReviewDecision,
+    ReviewEntry,
+    ReviewLease,
+    User,
+    UserEvent,
+)
+from veedor.verify.settle import REQUIRED, Entry, Settlement, Typed, flagged, scores, settle
+
+ROLES = ("reviewer", "supervisor", "admin")
+OPEN_STATES = (ActaState.REVIEW.value, ActaState.CONFLICT.value, ActaState.UNCONFIRMED.value)
+LEASE = timedelta(minutes=15)
+"""A task taken and not entered within this time goes back to the queue."""
+_HASHER = PasswordHasher()
+
+
+class ReviewError(ValueError):
+    """Refused, with nothing stored; the message says why and what to do."""
+
+
+# -- accounts ----------------------------------------------------------------------------
+
+
+def add_user(session: Session, name: str, role: str, password: str) -> User:
+    name = name.strip()
+    if not name or len(name) > 64 or not name.isprintable():
+        raise ReviewError(
+            "el seudónimo debe tener de 1 a 64 caracteres visibles / a pseudonym of 1 to 64 characters"
+        )
+    if role not in ROLES:
+        raise ReviewError(f"rol desconocido {role!r}; use {', '.join(ROLES)} / unknown role")
+    if len(password) < 8:
+        raise ReviewError(
+            "la contraseña debe tener al menos 8 caracteres / password of at least 8 characters"
+        )
+    if session.scalar(select(User.id).where(User.name == name)) is not None:
+        raise ReviewError(f"ya existe una cuenta {name!r} / account already exists")
+    user = User(name=name, role=role, password_hash=_HASHER.hash(password), created_at=now())
+    session.add(user)
+    session.flush()
+    _event(session, user, "added", role)
+    return user
+
+
+def authenticate(session: Session, name: str, password: str) -> User:
+    """The account, if the password is its own; one message for every refusal."""
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    try:
+        if user is None:
+            _HASHER.hash(password)  # the same time spent as for a real account
+            raise VerificationError
+        _HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise ReviewError("seudónimo o contraseña incorrectos / wrong pseudonym or password") from None
+    if user.disabled_at is not None:
+        raise ReviewError("esta cuenta está desactivada; hable con un supervisor / account disabled")
+    return user
+
+
+def user_named(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise ReviewError(f"no hay ninguna cuenta {name!r} / no such account")
+    return user
+
+
+def disable_user(session: Session, name: str, why: str = "") -> User:
+    user = user_named(session, name)
+    if user.disabled_at is None:
+        user.disabled_at = now()
+        _event(session, user, "disabled", why)
+        session.execute(delete(ReviewLease).where(ReviewLease.user_id == user.id))
+    return user
+
+
+def reset_password(session: Session, name: str, password: str) -> User:
+    if len(password) < 8:
+        raise ReviewError(
+            "la contraseña debe tener al menos 8 caracteres / password of at least 8 characters"
+        )
+    user = user_named(session, name)
+    user.password_hash = _HASHER.hash(password)
+    _event(session, user, "reset", None)
+    return user
+
+
+def _event(session: Session, user: User, kind: str, detail: str | None) -> None:
+    session.add(UserEvent(user_id=user.id, at=now(), kind=kind, detail=detail))
+
+
+def is_flagged(session: Session, user_id: int) -> bool:
+    return (
+        session.scalar(select(UserEvent.id).where(UserEvent.user_id == user_id, UserEvent.kind == "flagged"))
+        is not None
+    )
+
+
+# -- the queue ---------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    acta_pk: int
+    code: str
+    """CENTRO.MESA, as ``veedor tally --level mesa`` writes it."""
+    state: str
+    reason: str
+    electors: int | None
+    images: list[str]
+    entries: int
+    needs: str
+    """"entry" (a reviewer's blind entry) or "supervisor"."""
+    leased_to: str | None = None
+    entered_by: list[str] = field(default_factory=list)
+
+    def as_dict(self, *, reviewer_view: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "mesa": self.code,
+            "state": self.state,
+            "reason": self.reason,
+            "electors": self.electors,
+            "images": self.images,
+            "entries": self.entries,
+            "needs": self.needs,
+        }
+        if not reviewer_view:
+            data["leased_to"] = self.leased_to
+            data["entered_by"] = self.entered_by
+        return data
+
+
+TASK_REASONS = {
+    ActaState.UNCONFIRMED.value: "solo se leyó un QR, sin impresión que lo confirme: escriba los números "
+    "de la imagen / only a QR was read, with no print to confirm it: type the numbers from the image",
+    ActaState.CONFLICT.value: "copias que dicen números distintos: escriba los números de la copia "
+    "auténtica / copies that say different numbers: type the numbers of the genuine one",
+}
+
+
+def tasks(session: Session, definition: ElectionDefinition, user: User | None = None) -> list[Task]:
+    """Every mesa people must settle, most registered electors first. For a reviewer: only
+    what they may take now (not entered by them, not taken by another, not for a supervisor)."""
+    records = session.scalars(
+        select(ActaRecord).where(ActaRecord.election == definition.id, ActaRecord.status.in_(OPEN_STATES))
+    ).all()
+    if not records:
+        return []
+    pks = [r.id for r in records]
+    electors = {
+        (m.centre, m.number): m.electors
+        for m in session.scalars(select(Mesa).where(Mesa.election == definition.id))
+    }
+    images: dict[int, list[str]] = {}
+    for pk, sha in session.execute(
+        select(Evidence.acta_pk, Evidence.sha256).where(Evidence.acta_pk.in_(pks))
+    ):
+        images.setdefault(pk, []).append(sha)
+    names = {uid: name for uid, name in session.execute(select(User.id, User.name))}
+    entered: dict[int, list[str]] = {}
+    for pk, uid in session.execute(
+        select(ReviewEntry.acta_pk, ReviewEntry.user_id).where(ReviewEntry.acta_pk.in_(pks))
+    ):
+        entered.setdefault(pk, []).append(names[uid])
+    leases = {
+        lease.acta_pk: lease
+        for lease in session.scalars(select(ReviewLease).where(ReviewLease.expires_at > now()))
+    }
+    out = []
+    for record in records:
+        state = settlement_of(session, record, definition)
+        lease = leases.get(record.id)
+        task = Task(
+            record.id,
+            f"{record.centre}.{record.mesa:02d}",
+            record.status,
+            TASK_REASONS.get(record.status) or record.reason or "",
+            electors.get((record.centre, record.mesa)),
+            sorted(images.get(record.id, [])),
+            len(entered.get(record.id, [])),
+            # Settled, yet open: a copy stored later disagrees with the people: a supervisor's call.
+            state.basis if not state.settled else "supervisor",
+            names.get(lease.user_id) if lease else None,
+            sorted(entered.get(record.id, [])),
+        )
+        if user is not None and user.role == "reviewer":
+            if task.needs == "supervisor" or user.name in task.entered_by:
+                continue
+            if lease is not None and lease.user_id != user.id:
+                continue
+        out.append(task)
+    out.sort(key=lambda t: (-(t.electors or 0), t.code))
+    return out
+
+
+def take(session: Session, definition: ElectionDefinition, user: User) -> Task | None:
+    """The next task for ``user``, leased to them so nobody else gets it meanwhile."""
+    for task in tasks(session, definition, user):
+        current = session.get(ReviewLease, task.acta_pk)
+        if current is not None and current.user_id != user.id and _aware(current.expires_at) > now():
+            continue
+        if current is None:
+            session.add(ReviewLease(acta_pk=task.acta_pk, user_id=user.id, expires_at=now() + LEASE))
+        else:
+            current.user_id, current.expires_at = user.id, now() + LEASE
+        session.flush()
+        task.leased_to = user.name
+        return task
+    return None
+
+
+def _aware(value: Any) -> Any:
+    return value if value.tzinfo else value.replace(tzinfo=now().tzinfo)
+
+
+# -- entries and settling ----------------------------------------------------------------
+
+
+def parse_values(values: Any, definition: ElectionDefinition) -> Typed:
+    """``{"votes": [...], "nulos": N, "blank": N}`` as typed, checked against the definition."""
+    if not isinstance(values, dict) or not isinstance(values.get("votes"), list):
+        raise ReviewError(
+            'se esperaba {"votes": [...], "nulos": N, "blank": N} / expected the payload fields'
+        )
+    votes, lines = values["votes"], len(definition.ballot)
+    if len(votes) != lines:
+        raise ReviewError(
+            f"{len(votes)} números para {lines} líneas de la boleta / {len(votes)} counts for {lines} lines"
+        )
+    limit = definition.max_voters_per_mesa or 10**6
+    numbers = [*votes, values.get("nulos", 0), values.get("blank", 0)]
+    for i, n in enumerate(numbers):
+        if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= limit:
+            what = f"línea {i + 1}" if i < lines else ("nulos" if i == lines else "blank")
+            raise ReviewError(
+                f"{what}: {n!r} no es un número entre 0 y {limit} / not a count from 0 to {limit}"
+            )
+    return tuple(votes), numbers[lines], numbers[lines + 1]
+
+
+def record_for(session: Session, definition: ElectionDefinition, code: str) -> ActaRecord:
+    centre, _, number = code.strip().rpartition(".")
+    if not centre or not number.isdigit():
+        raise ReviewError(
+            f"código de mesa no válido {code!r}; use CENTRO.MESA, p. ej. 040202001.01 / invalid mesa code"
+        )
+    record = session.scalar(
+        select(ActaRecord).where(
+            ActaRecord.election == definition.id, ActaRecord.centre == centre, ActaRecord.mesa == int(number)
+        )
+    )
+    if record is None:
+        raise ReviewError(f"la mesa {code} no tiene ninguna copia escaneada / no scanned copy of mesa {code}")
+    return record
+
+
+@dataclass
+class EntryResult:
+    entry_id: int
+    state: str
+    settled: bool
+    needs: str
+    flagged: list[str]
+
+
+def enter(
+    session: Session,
+    definition: ElectionDefinition,
+    user: User,
+    code: str,
+    values: Any,
+    channel: str = "cli",
+) -> EntryResult:
+    """One person's blind entry for one mesa; settles it when the rule says so."""
+    typed = parse_values(values, definition)
+    record = record_for(session, definition, code)
+    if user.role not in ROLES or is_flagged(session, user.id):
+        raise ReviewError(
+            "esta cuenta no puede escribir entradas; hable con un supervisor / this account may not enter"
+        )
+    if record.status not in OPEN_STATES and user.role == "reviewer":
+        raise ReviewError(
+            f"la mesa {code} ya está resuelta ({record.status}); no hace falta / already settled"
+        )
+    if user.role == "reviewer":
+        if settlement_of(session, record, definition).basis == "supervisor":
+            raise ReviewError(f"la mesa {code} espera a un supervisor / waits for a supervisor")
+        mine = select(ReviewEntry.id).where(ReviewEntry.acta_pk == record.id, ReviewEntry.user_id == user.id)
+        if session.scalar(mine) is not None:
+            raise ReviewError(f"ya escribió los números de la mesa {code} / you already entered mesa {code}")
+        lease = session.get(ReviewLease, record.id)
+        if lease is not None and lease.user_id != user.id and _aware(lease.expires_at) > now():
+            raise ReviewError(f"otra persona está revisando la mesa {code} / another person has this task")
+    votes, nulos, blank = typed
+    images = sorted(session.scalars(select(Evidence.sha256).where(Evidence.acta_pk == record.id)))
+    entry_id = session.execute(
+        insert(ReviewEntry).returning(ReviewEntry.id),
+        [
+            {
+                "acta_pk": record.id,
+                "user_id": user.id,
+                "entered_at": now(),
+                "votes": list(votes),
+                "nulos": nulos,
+                "blank": blank,
+                "images": images,
+                "channel": channel,
+            }
+        ],
+    ).scalar_one()
+    session.execute(delete(ReviewLease).where(ReviewLease.acta_pk == record.id))
+    state = apply(session, definition, record)
+    newly = rescore(session, definition)
+    session.refresh(record)
+    return EntryResult(entry_id, record.status, state.settled, state.basis, newly)
+
+
+def _entries(session: Session, acta_pk: int) -> list[Entry]:
+    """The mesa's entries that count: not from a flagged account."""
+    flagged_ids = set(session.scalars(select(UserEvent.user_id).where(UserEvent.kind == "flagged")))
+    rows = session.execute(
+        select(ReviewEntry, User.name, User.role)
+        .join(User, User.id == ReviewEntry.user_id)
+        .where(ReviewEntry.acta_pk == acta_pk)
+    ).all()
+    return [
+        Entry(e.id, name, (tuple(e.votes), e.nulos, e.blank), role in ("supervisor", "admin"))
+        for e, name, role in rows
+        if e.user_id not in flagged_ids
+    ]
+
+
+def _machine(session: Session, acta_pk: int) -> list[Typed]:
+    """The numbers of the mesa's QR-only copies: read whole, short only of a confirmation."""
+    out = []
+    for evidence in session.scalars(select(Evidence).where(Evidence.acta_pk == acta_pk)):
+        if grade_of(evidence) is Grade.QR_ONLY and evidence.nulos is not None:
+            blank = int((evidence.extra or {}).get("blank", 0))
+            out.append((tuple(evidence.votes), evidence.nulos, blank))
+    return out
+
+
+def required_entries() -> int:
+    """How many agreeing blind entries settle an acta: ``VEEDOR_REVIEW_ENTRIES``, default 2."""
+    value = os.environ.get("VEEDOR_REVIEW_ENTRIES", "")
+    return int(value) if value.isdigit() and int(value) >= 1 else REQUIRED
+
+
+def settlement_of(session: Session, record: ActaRecord, definition: ElectionDefinition) -> Settlement:
+    return settle(_entries(session, record.id), _machine(session, record.id), required_entries())
+
+
+def apply(session: Session, definition: ElectionDefinition, record: ActaRecord) -> Settlement:
+    """Settle the mesa if its entries now do (a new decision, then its state recomputed), or
+    withdraw a settlement its entries no longer support."""
+    state = settlement_of(session, record, definition)
+    current = people_settled(session, record.id)
+    if state.settled and state.typed is not None:
+        votes, nulos, blank = state.typed
+        same = current is not None and current.numbers == (votes, nulos, (("blank", blank),))
+        if not same:
+            copies = sorted(session.scalars(select(Evidence.sha256).where(Evidence.acta_pk == record.id)))
+            session.add(
+                ReviewDecision(
+                    acta_pk=record.id,
+                    at=now(),
+                    kind="settled",
+                    basis=state.basis,
+                    votes=list(votes),
+                    nulos=nulos,
+                    blank=blank,
+                    entries=list(state.entries),
+                    copies=copies,
+                )
+            )
+    elif current is not None:
+        session.add(
+            ReviewDecision(
+                acta_pk=record.id, at=now(), kind="withdrawn", basis="flagged", entries=[], copies=[]
+            )
+        )
+    else:
+        return state
+    session.flush()
+    combine_mesa(session, record, definition, cause="review")
+    return state
+
+
+def rescore(session: Session, definition: ElectionDefinition) -> list[str]:
+    """Score every reviewer against what is settled; flag the new ones, withdraw their tasks,
+    and send every mesa they helped settle back to the queue. Returns who was flagged now."""
+    pairs: list[tuple[Entry, Typed]] = []
+    helped: dict[str, set[int]] = {}
+    for decision in _current_settlements(session):
+        settled: Typed = (tuple(decision.votes or ()), decision.nulos or 0, decision.blank or 0)
+        for entry in _entries(session, decision.acta_pk):
+            if not entry.supervisor:
+                pairs.append((entry, settled))
+                helped.setdefault(entry.reviewer, set()).add(decision.acta_pk)
+    already = set(
+        session.scalars(
+            select(User.name).join(UserEvent, UserEvent.user_id == User.id).where(UserEvent.kind == "flagged")
+        )
+    )
+    all_scores = scores(pairs)
+    newly = sorted(flagged(all_scores) - already)
+    for name in newly:
+        user = user_named(session, name)
+        score = all_scores[name]
+        _event(
+            session, user, "flagged", f"{score.points} puntos en {score.disagreements} desacuerdos / points"
+        )
+        session.execute(delete(ReviewLease).where(ReviewLease.user_id == user.id))
+        session.flush()
+        for acta_pk in sorted(helped.get(name, ())):
+            record = session.get(ActaRecord, acta_pk)
+            if record is not None:
+                apply(session, definition, record)
+    return newly
+
+
+def _current_settlements(session: Session) -> list[ReviewDecision]:
+    latest = select(func.max(ReviewDecision.id)).group_by(ReviewDecision.acta_pk)
+    return [
+        d
+        for d in session.scalars(select(ReviewDecision).where(ReviewDecision.id.in_(latest)))
+        if d.kind == "settled"
+    ]
+
+
+def reviewer_scores(session: Session) -> dict[str, dict[str, Any]]:
+    """Each reviewer's score, entries and whether they are flagged: for supervisors."""
+    pairs = []
+    for decision in _current_settlements(session):
+        settled: Typed = (tuple(decision.votes or ()), decision.nulos or 0, decision.blank or 0)
+        pairs += [(e, settled) for e in _entries(session, decision.acta_pk) if not e.supervisor]
+    flagged_names = set(
+        session.scalars(
+            select(User.name).join(UserEvent, UserEvent.user_id == User.id).where(UserEvent.kind == "flagged")
+        )
+    )
+    return {
+        name: {
+            "points": s.points,
+            "disagreements": s.disagreements,
+            "settled_entries": s.entries,
+            "flagged": name in flagged_names,
+        }
+        for name, s in scores(pairs).items()
+    }
+
+
+def trail(session: Session, record: ActaRecord) -> list[dict[str, Any]]:
+    """Every entry and decision on the mesa, in order, people by pseudonym."""
+    out: list[dict[str, Any]] = []
+    for entry, name in session.execute(
+        select(ReviewEntry, User.name)
+        .join(User, User.id == ReviewEntry.user_id)
+        .where(ReviewEntry.acta_pk == record.id)
+    ):
+        out.append(
+            {
+                "at": entry.entered_at.isoformat(),
+                "kind": "entry",
+                "id": entry.id,
+                "by": name,
+                "votes": entry.votes,
+                "nulos": entry.nulos,
+                "blank": entry.blank,
+                "images": entry.images,
+                "channel": entry.channel,
+            }
+        )
+    for decision in session.scalars(select(ReviewDecision).where(ReviewDecision.acta_pk == record.id)):
+        out.append(
+            {
+                "at": decision.at.isoformat(),
+                "kind": decision.kind,
+                "id": decision.id,
+                "basis": decision.basis,
+                "votes": decision.votes,
+                "nulos": decision.nulos,
+                "blank": decision.blank,
+                "entries": decision.entries,
+                "copies": decision.copies,
+            }
+        )
+    return sorted(out, key=lambda x: (x["at"], x["kind"] != "entry", x["id"]))

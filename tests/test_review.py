@@ -1,0 +1,201 @@
+"""The review desk's library and command line: blind entries settle mesas, counted with their
+trail; wrong passwords store nothing; a saboteur is found and what they helped settle re-queued."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import ROOT
+from imaging import payload, qr_image, write
+from veedor.pipeline.scan import scan_paths
+from veedor.store.consistency import check_consistency
+from veedor.store.review import ReviewError, add_user, authenticate, enter, take, tasks
+from veedor.store.schema import ActaRecord, ActaVotes, ReviewEntry
+from veedor.tally.aggregate import tally
+
+TRUE = [3] + [1] * 37
+WRONG = [300] + [1] * 37
+
+
+def values(votes, nulos=0):
+    return {"votes": votes, "nulos": nulos, "blank": 0}
+
+
+@pytest.fixture
+def conflicts(store, tmp_path, definition):
+    """Ten mesas in conflict: each has a genuine copy and a copy that says other numbers."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for mesa in range(1, 11):
+        write(folder / f"{mesa}-a.png", qr_image(payload(mesa=mesa, votes=TRUE)))
+        write(folder / f"{mesa}-b.png", qr_image(payload(mesa=mesa, votes=[4] + [1] * 37)))
+    scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    with store.session() as session:
+        for name in ("ana", "beto", "caro", "sab"):
+            add_user(session, name, "reviewer", "secret-" + name)
+        add_user(session, "sup", "supervisor", "secret-sup")
+        session.commit()
+    return store
+
+
+def code(mesa: int) -> str:
+    return f"040202001.{mesa:02d}"
+
+
+def user(session, name):
+    return authenticate(session, name, "secret-" + name)
+
+
+def test_two_agreeing_blind_entries_count_the_mesa_with_its_source_and_trail(conflicts, definition, tmp_path):
+    with conflicts.session() as session:
+        assert len(tasks(session, definition)) == 10
+        first = enter(session, definition, user(session, "ana"), code(1), values(TRUE))
+        assert not first.settled and first.needs == "entry"
+        second = enter(session, definition, user(session, "beto"), code(1), values(TRUE))
+        assert second.settled and second.state == "ok"
+        session.commit()
+        record = session.scalar(select(ActaRecord).where(ActaRecord.mesa == 1))
+        assert record.source == "people" and record.votes == TRUE
+        assert session.scalar(select(func.sum(ActaVotes.votes)).where(ActaVotes.acta_pk == record.id)) == sum(
+            TRUE
+        )
+        result = tally(session, definition, "national", "scan")
+        assert result.rows[0].votes and sum(result.rows[0].votes.values()) == sum(TRUE)
+        assert check_consistency(session, tmp_path / "ev").problems == []
+
+
+def test_entries_are_blind_one_per_person_and_checked_against_the_ballot(conflicts, definition):
+    with conflicts.session() as session:
+        ana = user(session, "ana")
+        enter(session, definition, ana, code(2), values(TRUE))
+        with pytest.raises(ReviewError, match="already entered"):
+            enter(session, definition, ana, code(2), values(TRUE))
+        for bad, why in (
+            (values(TRUE[:-1]), "37 counts for 38"),
+            (values([-1, *TRUE[1:]]), "not a count"),
+            (values([True, *TRUE[1:]]), "not a count"),
+            (values([5000, *TRUE[1:]]), "not a count"),
+            ({"votes": "3,1"}, "expected"),
+        ):
+            with pytest.raises(ReviewError, match=why):
+                enter(session, definition, user(session, "beto"), code(2), bad)
+        with pytest.raises(ReviewError, match="no scanned copy"):
+            enter(session, definition, ana, "999999999.01", values(TRUE))
+        # A reviewer never sees what others typed: the task carries no numbers.
+        assert all(
+            "votes" not in t.as_dict() and "entered_by" not in t.as_dict() for t in tasks(session, definition)
+        )
+
+
+def test_two_reviewers_never_get_the_same_task(conflicts, definition):
+    with conflicts.session() as session:
+        got = [take(session, definition, user(session, n)) for n in ("ana", "beto", "caro")]
+        assert len({t.acta_pk for t in got if t}) == 3
+        with pytest.raises(ReviewError, match="another person"):
+            enter(session, definition, user(session, "beto"), got[0].code, values(TRUE))
+
+
+def test_disagreement_goes_to_a_third_reviewer_then_a_supervisor(conflicts, definition):
+    with conflicts.session() as session:
+        enter(session, definition, user(session, "ana"), code(3), values(TRUE))
+        enter(session, definition, user(session, "beto"), code(3), values([5] + [1] * 37))
+        third = enter(session, definition, user(session, "caro"), code(3), values([6] + [1] * 37))
+        assert third.needs == "supervisor"
+        assert code(3) not in [t.code for t in tasks(session, definition, user(session, "sab"))]
+        with pytest.raises(ReviewError, match="supervisor"):
+            enter(session, definition, user(session, "sab"), code(3), values(TRUE))
+        final = enter(session, definition, user(session, "sup"), code(3), values(TRUE))
+        assert final.settled and final.state == "ok"
+
+
+def test_a_saboteur_is_flagged_and_every_mesa_they_helped_settle_is_requeued(conflicts, definition):
+    """Honest pairs settle; the saboteur agrees on some to look honest and types wild numbers
+    on others. Once flagged, the mesas that needed their entry are no longer counted."""
+    with conflicts.session() as session:
+        for mesa in (1, 2):  # the saboteur helps settle these two, with ana
+            enter(session, definition, user(session, "ana"), code(mesa), values(TRUE))
+            enter(session, definition, user(session, "sab"), code(mesa), values(TRUE))
+        counted = session.scalar(
+            select(func.count()).select_from(ActaRecord).where(ActaRecord.status == "ok")
+        )
+        assert counted == 2
+        flagged_now: list[str] = []
+        for mesa in (3, 4):  # two wild entries of 297 votes too many: past the threshold
+            enter(session, definition, user(session, "sab"), code(mesa), values(WRONG))
+            enter(session, definition, user(session, "beto"), code(mesa), values(TRUE))
+            flagged_now += enter(session, definition, user(session, "caro"), code(mesa), values(TRUE)).flagged
+        assert flagged_now == ["sab"]
+        session.commit()
+        states = {
+            r.mesa: (r.status, r.votes)
+            for r in session.scalars(select(ActaRecord).where(ActaRecord.mesa <= 4))
+        }
+        assert states[1][0] == states[2][0] == "conflict"  # back in the queue
+        assert all(states[m] == ("ok", TRUE) for m in (3, 4))
+        assert {code(1), code(2)} <= {t.code for t in tasks(session, definition)}
+        with pytest.raises(ReviewError, match="may not enter"):
+            enter(session, definition, user(session, "sab"), code(6), values(TRUE))
+        assert check_consistency(session).problems == []
+
+
+def veedor(*args, password=None, db):
+    return subprocess.run(
+        [sys.executable, "-m", "veedor", *args, "--db", str(db)],
+        input=(password + "\n").encode() if password else b"",
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        timeout=120,
+    )
+
+
+def test_the_command_line_contract(conflicts, tmp_path):
+    db = tmp_path / "veedor.db"
+    assert (
+        veedor(
+            "users", "add", "dani", "--role", "reviewer", "--password-stdin", password="a-long-secret", db=db
+        ).returncode
+        == 0
+    )
+    listed = json.loads(veedor("review", "list", "--format", "json", db=db).stdout)
+    assert [t["mesa"] for t in listed][:2] == [code(1), code(2)] and all(t["reason"] for t in listed)
+    typed = json.dumps(values(TRUE))
+    wrong = veedor(
+        "review",
+        "enter",
+        code(1),
+        "--as",
+        "dani",
+        "--password-stdin",
+        "--values",
+        typed,
+        password="nope",
+        db=db,
+    )
+    assert wrong.returncode == 2 and b"Traceback" not in wrong.stderr
+    with conflicts.session() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewEntry)) == 0
+    for who, secret in (("dani", "a-long-secret"), ("ana", "secret-ana")):
+        done = veedor(
+            "review",
+            "enter",
+            code(1),
+            "--as",
+            who,
+            "--password-stdin",
+            "--values",
+            typed,
+            password=secret,
+            db=db,
+        )
+        assert done.returncode == 0, done.stderr
+    shown = json.loads(veedor("review", "show", code(1), db=db).stdout)
+    assert shown["state"] == "ok" and shown["source"] == "people"
+    assert [t["by"] for t in shown["trail"] if t["kind"] == "entry"] == ["dani", "ana"]
+    tallied = veedor("tally", "--level", "mesa", "--format", "json", db=db)
+    assert code(1) in tallied.stdout.decode()

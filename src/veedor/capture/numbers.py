@@ -35,9 +35,10 @@ def count(value: Any, what: str, maximum: int = COUNT_MAX) -> int:
     if isinstance(value, int):
         number = value
     else:
-        digits = ascii_digits(str(value)[:40])
-        if digits is None or len(str(value)) > 40:
-            raise ValueError(f"{what}: {str(value)[:40]!r} no es un entero ≥ 0 / not a non-negative integer")
+        text = str(value).strip()
+        digits = ascii_digits(text) if len(text) <= 40 else None
+        if digits is None:
+            raise ValueError(f"{what}: {text[:40]!r} no es un entero ≥ 0 / not a non-negative integer")
         number = int(digits)
     if number < 0:
         raise ValueError(f"{what}: {number} es negativo / is negative")
@@ -49,8 +50,13 @@ def count(value: Any, what: str, maximum: int = COUNT_MAX) -> int:
 
 
 def code(value: Any, what: str, digits: int) -> str:
-    """A geography code of at most ``digits`` ASCII digits, zero-padded, or ValueError."""
-    normal = ascii_digits(str(value)[: digits + 1])
-    if normal is None or len(normal) > digits:
-        raise ValueError(f"{what}: código inválido / invalid code {str(value)[:40]!r}")
+    """A geography code of at most ``digits`` ASCII digits, zero-padded, or ValueError.
+
+    Spaces around it are stripped before its length is bounded: "  100000001" was cut to
+    "  10000000" first, and became centre 010000000, in another state.
+    """
+    text = str(value).strip()
+    normal = ascii_digits(text) if len(text) <= digits else None
+    if normal is None:
+        raise ValueError(f"{what}: código inválido / invalid code {text[:40]!r}")
     return normal.zfill(digits)

@@ -5,8 +5,7 @@ The kind of file is recognised by its columns, so one command takes all of them.
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.numbers import code as geo_code
 from veedor.capture.numbers import count
-from veedor.capture.tables import TableError, decode_text, read_input, readable
+from veedor.capture.tables import TableError, decode_text, read_input, read_table
 from veedor.definitions import ElectionDefinition
 from veedor.store.schema import GeoUnit, Mesa
 
@@ -30,44 +29,125 @@ class RegistrySummary:
 def import_registry(session: Session, path: str | Path, definition: ElectionDefinition) -> RegistrySummary:
     path = Path(path)
     text, _ = decode_text(read_input(path))
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = set(reader.fieldnames or [])
+    errors: list[dict[str, object]] = []
+    fields, records = read_table(text, errors)
+    reader = _rows(fields, records, errors)
+    header = set(fields)
     centres_spec = definition.registry.get("centres_csv", {})
     table_spec = next(iter(definition.results_tables.values()), {})
-    if centres_spec and centres_spec["code"] in header:
-        return _centres(session, reader, definition, centres_spec, path.name)
+    if centres_spec and {centres_spec["code"], centres_spec["name"]} <= header:
+        # The name too: resultadosconvzla's per-mesa list has centro_code but no names, and was
+        # taken for a centres file whose empty names replaced the registry's.
+        return _centres(session, reader, definition, centres_spec, path.name, errors)
     if {"level", "name", "mesas_totales", "parent_name"} <= header:
-        return _unit_totals(session, reader, definition, path.name)
+        return _unit_totals(session, reader, definition, path.name, errors)
     electors_col = table_spec.get("electors_column")
     if electors_col and {table_spec["centre_column"], table_spec["mesa_column"], electors_col} <= header:
-        return _electors(session, reader, definition, table_spec, path.name)
+        return _electors(session, reader, definition, table_spec, path.name, errors)
     raise TableError(
         f"{path.name}: no se reconoce el tipo de registro por sus columnas / unknown registry file. "
-        f"Se aceptan: centros ({centres_spec.get('code')}, ...), totales por unidad (level, name, "
-        f"mesas_totales), o electores por mesa ({table_spec.get('centre_column')}, "
-        f"{table_spec.get('mesa_column')}, {electors_col})"
+        f"Se aceptan: centros ({centres_spec.get('code')}, {centres_spec.get('name')}, ...), totales por "
+        f"unidad (level, name, mesas_totales, parent_name), o electores por mesa "
+        f"({table_spec.get('centre_column')}, {table_spec.get('mesa_column')}, {electors_col})"
     )
 
 
+def _rows(
+    header: list[str], records: Iterator[tuple[int, list[str]]], errors: list[dict[str, object]]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each non-blank row as {column: cell}; a row whose cells do not match the header's
+    (a comma in a name shifts every cell after it) is refused by line."""
+    width = len(header)
+    while width and not header[width - 1]:
+        width -= 1
+    for line_no, record in records:
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) < width or any(cell.strip() for cell in record[width:]):
+            errors.append(
+                {
+                    "line": line_no,
+                    "error": f"la fila tiene {len(record)} celdas y el encabezado {width} / "
+                    "row's cells do not match the header",
+                }
+            )
+            continue
+        yield line_no, dict(zip(header[:width], record, strict=False))
+
+
 def _upsert_units(session: Session, definition: ElectionDefinition, units: dict[str, dict]) -> None:
-    existing = set(session.scalars(select(GeoUnit.code).where(GeoUnit.election == definition.id)))
+    existing = {
+        row.code: row
+        for row in session.execute(
+            select(GeoUnit.code, GeoUnit.name, GeoUnit.parent_code, GeoUnit.mesas_total).where(
+                GeoUnit.election == definition.id
+            )
+        )
+    }
     new = [u for code, u in units.items() if code not in existing]
-    old = [u for code, u in units.items() if code in existing]
+    # What this file does not say is kept: a file without names (or a centres file without
+    # states' totals) used to blank what an earlier file had given.
+    old = [
+        {
+            **u,
+            "name": u["name"] or existing[code].name,
+            "parent_code": u["parent_code"] or existing[code].parent_code,
+            "mesas_total": u["mesas_total"] if u["mesas_total"] is not None else existing[code].mesas_total,
+        }
+        for code, u in units.items()
+        if code in existing
+    ]
     if new:
         session.execute(insert(GeoUnit), new)
     if old:
         session.execute(update(GeoUnit), old)
 
 
+Rows = Iterator[tuple[int, dict[str, str]]]
+
+
+def _repeat(
+    seen: dict[str, tuple[int, object]], key: str, what: str, line_no: int, data: object, errors: list
+) -> bool | None:
+    """Whether a key this file gave before comes again: with the same data, the repeat is
+    reported and skipped (True); with other data, which is right cannot be told, and both
+    lines are refused (None: withdraw the first); the first time, False."""
+    if key not in seen:
+        seen[key] = (line_no, data)
+        return False
+    first, before = seen[key]
+    if before == data:
+        errors.append(
+            {
+                "line": line_no,
+                "error": f"{what} aparece dos veces con los mismos datos (líneas {first}, {line_no}); se "
+                "toma una vez / given twice with the same data: taken once",
+            }
+        )
+        return True
+    why = (
+        f"{what} aparece dos veces con datos distintos (líneas {first}, {line_no}); no se toma "
+        "ninguna de las dos / given twice with different data: none taken"
+    )
+    errors.append({"line": line_no, "error": why})
+    if before is not _WITHDRAWN:
+        errors.append({"line": first, "error": why})
+        seen[key] = (first, _WITHDRAWN)
+    return None
+
+
+_WITHDRAWN = object()
+
+
 def _centres(
-    session: Session, reader: csv.DictReader, definition: ElectionDefinition, spec: dict, source: str
+    session: Session, reader: Rows, definition: ElectionDefinition, spec: dict, source: str, errors: list
 ) -> RegistrySummary:
     digits = definition.centre_code_digits
     name_cols: dict[str, str] = spec.get("level_name_columns", {})
     units: dict[str, dict] = {}
-    errors: list[dict[str, object]] = []
-    rows = 0
-    for line_no, record in readable(reader, errors):
+    seen: dict[str, tuple[int, object]] = {}
+    withdrawn: set[str] = set()
+    for line_no, record in reader:
         try:
             code = geo_code(record.get(spec["code"]) or "", "centro", digits)
             mesas_raw = (record.get(spec.get("mesas", "")) or "").strip()
@@ -75,32 +155,47 @@ def _centres(
         except ValueError as exc:
             errors.append({"line": line_no, "error": str(exc)})
             continue
+        names = [
+            (
+                record.get(spec["name"] if level.code_digits == digits else name_cols.get(level.name, ""))
+                or ""
+            ).strip()[:200]
+            for level in definition.levels
+        ]
+        repeat = _repeat(seen, code, f"centro {code}", line_no, (mesas, names), errors)
+        if repeat is None:
+            withdrawn.add(code)
+        if repeat is not False:
+            continue
         parent = None
-        for level in definition.levels:
+        for level, name in zip(definition.levels, names, strict=True):
             unit_code = code[: level.code_digits]
             is_centre = level.code_digits == digits
-            name = (
-                record.get(spec["name"]) if is_centre else record.get(name_cols.get(level.name, ""))
-            ) or ""
             previous = units.get(unit_code)
             if previous is None or (not previous["name"] and name):
                 units[unit_code] = {
                     "election": definition.id,
                     "code": unit_code,
                     "level": level.name,
-                    "name": name.strip() or (previous or {}).get("name"),
+                    "name": name or (previous or {}).get("name"),
                     "parent_code": parent,
                     "mesas_total": mesas if is_centre else None,
                     "source": source,
                 }
             parent = unit_code
-        rows += 1
+    for code in withdrawn:
+        del units[code]
     _upsert_units(session, definition, units)
-    return RegistrySummary("centres", rows, errors)
+    errors.sort(key=_line)
+    return RegistrySummary("centres", len(seen) - len(withdrawn), errors)
+
+
+def _line(error: dict[str, object]) -> int:
+    return int(str(error["line"]))
 
 
 def _unit_totals(
-    session: Session, reader: csv.DictReader, definition: ElectionDefinition, source: str
+    session: Session, reader: Rows, definition: ElectionDefinition, source: str, errors: list
 ) -> RegistrySummary:
     """Total mesas per state/municipality/parish, matched to stored units by name and parent name."""
     stored = session.execute(
@@ -115,9 +210,9 @@ def _unit_totals(
         if level in level_pos and name:
             key = (level_pos[level], _norm(name), _norm(name_of.get(parent or "", "") or "") or None)
             index.setdefault(key, []).append(code)
-    updates: list[dict] = []
-    errors: list[dict[str, object]] = []
-    for line_no, record in readable(reader, errors):
+    updates: dict[str, dict] = {}
+    seen: dict[str, tuple[int, object]] = {}
+    for line_no, record in reader:
         pos = _level_position(record.get("level", ""), definition)
         try:
             total = count(record.get("mesas_totales") or "", "mesas_totales")
@@ -137,9 +232,14 @@ def _unit_totals(
                 }
             )
             continue
-        updates.append({"election": definition.id, "code": codes[0], "mesas_total": total})
+        repeat = _repeat(seen, codes[0], f"unidad {codes[0]}", line_no, total, errors)
+        if repeat is None:
+            updates.pop(codes[0], None)
+        if repeat is False:
+            updates[codes[0]] = {"election": definition.id, "code": codes[0], "mesas_total": total}
     if updates:
-        session.execute(update(GeoUnit), updates)
+        session.execute(update(GeoUnit), list(updates.values()))
+    errors.sort(key=_line)
     return RegistrySummary("unit-totals", len(updates), errors)
 
 
@@ -159,35 +259,44 @@ def _norm(name: str) -> str:
 
 
 def _electors(
-    session: Session, reader: csv.DictReader, definition: ElectionDefinition, spec: dict, source: str
+    session: Session, reader: Rows, definition: ElectionDefinition, spec: dict, source: str, errors: list
 ) -> RegistrySummary:
     digits = definition.centre_code_digits
     existing = {
         (c, n)
         for c, n in session.execute(select(Mesa.centre, Mesa.number).where(Mesa.election == definition.id))
     }
-    new: list[dict] = []
-    old: list[dict] = []
-    errors: list[dict[str, object]] = []
+    rows: dict[str, dict] = {}
+    seen: dict[str, tuple[int, object]] = {}
     bound = definition.max_voters_per_mesa or 2**31 - 1
-    for line_no, record in readable(reader, errors):
+    for line_no, record in reader:
         try:
             centre = geo_code(record.get(spec["centre_column"]) or "", "centro", digits)
             mesa = count(record.get(spec["mesa_column"]) or "", "mesa", bound)
             electors = count(record.get(spec["electors_column"]) or "", "electores", bound)
+            if mesa < 1:
+                raise ValueError("mesa 0 no existe / mesa 0 cannot exist")
         except ValueError as exc:
             errors.append({"line": line_no, "error": str(exc)})
             continue
-        row = {
-            "election": definition.id,
-            "centre": centre,
-            "number": mesa,
-            "electors": electors,
-            "source": source,
-        }
-        (old if (row["centre"], row["number"]) in existing else new).append(row)
+        # A mesa given twice ended in an IntegrityError that lost the whole file.
+        key = f"{centre}.{mesa:02d}"
+        repeat = _repeat(seen, key, f"mesa {key}", line_no, electors, errors)
+        if repeat is None:
+            rows.pop(key, None)
+        if repeat is False:
+            rows[key] = {
+                "election": definition.id,
+                "centre": centre,
+                "number": mesa,
+                "electors": electors,
+                "source": source,
+            }
+    new = [r for r in rows.values() if (r["centre"], r["number"]) not in existing]
+    old = [r for r in rows.values() if (r["centre"], r["number"]) in existing]
     if new:
         session.execute(insert(Mesa), new)
     if old:
         session.execute(update(Mesa), old)
-    return RegistrySummary("electors", len(new) + len(old), errors)
+    errors.sort(key=_line)
+    return RegistrySummary("electors", len(rows), errors)

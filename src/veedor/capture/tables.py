@@ -12,7 +12,6 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -39,30 +38,84 @@ class CsvProblem:
     reason: str
 
 
+UNREADABLE = (
+    "fila ilegible ({}); si una comilla no se cerró, las líneas siguientes se leen por separado / "
+    "unreadable row (a cell too large, or a quote never closed); the lines after it are read on their own"
+)
+
+
+def csv_records(text: str) -> Iterator[tuple[int, list[str] | CsvProblem]]:
+    """(physical line number, record) for each record of ``text``; the first is the header.
+
+    A record may span lines (a quoted cell with a line break). One that spans lines and does
+    not have the header's number of cells, or that the reader cannot take, is a quote opened
+    and never closed: its first line is a :class:`CsvProblem`, and the lines it swallowed are
+    read again on their own. (The csv module alone puts the rest of the file, or the next
+    128 KiB of it, in one cell: those rows were lost, and later line numbers were wrong.)
+    """
+    source = io.StringIO(text, newline="")
+    again: list[tuple[int, str]] = []  # lines to read again, last first
+    read = 0
+    width: int | None = None
+
+    def next_line() -> tuple[int, str] | None:
+        nonlocal read
+        if again:
+            return again.pop()
+        line = source.readline()
+        if not line:
+            return None
+        read += 1
+        return read, line
+
+    while (first := next_line()) is not None:
+        taken = [first]
+
+        def lines(first: str = first[1], taken: list[tuple[int, str]] = taken) -> Iterator[str]:
+            yield first
+            while (more := next_line()) is not None:
+                taken.append(more)
+                yield more[1]
+
+        try:
+            record: list[str] | CsvProblem = next(csv.reader(lines()), [])
+        except csv.Error as exc:
+            record = CsvProblem(UNREADABLE.format(exc))
+        if isinstance(record, list) and len(taken) > 1 and width is not None and len(record) != width:
+            record = CsvProblem(UNREADABLE.format(f"{len(taken)} líneas en una fila / lines in one row"))
+        if isinstance(record, CsvProblem):
+            again.extend(reversed(taken[1:]))
+        elif width is None:
+            width = len(record)
+        yield first[0], record
+
+
 def readable(
-    reader: Iterator[Any], errors: list[dict[str, object]], start: int = 2
-) -> Iterator[tuple[int, Any]]:
+    records: Iterator[tuple[int, list[str] | CsvProblem]], errors: list[dict[str, object]]
+) -> Iterator[tuple[int, list[str]]]:
     """(line number, record) for each record read; each line the reader could not take is
     added to ``errors`` with its number instead."""
-    for line_no, record in enumerate(guarded(reader), start=start):
+    for line_no, record in records:
         if isinstance(record, CsvProblem):
             errors.append({"line": line_no, "error": record.reason})
         else:
             yield line_no, record
 
 
-def guarded(reader: Iterator[Any]) -> Iterator[Any]:
-    """The reader's records, with a :class:`CsvProblem` in place of each it could not read."""
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield CsvProblem(
-                f"fila ilegible ({exc}); si una comilla no se cerró, el resto del archivo quedó en una "
-                "celda / unreadable row (a cell too large, or a quote never closed)"
-            )
+def read_table(
+    text: str, errors: list[dict[str, object]]
+) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """(header with its cells stripped, the other records by line) of a CSV text."""
+    records = csv_records(text)
+    first = next(records, None)
+    header = [h.strip() for h in first[1]] if first and isinstance(first[1], list) else []
+    return header, readable(records, errors)
+
+
+def shown(cells: list[str], limit: int = 300) -> str:
+    """Cells for a message: printable, and short (a binary file's 'header' can be megabytes)."""
+    text = ", ".join(c if c.isprintable() else repr(c) for c in cells[:40])
+    return text if len(text) <= limit and len(cells) <= 40 else text[:limit] + " …"
 
 
 @dataclass
@@ -75,6 +128,17 @@ class ImportSummary:
     already_imported: bool = False
 
 
+_NOT_TEXT = {
+    b"\x89PNG": "una imagen PNG / a PNG image",
+    b"\xff\xd8\xff": "una imagen JPEG / a JPEG image",
+    b"GIF8": "una imagen GIF / a GIF image",
+    b"%PDF": "un PDF / a PDF",
+    b"PK\x03\x04": "un ZIP o un libro de Excel (.xlsx) / a ZIP or an Excel workbook (.xlsx)",
+    b"\xd0\xcf\x11\xe0": "un libro de Excel antiguo (.xls) / an old Excel workbook (.xls)",
+    b"\x1f\x8b": "un archivo comprimido (gzip) / a compressed file (gzip)",
+}
+
+
 def read_input(path: Path) -> bytes:
     """The bytes of an input table, or a :class:`TableError` people can act on."""
     try:
@@ -84,15 +148,29 @@ def read_input(path: Path) -> bytes:
                 f"{path.name}: {size // 2**20} MiB, más de lo que puede ser una tabla de resultados "
                 f"({MAX_TABLE_BYTES // 2**20} MiB) / larger than any results table; divídala / split it"
             )
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise TableError(f"no se puede leer {path}: {exc.strerror} / cannot read file") from None
+    if not data or data.isspace():  # (no copy of a large file, as strip() would make)
+        raise TableError(f"{path.name}: archivo vacío / empty file")
+    for magic, kind in _NOT_TEXT.items():
+        if data.startswith(magic):
+            raise TableError(
+                f"{path.name}: es {kind}, no un texto CSV o JSON / is not CSV or JSON text; "
+                "expórtelo como CSV / export it as CSV"
+            )
+    return data
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Return (text, encoding): UTF-8 (with or without BOM) first, then Windows/Latin-1."""
+    """Return (text, encoding): UTF-16 by its BOM (or its zero bytes), UTF-8 (with or without
+    BOM), then Windows/Latin-1. (UTF-16, Excel's 'Unicode text', was read as cp1252 and
+    refused for a header of 'C\x00E\x00N\x00...'.)"""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    utf16 = _utf16(data)
+    if utf16 is not None:
+        return data.decode(utf16, errors="replace"), utf16
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -101,6 +179,20 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def _utf16(data: bytes) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:400]
+    half = len(head) // 2
+    if half < 2:
+        return None
+    # ASCII text in UTF-16 without a BOM: one byte of each pair is zero, the other never is.
+    for name, zeros, chars in (("utf-16-le", head[1::2], head[0::2]), ("utf-16-be", head[0::2], head[1::2])):
+        if zeros.count(0) >= 0.9 * half and chars[:half].count(0) == 0:
+            return name
+    return None
 
 
 def import_results_table(
@@ -130,9 +222,8 @@ def import_results_table(
     if spec is None:
         raise TableError(f"formato desconocido / unknown table format {format_name!r}")
     text, encoding = decode_text(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    first: list[str] | CsvProblem = next(guarded(reader), [])
-    header = [] if isinstance(first, CsvProblem) else [h.strip() for h in first]
+    errors: list[dict[str, object]] = []
+    header, records = read_table(text, errors)
     required = [
         spec["centre_column"],
         spec["mesa_column"],
@@ -144,7 +235,14 @@ def import_results_table(
     if missing:
         raise TableError(
             f"{path.name}: faltan columnas / missing columns: {', '.join(missing)}. "
-            f"Columnas encontradas / found: {', '.join(header) or '(ninguna / none)'}"
+            f"Columnas encontradas / found: {shown(header) or '(ninguna / none)'}"
+        )
+    wanted = {*required, spec.get("electors_column"), spec.get("image_column")}
+    twice = sorted({h for h in header if h in wanted and header.count(h) > 1})
+    if twice:
+        # Which of two 'EG' columns holds EG's votes cannot be told (it read the last one).
+        raise TableError(
+            f"{path.name}: columnas repetidas en el encabezado / columns given twice: {shown(twice)}"
         )
     col = {h: i for i, h in enumerate(header)}
     table = ResultTable(
@@ -161,10 +259,14 @@ def import_results_table(
     session.add(table)
     session.flush()
     first_id = (session.scalar(select(func.max(ResultRow.id))) or 0) + 1
-    count, errors = _import_rows(session, reader, col, spec, definition, table.id, first_id)
+    width = len(header)
+    while width and not header[width - 1]:
+        width -= 1  # a header ending in a comma: its rows may or may not end in one
+    names: dict[str, tuple[str, str]] = {}
+    count = _import_rows(session, records, col, spec, definition, table.id, first_id, width, names, errors)
     table.rows = count
     table.errors = errors
-    _remember_names(session, definition, text, spec)
+    _remember_names(session, definition, names)
     session.flush()
     return ImportSummary(table.id, table.name, count, encoding, errors)
 
@@ -175,17 +277,25 @@ CHUNK_ROWS = 5000
 
 def _import_rows(
     session: Session,
-    reader: Iterator[list[str]],
+    records: Iterator[tuple[int, list[str]]],
     col: dict[str, int],
     spec: dict,
     definition: ElectionDefinition,
     table_id: int,
     first_id: int,
-) -> tuple[int, list[dict[str, object]]]:
-    """Insert the table's rows chunk by chunk; returns (rows kept, errors by line)."""
+    width: int,
+    names: dict[str, tuple[str, str]],
+    errors: list[dict[str, object]],
+) -> int:
+    """Insert the table's rows chunk by chunk; returns the rows kept. Refused lines go to
+    ``errors``, and the geography names of kept rows to ``names``."""
     electors_col = col.get(spec.get("electors_column", ""))
     image_col = col.get(spec.get("image_column", ""))
-    errors: list[dict[str, object]] = []
+    name_cols = [
+        (level.code_digits, level.name, col[column])
+        for level in definition.levels
+        if (column := spec.get("level_name_columns", {}).get(level.name)) in col
+    ]
     # Per mesa: its first line, its numbers, and its row id (None once withdrawn).
     seen: dict[tuple[str, int], tuple[int, bytes, int | None]] = {}
     withdrawn: list[int] = []
@@ -201,10 +311,19 @@ def _import_rows(
         rows.clear()
         votes.clear()
 
-    for line_no, record in readable(reader, errors):
+    for line_no, record in records:
         if not any(cell.strip() for cell in record):
             continue
         try:
+            if len(record) < width:
+                raise IndexError
+            if any(cell.strip() for cell in record[width:]):
+                # Cells past the header's: a comma in a name shifted the row, and which cell is
+                # which cannot be told (a shifted row of numbers can still add up).
+                raise ValueError(
+                    f"la fila tiene {len(record)} celdas y el encabezado {width} / "
+                    "row has more cells than the header"
+                )
             row, per_candidate = _row(record, col, spec, definition, electors_col, image_col)
         except (ValueError, IndexError) as exc:
             errors.append(
@@ -212,7 +331,7 @@ def _import_rows(
                     "line": line_no,
                     "error": str(exc)
                     if isinstance(exc, ValueError)
-                    else "faltan celdas en la fila / row has too few cells",
+                    else f"faltan celdas en la fila ({len(record)} de {width}) / row has too few cells",
                 }
             )
             continue
@@ -225,28 +344,31 @@ def _import_rows(
         if key in seen:
             first_line, first_numbers, first_row = seen[key]
             where = f"mesa {key[0]}.{key[1]:02d}"
-            if numbers == first_numbers:
-                errors.append(
-                    {
-                        "line": line_no,
-                        "error": f"{where} repetida con los mismos números (líneas {first_line}, {line_no}); "
-                        "se cuenta una vez / duplicate mesa with the same numbers: counted once",
-                    }
+            if first_row is None:
+                error = (
+                    f"{where} repetida otra vez (líneas {first_line}, {line_no}); no se importa ninguna "
+                    "/ duplicate mesa again: none imported"
                 )
-                continue
-            # Which one is true cannot be told from the table: none is counted.
-            if first_row is not None:
+            elif numbers == first_numbers:
+                error = (
+                    f"{where} repetida con los mismos números (líneas {first_line}, {line_no}); se cuenta "
+                    "una vez / duplicate mesa with the same numbers: counted once"
+                )
+            else:
+                # Which one is true cannot be told from the table: none is counted.
                 withdrawn.append(first_row)
                 seen[key] = (first_line, first_numbers, None)
-            errors.append(
-                {
-                    "line": first_line,
-                    "error": f"{where} repetida con números distintos (líneas {first_line}, {line_no}); "
-                    "no se importa ninguna / duplicate mesa with different numbers: neither imported",
-                }
-            )
+                error = (
+                    f"{where} repetida con números distintos (líneas {first_line}, {line_no}); no se "
+                    "importa ninguna / duplicate mesa with different numbers: neither imported"
+                )
+                line_no = first_line  # the line that was counted, now withdrawn
+            errors.append({"line": line_no, "error": error})
             continue
         seen[key] = (line_no, numbers, next_id)
+        for digits, level_name, at in name_cols:
+            if value := record[at].strip():
+                names.setdefault(row["centre"][:digits], (level_name, value[:200]))
         rows.append({"id": next_id, "table_id": table_id, "line": line_no, **row})
         votes.extend({"row_id": next_id, "candidate": c, "votes": v} for c, v in per_candidate.items())
         next_id += 1
@@ -258,7 +380,7 @@ def _import_rows(
         session.execute(delete(ResultVotes).where(ResultVotes.row_id.in_(ids)))
         session.execute(delete(ResultRow).where(ResultRow.id.in_(ids)))
     errors.sort(key=lambda e: int(str(e["line"])))
-    return next_id - first_id - len(withdrawn), errors
+    return next_id - first_id - len(withdrawn)
 
 
 def _row(
@@ -309,23 +431,12 @@ def _row(
     return row, per_candidate
 
 
-def _remember_names(session: Session, definition: ElectionDefinition, text: str, spec: dict) -> None:
-    """Keep geography names the table carries, where no registry has given them yet."""
-    name_cols: dict[str, str] = spec.get("level_name_columns", {})
-    if not name_cols:
+def _remember_names(
+    session: Session, definition: ElectionDefinition, names: dict[str, tuple[str, str]]
+) -> None:
+    """Keep geography names the table's kept rows carry, where no registry has given them yet."""
+    if not names:
         return
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    names: dict[str, tuple[str, str]] = {}
-    levels = {lv.name: lv for lv in definition.levels}
-    for _, record in readable(reader, []):  # lines it cannot read: reported by the rows' pass
-        try:
-            centre = code(record.get(spec["centre_column"]) or "", "centro", definition.centre_code_digits)
-        except ValueError:
-            continue  # already reported by the rows' own pass
-        for level_name, column in name_cols.items():
-            value = (record.get(column) or "").strip()
-            if value and level_name in levels:
-                names.setdefault(centre[: levels[level_name].code_digits], (level_name, value))
     known = set(session.scalars(select(GeoUnit.code).where(GeoUnit.election == definition.id)))
     new = [
         {

@@ -43,6 +43,22 @@ def fail(message: str, hint: str | None = None) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+def refused_file(message: str, hint: str | None = None) -> int:
+    """Say why one input was refused whole (as ``fail`` does) and go on with the next: 2."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]Error:[/] {escape(message)}")
+    if hint:
+        console.print(f"[yellow]Qué hacer / what to do:[/] {escape(hint)}")
+    return 2
+
+
+def exit_worst(worst: int) -> None:
+    """Importers' exit: 0 done; 1 done, with rows refused; 2 an input could not be imported."""
+    if worst:
+        raise typer.Exit(worst)
+
+
 def unexpected(exc: BaseException) -> NoReturn:
     """Say what happened and what to do, in words, for an error no command foresaw (exit 2)."""
     from rich.markup import escape

@@ -16,10 +16,12 @@ from veedor.cli.common import (
     DB_OPTION,
     DEFINITION_OPTION,
     console,
+    exit_worst,
     fail,
     get_definition,
     get_store,
     out,
+    refused_file,
 )
 
 if TYPE_CHECKING:  # Polars, SQLAlchemy: imported when a command runs, not at start-up
@@ -78,26 +80,27 @@ def import_official_cmd(
 
     defn = get_definition(definition)
     store = get_store(db)
-    refused = False
+    worst = 0
     for path in files:
+        # Each file is its own transaction: one refused whole does not stop the others.
         with store.session() as session:
             try:
                 result = import_official(session, path, defn, key=key)
             except TableError as exc:
-                fail(str(exc))
+                worst = max(worst, refused_file(str(exc)))
+                continue
             session.commit()
         console.print(
-            f"[green]{path.name}[/]: importados / imported {', '.join(result.keys) or '—'} "
+            f"[green]{escape(path.name)}[/]: importados / imported {', '.join(result.keys) or '—'} "
             f"({result.units} unidades / units); sin cambios / unchanged: "
             f"{', '.join(result.unchanged) or '—'}; reemplazados / replaced: "
             f"{', '.join(result.replaced) or '—'}"
         )
         for err in result.errors[:10]:
             console.print(f"  [yellow]{escape(str(err['line']))}[/]: {escape(str(err['error']))}")
-        refused = refused or bool(result.errors)
+        worst = max(worst, 1 if result.errors else 0)
     console.print("Siguiente / next: [bold]veedor compare --source table:1[/]")
-    if refused:
-        raise typer.Exit(1)  # done, with rows refused (docs/reliability.md)
+    exit_worst(worst)
 
 
 def _keys(session: Session, defn: ElectionDefinition, official: list[str] | None) -> list[str]:

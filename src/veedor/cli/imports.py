@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    console,
+    exit_worst,
+    get_definition,
+    get_store,
+    refused_file,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -44,28 +52,30 @@ def import_results(
 
     defn = get_definition(definition)
     store = get_store(db)
-    refused = False
+    worst = 0
     for path in files:
+        # Each file is its own transaction: one refused whole does not stop the others.
         with store.session() as session:
             try:
                 summary = import_results_table(
                     session, path, defn, format_name=table_format, name=name if len(files) == 1 else None
                 )
             except TableError as exc:
-                fail(str(exc), "compruebe que es la tabla correcta / check it is the right table")
+                hint = "compruebe que es la tabla correcta / check it is the right table"
+                worst = max(worst, refused_file(str(exc), hint))
+                continue
             session.commit()
         verb = (
             "ya estaba importada / already imported" if summary.already_imported else "importada / imported"
         )
         console.print(
-            f"[green]{summary.name}[/] ({summary.encoding}): {summary.rows} actas {verb} "
+            f"[green]{escape(summary.name)}[/] ({summary.encoding}): {summary.rows} actas {verb} "
             f"como tabla / as table [bold]{summary.table_id}[/]; errores / errors: {len(summary.errors)}"
         )
         _show_errors(summary.errors)
-        refused = refused or bool(summary.errors)
+        worst = max(worst, 1 if summary.errors else 0)
     console.print("Siguiente / next: [bold]veedor tally --source table:<nombre>[/]")
-    if refused:
-        raise typer.Exit(1)  # done, with rows refused (docs/reliability.md)
+    exit_worst(worst)
 
 
 def import_registry_cmd(
@@ -87,19 +97,19 @@ def import_registry_cmd(
 
     defn = get_definition(definition)
     store = get_store(db)
-    refused = False
+    worst = 0
     for path in files:
         with store.session() as session:
             try:
                 summary = import_registry(session, path, defn)
             except TableError as exc:
-                fail(str(exc))
+                worst = max(worst, refused_file(str(exc)))
+                continue
             session.commit()
         console.print(
-            f"[green]{path.name}[/]: {summary.rows} filas de tipo / rows of kind "
+            f"[green]{escape(path.name)}[/]: {summary.rows} filas de tipo / rows of kind "
             f"[bold]{summary.kind}[/]; errores / errors: {len(summary.errors)}"
         )
-        refused = refused or bool(summary.errors)
         _show_errors(summary.errors)
-    if refused:
-        raise typer.Exit(1)  # done, with rows refused (docs/reliability.md)
+        worst = max(worst, 1 if summary.errors else 0)
+    exit_worst(worst)

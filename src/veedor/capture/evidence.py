@@ -21,6 +21,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path: str | Path) -> str:
+    """A file's SHA-256, read a block at a time (a scanner's PDF can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class EvidenceStore:
     """A folder ``root/ab/cd/<sha256>``; writes are atomic (temp file + rename) and read-only.
 

@@ -7,7 +7,6 @@ what was committed (by SHA-256) and redoes the rest.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import multiprocessing as mp
 import os
@@ -23,6 +22,7 @@ from typing import IO
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from veedor.capture.evidence import file_sha256
 from veedor.capture.files import InputProblem, iter_input_files, shown_name
 from veedor.capture.images import MAX_FILE_BYTES
 from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
@@ -330,10 +330,6 @@ def _sha256(path: str) -> str | None:
     try:
         if os.stat(path).st_size > MAX_FILE_BYTES:
             return None
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return file_sha256(path)
     except OSError:
         return None

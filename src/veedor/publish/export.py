@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veedor import __version__
+from veedor.capture.evidence import file_sha256
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
 from veedor.store.official import OfficialSource
@@ -41,14 +42,6 @@ class Manifest:
     folder: Path
     files: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +91,7 @@ def _write(
                 "format": fmt,
                 "rows": frame.height,
                 "columns": frame.columns,
-                "sha256": _sha256(path),
+                "sha256": file_sha256(path),
                 "content": what,
             }
         )
@@ -365,4 +358,4 @@ def verify_manifest(folder: str | Path) -> list[str]:
     """Files whose SHA-256 no longer matches the manifest (empty: all intact)."""
     folder = Path(folder)
     data = json.loads((folder / "manifest.json").read_text())
-    return [f["path"] for f in data["files"] if _sha256(folder / f["path"]) != f["sha256"]]
+    return [f["path"] for f in data["files"] if file_sha256(folder / f["path"]) != f["sha256"]]

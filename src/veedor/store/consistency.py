@@ -10,7 +10,6 @@ adopted by the next scan) are counted as notes, not problems.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from veedor.capture.evidence import EvidenceStore
+from veedor.capture.evidence import EvidenceStore, file_sha256
 from veedor.definitions import ElectionDefinition, load_definition
 from veedor.store.records import people_settled, seen_copy
 from veedor.store.schema import (
@@ -280,7 +279,7 @@ def _evidence_files(session: Session, store: EvidenceStore, report: Consistency,
         path = store.path_for(sha)
         if not path.is_file():
             missing.append(sha)
-        elif hash_files and _file_sha256(path) != sha:
+        elif hash_files and file_sha256(path) != sha:
             altered.append(sha)
     on_disk = dict(_stored_files(store.root))
     report.counts["evidence_files"] = len(on_disk)
@@ -315,11 +314,3 @@ def _stored_files(root: Path) -> Iterator[tuple[str, int]]:
         for name in files:
             if len(name) == 64 and not name.startswith("."):
                 yield name, os.stat(os.path.join(dirpath, name)).st_mode
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -1,0 +1,103 @@
+"""What every request of the desk needs: the desk itself, a database session, the reader's
+language, who they are (or a refusal), and the posted form with its CSRF token checked."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from veedor.capture.evidence import EvidenceStore
+from veedor.definitions import ElectionDefinition
+from veedor.i18n import negotiate
+from veedor.store import Store
+from veedor.store.schema import User
+from veedor.web.auth import LoginLimiter, LoginRequired, SessionData, Sessions, check_csrf, fingerprint
+
+LANG_COOKIE = "veedor_lang"
+SUPERVISING = ("supervisor", "admin")
+
+
+@dataclass
+class Desk:
+    store: Store
+    definition: ElectionDefinition
+    evidence: EvidenceStore
+    sessions: Sessions
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    writing: threading.Lock = field(default_factory=threading.Lock)
+    """One write at a time from this process: two reviewers never take the same task."""
+
+
+@dataclass
+class Viewer:
+    user: User
+    session: SessionData
+    lang: str
+
+    @property
+    def supervising(self) -> bool:
+        return self.user.role in SUPERVISING
+
+
+def get_desk(request: Request) -> Desk:
+    desk: Desk = request.app.state.desk
+    return desk
+
+
+def get_db(desk: Annotated[Desk, Depends(get_desk)]) -> Iterator[Session]:
+    session = desk.store.session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_lang(request: Request) -> str:
+    asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return negotiate(request.headers.get("accept-language"), asked)
+
+
+def get_session_data(request: Request, desk: Annotated[Desk, Depends(get_desk)]) -> SessionData | None:
+    return desk.sessions.read(request)
+
+
+def get_viewer(
+    db: Annotated[Session, Depends(get_db)],
+    data: Annotated[SessionData | None, Depends(get_session_data)],
+    lang: Annotated[str, Depends(get_lang)],
+) -> Viewer:
+    """The logged-in person, or :class:`LoginRequired`: an unknown, disabled or reset account
+    ends the session at its next request."""
+    if data is None or data.user_id is None:
+        raise LoginRequired
+    user = db.get(User, data.user_id)
+    if user is None or user.disabled_at is not None or fingerprint(user) != data.fingerprint:
+        raise LoginRequired
+    return Viewer(user, data, lang)
+
+
+async def get_form(request: Request) -> dict[str, Any]:
+    form = await request.form(max_files=0, max_fields=200)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def checked_form(
+    data: Annotated[SessionData | None, Depends(get_session_data)],
+    form: Annotated[dict[str, Any], Depends(get_form)],
+) -> dict[str, Any]:
+    """The posted fields, once the form's token is this session's (else CsrfRefused, 403)."""
+    check_csrf(data, form.get("csrf"))
+    return form
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+DbDep = Annotated[Session, Depends(get_db)]
+DeskDep = Annotated[Desk, Depends(get_desk)]
+LangDep = Annotated[str, Depends(get_lang)]
+FormDep = Annotated[dict[str, Any], Depends(checked_form)]

@@ -16,6 +16,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
@@ -138,6 +139,8 @@ class Task:
     """"entry" (a reviewer's blind entry) or "supervisor"."""
     leased_to: str | None = None
     entered_by: list[str] = field(default_factory=list)
+    detail: str | None = None
+    """The machine's own reason (it may quote numbers it read): for supervisors only."""
 
     def as_dict(self, *, reviewer_view: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -152,10 +155,13 @@ class Task:
         if not reviewer_view:
             data["leased_to"] = self.leased_to
             data["entered_by"] = self.entered_by
+            data["detail"] = self.detail
         return data
 
 
 TASK_REASONS = {
+    ActaState.REVIEW.value: "la máquina no pudo leer o confirmar los números: escríbalos de la imagen / "
+    "the machine could not read or confirm the numbers: type them from the image",
     ActaState.UNCONFIRMED.value: "solo se leyó un QR, sin impresión que lo confirme: escriba los números "
     "de la imagen / only a QR was read, with no print to confirm it: type the numbers from the image",
     ActaState.CONFLICT.value: "copias que dicen números distintos: escriba los números de la copia "
@@ -199,7 +205,9 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
             record.id,
             f"{record.centre}.{record.mesa:02d}",
             record.status,
-            TASK_REASONS.get(record.status) or record.reason or "",
+            # From the state, never the machine's own reason: it may quote the numbers it read,
+            # and an entry is blind.
+            TASK_REASONS[record.status],
             electors.get((record.centre, record.mesa)),
             sorted(images.get(record.id, [])),
             len(entered.get(record.id, [])),
@@ -207,6 +215,7 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
             state.basis if not state.settled else "supervisor",
             names.get(lease.user_id) if lease else None,
             sorted(entered.get(record.id, [])),
+            record.reason,
         )
         if user is not None and user.role == "reviewer":
             if task.needs == "supervisor" or user.name in task.entered_by:
@@ -224,11 +233,15 @@ def take(session: Session, definition: ElectionDefinition, user: User) -> Task |
         current = session.get(ReviewLease, task.acta_pk)
         if current is not None and current.user_id != user.id and _aware(current.expires_at) > now():
             continue
-        if current is None:
-            session.add(ReviewLease(acta_pk=task.acta_pk, user_id=user.id, expires_at=now() + LEASE))
-        else:
-            current.user_id, current.expires_at = user.id, now() + LEASE
-        session.flush()
+        try:
+            with session.begin_nested():  # another desk process may lease it at the same moment
+                if current is None:
+                    session.add(ReviewLease(acta_pk=task.acta_pk, user_id=user.id, expires_at=now() + LEASE))
+                else:
+                    current.user_id, current.expires_at = user.id, now() + LEASE
+                session.flush()
+        except IntegrityError:
+            continue
         task.leased_to = user.name
         return task
     return None

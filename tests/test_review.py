@@ -199,3 +199,84 @@ def test_the_command_line_contract(conflicts, tmp_path):
     assert [t["by"] for t in shown["trail"] if t["kind"] == "entry"] == ["dani", "ana"]
     tallied = veedor("tally", "--level", "mesa", "--format", "json", db=db)
     assert code(1) in tallied.stdout.decode()
+
+
+@pytest.fixture
+def sheets(store, tmp_path):
+    """Two sheets whose mesa the machine could not tell (their codes are web addresses)."""
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    for i in (1, 2):
+        write(folder / f"{i}.png", qr_image(f"https://example.org/{i}"))
+    scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    with store.session() as session:
+        for name in ("ana", "beto", "caro"):
+            add_user(session, name, "reviewer", "secret-" + name)
+        add_user(session, "sup", "supervisor", "secret-sup")
+        session.commit()
+    return store
+
+
+def test_a_sheet_with_no_readable_id_is_identified_by_two_people_then_typed_and_counted(
+    sheets, definition, tmp_path
+):
+    from veedor.store.identify import identify, unidentified
+
+    with sheets.session() as session:
+        first, second = unidentified(session)
+        assert not identify(session, definition, user(session, "ana"), first, code(5)).settled
+        with pytest.raises(ReviewError, match="already identified"):
+            identify(session, definition, user(session, "ana"), first, code(5))
+        done = identify(session, definition, user(session, "beto"), first, code(5))
+        assert done.settled and done.code == code(5)
+        assert unidentified(session) == [second]
+        # People disagree on the second: nobody's word attaches it until a supervisor's.
+        identify(session, definition, user(session, "ana"), second, code(6))
+        assert not identify(session, definition, user(session, "beto"), second, code(7)).settled
+        assert identify(session, definition, user(session, "sup"), second, code(6)).settled
+        # The identified mesa is now an ordinary task: its numbers are typed blind, and counted.
+        assert {code(5), code(6)} <= {t.code for t in tasks(session, definition)}
+        enter(session, definition, user(session, "ana"), code(5), values(TRUE))
+        assert enter(session, definition, user(session, "caro"), code(5), values(TRUE)).state == "ok"
+        session.commit()
+        assert check_consistency(session, tmp_path / "ev").problems == []
+
+
+def test_an_identification_is_checked_against_the_registry(sheets, definition):
+    from conftest import CENTRES
+    from veedor.capture.registry import import_registry
+    from veedor.store.identify import identify, unidentified
+
+    with sheets.session() as session:
+        import_registry(session, CENTRES, definition)
+        sheet = unidentified(session)[0]
+        for bad, why in (
+            ("999999999.01", "not in the registry"),
+            ("0402.01", "invalid mesa code"),
+            (code(0), "invalid mesa number"),
+        ):
+            with pytest.raises(ReviewError, match=why):
+                identify(session, definition, user(session, "ana"), sheet, bad)
+        identify(session, definition, user(session, "ana"), sheet, code(1))
+
+
+def test_the_command_line_lists_and_identifies_sheets(sheets, tmp_path):
+    db = tmp_path / "veedor.db"
+    listed = json.loads(veedor("review", "list", "--format", "json", db=db).stdout)
+    sheet = next(t for t in listed if t["needs"] == "identify")
+    assert sheet["mesa"] is None and len(sheet["image"]) == 64
+    for who in ("ana", "beto"):
+        ran = veedor(
+            "review",
+            "identify",
+            sheet["image"],
+            code(9),
+            "--as",
+            who,
+            "--password-stdin",
+            password="secret-" + who,
+            db=db,
+        )
+        assert ran.returncode == 0, ran.stderr
+    listed = json.loads(veedor("review", "list", "--format", "json", db=db).stdout)
+    assert code(9) in [t["mesa"] for t in listed]

@@ -133,11 +133,13 @@ def review_list(
 
     Every mesa people must settle, with the reason in words, most registered electors first.
     """
+    from veedor.store.identify import unidentified
     from veedor.store.review import tasks
 
     defn = get_definition(definition)
     with get_store(db).session() as session:
         rows = [t.as_dict(reviewer_view=False) for t in tasks(session, defn)]
+        rows += [_sheet_task(sha) for sha in unidentified(session)]
     if fmt is Format.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -152,9 +154,57 @@ def review_list(
         return
     table = Table("mesa", "estado / state", "falta / needs", "entradas / entries", "razón / reason")
     for r in rows:
-        table.add_row(r["mesa"], r["state"], r["needs"], str(r["entries"]), escape(r["reason"]))
+        table.add_row(
+            r["mesa"] or r["image"][:12], r["state"], r["needs"], str(r["entries"]), escape(r["reason"])
+        )
     out.print(table)
     console.print(f"{len(rows)} mesas por resolver / to settle")
+
+
+def _sheet_task(sha: str) -> dict[str, Any]:
+    return {
+        "mesa": None,
+        "image": sha,
+        "state": "review",
+        "reason": "no se pudo leer de qué mesa es esta hoja: diga cuál (veedor review identify) / "
+        "which mesa this sheet belongs to could not be read: say which",
+        "needs": "identify",
+        "entries": 0,
+        "electors": None,
+    }
+
+
+@review_app.command("identify")
+def review_identify(
+    image: str = typer.Argument(..., help="SHA-256 de la hoja (veedor review list) / the sheet's SHA-256."),
+    mesa: str = typer.Argument(..., help="CENTRO.MESA que muestra la hoja / the mesa the sheet shows."),
+    as_user: str = typer.Option(..., "--as", help="Seudónimo de quien identifica / who is identifying."),
+    password_stdin: bool = PASSWORD_STDIN,
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Dice de qué mesa es una hoja sin identificador legible; dos que coinciden la asignan.
+
+    Say which mesa a sheet with no readable id belongs to. Two people who agree (or one
+    supervisor) attach it to that mesa, whose numbers are then typed blind like any other.
+    """
+    from veedor.store.identify import identify
+    from veedor.store.review import ReviewError, authenticate
+
+    password = _password(password_stdin)
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        try:
+            user = authenticate(session, as_user, password)
+            result = identify(session, defn, user, image.strip().lower(), mesa)
+        except ReviewError as exc:
+            session.rollback()
+            _refused(exc)
+        session.commit()
+    if result.settled:
+        console.print(f"[green]hoja asignada a la mesa / sheet attached to mesa {result.code}[/]")
+    else:
+        console.print("identificación guardada; falta otra que coincida / stored; needs another that agrees")
 
 
 @review_app.command("enter")

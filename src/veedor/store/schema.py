@@ -348,3 +348,15 @@ class ReviewLease(Base):
     acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewIdentification(Base):
+    """Which mesa a sheet with no readable id belongs to, as one person typed it (append-only)."""
+
+    __tablename__ = "review_identifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    centre: Mapped[str] = mapped_column(String(32))
+    mesa: Mapped[int] = mapped_column(Integer)

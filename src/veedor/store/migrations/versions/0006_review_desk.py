@@ -70,6 +70,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_review_decisions_acta_pk", "review_decisions", ["acta_pk"])
     op.create_table(
+        "review_identifications",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("sha256", sa.String(length=64), sa.ForeignKey("images.sha256"), nullable=False),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("at", WHEN, nullable=False),
+        sa.Column("centre", sa.String(length=32), nullable=False),
+        sa.Column("mesa", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_review_identifications_sha256", "review_identifications", ["sha256"])
+    op.create_table(
         "review_leases",
         sa.Column("acta_pk", sa.Integer(), sa.ForeignKey("actas.id"), nullable=False),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
@@ -79,7 +90,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("review_leases", "review_decisions", "review_entries", "user_events", "users"):
+    for table in (
+        "review_leases",
+        "review_identifications",
+        "review_decisions",
+        "review_entries",
+        "user_events",
+        "users",
+    ):
         op.drop_table(table)
     with op.batch_alter_table("actas") as batch:
         batch.drop_column("source")

@@ -280,3 +280,23 @@ def test_the_command_line_lists_and_identifies_sheets(sheets, tmp_path):
         assert ran.returncode == 0, ran.stderr
     listed = json.loads(veedor("review", "list", "--format", "json", db=db).stdout)
     assert code(9) in [t["mesa"] for t in listed]
+
+
+def test_a_supervisor_pins_a_unit_first_in_the_queue(store, tmp_path, definition):
+    from veedor.store.review import pin
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for centre in ("040202001", "130101001"):
+        write(folder / f"{centre}.png", qr_image(payload(centre=centre)))
+    scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    with store.session() as session:
+        add_user(session, "ana", "reviewer", "secret-ana")
+        add_user(session, "sup", "supervisor", "secret-sup")
+        assert [t.code for t in tasks(session, definition)] == ["040202001.01", "130101001.01"]
+        with pytest.raises(ReviewError, match="only a supervisor"):
+            pin(session, definition, user(session, "ana"), "13")
+        pin(session, definition, user(session, "sup"), "13")
+        assert [t.code for t in tasks(session, definition)] == ["130101001.01", "040202001.01"]
+        pin(session, definition, user(session, "sup"), "13", pinned=False)
+        assert next(t.code for t in tasks(session, definition)) == "040202001.01"

@@ -207,6 +207,34 @@ def review_identify(
         console.print("identificación guardada; falta otra que coincida / stored; needs another that agrees")
 
 
+@review_app.command("pin")
+def review_pin(
+    code: str = typer.Argument(
+        ..., help="Código de un estado, municipio, parroquia o centro / a unit's code."
+    ),
+    as_user: str = typer.Option(..., "--as", help="Seudónimo del supervisor / the supervisor."),
+    off: bool = typer.Option(False, "--off", help="Quita la prioridad / take it off again."),
+    password_stdin: bool = PASSWORD_STDIN,
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Pone primero en la cola las mesas de una unidad / put a unit's mesas first in the queue."""
+    from veedor.store.review import ReviewError, authenticate, pin
+
+    password = _password(password_stdin)
+    defn = get_definition(definition)
+    with get_store(db).session() as session:
+        try:
+            pin(session, defn, authenticate(session, as_user, password), code, pinned=not off)
+        except ReviewError as exc:
+            session.rollback()
+            _refused(exc)
+        session.commit()
+    console.print(
+        f"{escape(code)}: {'sin prioridad / unpinned' if off else 'primero en la cola / pinned first'}"
+    )
+
+
 @review_app.command("enter")
 def review_enter(
     mesa: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),

@@ -29,6 +29,7 @@ from veedor.store.schema import (
     ReviewDecision,
     ReviewEntry,
     ReviewLease,
+    ReviewPin,
     User,
     UserEvent,
 )
@@ -223,8 +224,28 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
             if lease is not None and lease.user_id != user.id:
                 continue
         out.append(task)
-    out.sort(key=lambda t: (-(t.electors or 0), t.code))
+    first = pins(session)
+    out.sort(key=lambda t: (not any(t.code.startswith(p) for p in first), -(t.electors or 0), t.code))
     return out
+
+
+def pins(session: Session) -> list[str]:
+    """Geography codes a supervisor put first in the queue (a state, a municipality, a centre)."""
+    latest: dict[str, bool] = {}
+    for pin in session.scalars(select(ReviewPin).order_by(ReviewPin.id)):
+        latest[pin.code] = pin.pinned
+    return sorted(code for code, pinned in latest.items() if pinned)
+
+
+def pin(session: Session, definition: ElectionDefinition, user: User, code: str, pinned: bool = True) -> None:
+    """Put a unit's mesas first in the queue (or take it off): supervisors and admins only."""
+    if user.role not in ("supervisor", "admin"):
+        raise ReviewError("solo un supervisor ordena la cola / only a supervisor orders the queue")
+    code = code.strip()
+    if not (code.isascii() and code.isdigit() and 0 < len(code) <= definition.centre_code_digits):
+        raise ReviewError(f"código de unidad no válido {code!r}, p. ej. 04 (un estado) / invalid unit code")
+    session.add(ReviewPin(code=code, pinned=pinned, user_id=user.id, at=now()))
+    session.flush()
 
 
 def take(session: Session, definition: ElectionDefinition, user: User) -> Task | None:

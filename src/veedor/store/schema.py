@@ -360,3 +360,15 @@ class ReviewIdentification(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     centre: Mapped[str] = mapped_column(String(32))
     mesa: Mapped[int] = mapped_column(Integer)
+
+
+class ReviewPin(Base):
+    """A supervisor putting a geography unit (a code prefix) first in the queue, or taking it
+    off again (append-only: the latest row for a code says whether it is pinned)."""
+
+    __tablename__ = "review_pins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(32))
+    pinned: Mapped[bool] = mapped_column(Boolean)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

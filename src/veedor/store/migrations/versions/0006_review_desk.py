@@ -81,6 +81,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_review_identifications_sha256", "review_identifications", ["sha256"])
     op.create_table(
+        "review_pins",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("pinned", sa.Boolean(), nullable=False),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("at", WHEN, nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
         "review_leases",
         sa.Column("acta_pk", sa.Integer(), sa.ForeignKey("actas.id"), nullable=False),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),

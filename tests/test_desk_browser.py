@@ -1,7 +1,9 @@
 """The desk as a person uses it, in a real headless Chromium (Debian's ``chromium``, driven by
 Playwright): reviewers log in, type what they see on rendered actas in conflict, and the
 mesas are counted; the one who types wrong numbers scores higher; a visitor without an
-account is refused everywhere. Screenshots of the pages go to docs/img/."""
+account is refused everywhere. Screenshots of the pages are taken every run; they replace the
+ones in docs/img/ only when asked (``VEEDOR_SCREENSHOTS=docs/img``), so a test run leaves the
+working tree as it was."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ FORGED = {1: [90, 2, 0, 0, 5, 1, *[0] * 20, 7, 3, *[0] * 10], 2: [1, 0, 0, 3, *[
 NULOS = {1: 2, 2: 1}
 EXTRA = range(3, 7)
 """More mesas in conflict (plain QR sheets), so the queue looks like a night's work."""
-DOCS = ROOT / "docs" / "img"
+DOCS = Path(os.environ["VEEDOR_SCREENSHOTS"]) if os.environ.get("VEEDOR_SCREENSHOTS") else None
 
 
 def code(mesa: int) -> str:
@@ -152,7 +154,7 @@ def current_mesa(page, url: str) -> str:
     return page.url.removeprefix(f"{url}/mesa/")
 
 
-def test_reviewers_settle_mesas_in_conflict_in_a_real_browser(server, browser, desk_db):
+def test_reviewers_settle_mesas_in_conflict_in_a_real_browser(server, browser, desk_db, tmp_path):
     url = server
     ana = person(browser, url, "ana")
     ana.click("text=Tomar la próxima acta")
@@ -169,7 +171,7 @@ def test_reviewers_settle_mesas_in_conflict_in_a_real_browser(server, browser, d
     ana.set_viewport_size({"width": 1360, "height": 1640})
     ana.locator("header.top").scroll_into_view_if_needed()
     images.evaluate_all("els => els.forEach(i => { i.parentElement.scrollTop = i.clientHeight * 0.2; })")
-    ana.screenshot(path=str(DOCS / "desk-task.png"))
+    ana.screenshot(path=str((DOCS or tmp_path) / "desk-task.png"))
     ana.click("text=Guardar mi entrada")
     assert current_mesa(ana, url) == code(2)  # on to the next task
     assert "su entrada quedó guardada" in ana.inner_text(".notice")
@@ -189,7 +191,7 @@ def test_reviewers_settle_mesas_in_conflict_in_a_real_browser(server, browser, d
 
     sup = person(browser, url, "sup")
     assert sup.locator("table.list").first.inner_text().count(CENTRE) == 1 + len(EXTRA)
-    sup.screenshot(path=str(DOCS / "desk-queue.png"), full_page=True)
+    sup.screenshot(path=str((DOCS or tmp_path) / "desk-queue.png"), full_page=True)
 
     beto = person(browser, url, "beto")  # the third entry of mesa 1 agrees with ana
     beto.click("text=Tomar la próxima acta")

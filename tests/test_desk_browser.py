@@ -166,7 +166,7 @@ def test_reviewers_settle_mesas_in_conflict_in_a_real_browser(server, browser, d
     assert ana.locator("input.count").evaluate_all("els => els.every(e => e.value === '')")  # blind
     type_acta(ana, GENUINE[1], NULOS[1])
     assert ana.inner_text("#lines-sum") == str(sum(GENUINE[1]))  # the typed total, live
-    DOCS.mkdir(parents=True, exist_ok=True)
+    (DOCS or tmp_path).mkdir(parents=True, exist_ok=True)
     # For the picture: the whole form in view, each copy scrolled (in its frame) to its votes.
     ana.set_viewport_size({"width": 1360, "height": 1640})
     ana.locator("header.top").scroll_into_view_if_needed()

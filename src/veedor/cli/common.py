@@ -91,12 +91,12 @@ def get_definition(name: str) -> ElectionDefinition:
         fail(str(exc), "revise el archivo de definición / check the definition file")
 
 
-def get_store(db: str | None) -> Store:
+def get_store(db: str | None, connections: int | None = None) -> Store:
     # Imported here: SQLAlchemy and Alembic take longer to load than `veedor --help` should.
     from veedor.store import open_store
 
     try:
-        return open_store(db)
+        return open_store(db, connections=connections)
     except Exception as exc:  # any driver or migration failure ends here with a plain message
         fail(
             f"no se pudo abrir la base de datos / cannot open database {db or 'veedor.db'}: {exc}",

@@ -11,6 +11,7 @@ import typer
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, get_definition, get_store
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+REQUEST_THREADS = 40
 SECRET_ENV = "VEEDOR_DESK_SECRET"
 
 
@@ -39,7 +40,9 @@ def desk(
     from veedor.web import create_app
 
     defn = get_definition(definition)
-    store = get_store(db)
+    # One connection per request thread (Starlette's pool holds 40): with SQLAlchemy's default
+    # 5 + 10, 50 reviewers at once got 500s while their requests waited for a connection.
+    store = get_store(db, connections=REQUEST_THREADS)
     root = evidence or default_evidence_root(store)
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app = create_app(store, defn, root, secret)

@@ -56,11 +56,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def open_store(db: str | None = None, *, migrate: bool = True) -> Store:
+def open_store(db: str | None = None, *, migrate: bool = True, connections: int | None = None) -> Store:
+    """``connections``: how many may be open at once (a server: one per request thread)."""
     url = as_url(db)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, future=True)
+    pool = {"pool_size": connections, "max_overflow": 10} if connections else {}
+    engine = create_engine(url, future=True, **pool)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:

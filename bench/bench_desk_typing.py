@@ -25,18 +25,16 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bench_desk_load import free_port, start_desk
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.model import Copy, FileOutcome, Grade, Reading, Status
@@ -50,7 +48,6 @@ TRUTH = ROOT / "samples" / "actas" / "_ground_truth" / "qr_text_by_image.json"
 DEFINITION = load_definition("ve-2024-presidential")
 CHROMIUM = Path("/usr/bin/chromium")
 HOST = "127.0.0.1"
-SECRET = "bench-desk-typing-secret-0123456789"
 TARGET_S = 60.0
 
 
@@ -113,30 +110,6 @@ def build(folder: Path, chosen: list[tuple[str, str, int, list[int], int, int]])
         assert states == {"review"}, states
     store.engine.dispose()
     return db
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def start_desk(db: Path, evidence: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "VEEDOR_DESK_SECRET": SECRET}
-    command = [sys.executable, "-m", "veedor", "desk", "--host", HOST, "--port", str(port)]
-    command += ["--db", str(db), "--evidence", str(evidence)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(process.communicate()[1]) from None
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the desk did not start in 60 s")
 
 
 def verify(chosen, keys_of) -> dict[str, dict]:

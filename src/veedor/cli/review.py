@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.markup import escape
@@ -20,6 +21,10 @@ from veedor.cli.tally import Format
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from veedor.store.schema import User
+
+T = TypeVar("T")
 
 users_app = typer.Typer(help="Cuentas de la mesa de revisión / review desk accounts.", no_args_is_help=True)
 review_app = typer.Typer(
@@ -48,8 +53,24 @@ def _password(from_stdin: bool) -> str:
     return password
 
 
-def _refused(exc: Exception) -> None:
+def _refused(exc: Exception) -> NoReturn:
     fail(str(exc), "nada se guardó / nothing was stored")
+
+
+def _as_person(db: str | None, name: str, password_stdin: bool, act: Callable[[Session, User], T]) -> T:
+    """Do ``act`` as the account ``name`` (password from standard input), in one transaction:
+    refused, with nothing stored, on a wrong password or anything the library refuses."""
+    from veedor.store.review import ReviewError, authenticate
+
+    password = _password(password_stdin)
+    with get_store(db).session() as session:
+        try:
+            result = act(session, authenticate(session, name, password))
+        except ReviewError as exc:
+            session.rollback()
+            _refused(exc)
+        session.commit()
+    return result
 
 
 @users_app.command("add")
@@ -189,18 +210,11 @@ def review_identify(
     supervisor) attach it to that mesa, whose numbers are then typed blind like any other.
     """
     from veedor.store.identify import identify
-    from veedor.store.review import ReviewError, authenticate
 
-    password = _password(password_stdin)
     defn = get_definition(definition)
-    with get_store(db).session() as session:
-        try:
-            user = authenticate(session, as_user, password)
-            result = identify(session, defn, user, image.strip().lower(), mesa)
-        except ReviewError as exc:
-            session.rollback()
-            _refused(exc)
-        session.commit()
+    result = _as_person(
+        db, as_user, password_stdin, lambda s, u: identify(s, defn, u, image.strip().lower(), mesa)
+    )
     if result.settled:
         console.print(f"[green]hoja asignada a la mesa / sheet attached to mesa {result.code}[/]")
     else:
@@ -219,17 +233,10 @@ def review_pin(
     definition: str = DEFINITION_OPTION,
 ) -> None:
     """Pone primero en la cola las mesas de una unidad / put a unit's mesas first in the queue."""
-    from veedor.store.review import ReviewError, authenticate, pin
+    from veedor.store.review import pin
 
-    password = _password(password_stdin)
     defn = get_definition(definition)
-    with get_store(db).session() as session:
-        try:
-            pin(session, defn, authenticate(session, as_user, password), code, pinned=not off)
-        except ReviewError as exc:
-            session.rollback()
-            _refused(exc)
-        session.commit()
+    _as_person(db, as_user, password_stdin, lambda s, u: pin(s, defn, u, code, pinned=not off))
     console.print(
         f"{escape(code)}: {'sin prioridad / unpinned' if off else 'primero en la cola / pinned first'}"
     )
@@ -253,22 +260,16 @@ def review_enter(
     Type a mesa's numbers blind, exactly as on the desk's page: refused, with nothing stored,
     on a wrong password or numbers that do not fit the ballot.
     """
-    from veedor.store.review import ReviewError, authenticate, enter
+    from veedor.store.review import enter
 
-    password = _password(password_stdin)
     try:
         parsed: Any = json.loads(values)
     except json.JSONDecodeError as exc:
         fail(f"--values no es JSON válido / is not valid JSON: {exc}")
     defn = get_definition(definition)
-    with get_store(db).session() as session:
-        try:
-            user = authenticate(session, as_user, password)
-            result = enter(session, defn, user, mesa, parsed, channel="cli")
-        except ReviewError as exc:
-            session.rollback()
-            _refused(exc)
-        session.commit()
+    result = _as_person(
+        db, as_user, password_stdin, lambda s, u: enter(s, defn, u, mesa, parsed, channel="cli")
+    )
     if result.settled:
         console.print(f"[green]mesa {escape(mesa)} resuelta / settled[/] ({result.needs}): {result.state}")
     else:

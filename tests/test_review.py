@@ -142,6 +142,7 @@ def test_a_saboteur_is_flagged_and_every_mesa_they_helped_settle_is_requeued(con
         assert {code(1), code(2)} <= {t.code for t in tasks(session, definition)}
         with pytest.raises(ReviewError, match="may not enter"):
             enter(session, definition, user(session, "sab"), code(6), values(TRUE))
+        assert take(session, definition, user(session, "sab")) is None  # and is given no more tasks
         assert check_consistency(session).problems == []
 
 

@@ -195,6 +195,8 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
     users = {u.id: u for u in session.scalars(select(User))}
     names = {uid: u.name for uid, u in users.items()}
     flagged_ids = set(session.scalars(select(UserEvent.user_id).where(UserEvent.kind == "flagged")))
+    if user is not None and user.id in flagged_ids:
+        return []  # a flagged account gets no more tasks (its entries no longer count)
     entered: dict[int, list[str]] = {}
     counting: dict[int, list[Entry]] = {}
     for e in session.scalars(select(ReviewEntry).where(ReviewEntry.acta_pk.in_(open_))):

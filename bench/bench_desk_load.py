@@ -234,6 +234,14 @@ def start_desk(db: Path, evidence: Path, port: int) -> subprocess.Popen[str]:
     raise RuntimeError("the desk did not start in 60 s")
 
 
+def stop_desk(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -543,11 +551,7 @@ def main() -> int:
             f"paced ({args.rate * len(holding):.0f} req/s) {paced_task['p99']:.0f} ms: {verdict_paced}"
         )
     finally:
-        desk.terminate()
-        try:
-            desk.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            desk.kill()
+        stop_desk(desk)
         logged = (db.parent / "desk.log").read_text(errors="replace")
         kinds = Counter(re.findall(r"^(\w+(?:\.\w+)*(?:Error|Exception|Timeout)):", logged, re.M))
         print(f"\ndesk log: {logged.count('Traceback')} tracebacks {dict(kinds)}")

@@ -27,14 +27,13 @@ import hashlib
 import json
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bench_desk_load import free_port, start_desk
+from bench_desk_load import free_port, start_desk, stop_desk
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.model import Copy, FileOutcome, Grade, Reading, Status
@@ -148,11 +147,7 @@ def verify(chosen, keys_of) -> dict[str, dict]:
                 seen[code] = {"sent": sent, "focused": focused}
             browser.close()
     finally:
-        desk.terminate()
-        try:
-            desk.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            desk.kill()
+        stop_desk(desk)
     store = open_store(str(db), migrate=False)
     with store.session() as session:
         for record, entry in session.execute(

@@ -379,7 +379,9 @@ def enter(
     ).scalar_one()
     session.execute(delete(ReviewLease).where(ReviewLease.acta_pk == record.id))
     state = apply(session, definition, record)
-    newly = rescore(session, definition)
+    # Only the scores of those who typed this mesa can have changed: not everyone's, each time.
+    typed_it = set(session.scalars(select(ReviewEntry.user_id).where(ReviewEntry.acta_pk == record.id)))
+    newly = rescore(session, definition, typed_it)
     session.refresh(record)
     return EntryResult(entry_id, record.status, state.settled, state.basis, newly)
 
@@ -462,10 +464,11 @@ def apply(session: Session, definition: ElectionDefinition, record: ActaRecord) 
     return state
 
 
-def rescore(session: Session, definition: ElectionDefinition) -> list[str]:
-    """Score every reviewer against what is settled; flag the new ones, withdraw their tasks,
-    and send every mesa they helped settle back to the queue. Returns who was flagged now."""
-    pairs = _settled_pairs(session)
+def rescore(session: Session, definition: ElectionDefinition, among: set[int] | None = None) -> list[str]:
+    """Score the reviewers ``among`` (default: all) against what is settled; flag the new
+    ones, withdraw their tasks, and send every mesa they helped settle back to the queue.
+    Returns who was flagged now."""
+    pairs = _settled_pairs(session, among)
     helped: dict[str, set[int]] = {}
     for entry, _settled, acta_pk in pairs:
         helped.setdefault(entry.reviewer, set()).add(acta_pk)
@@ -491,16 +494,21 @@ def rescore(session: Session, definition: ElectionDefinition) -> list[str]:
     return newly
 
 
-def _settled_pairs(session: Session) -> list[tuple[Entry, Typed, int]]:
+def _settled_pairs(session: Session, among: set[int] | None = None) -> list[tuple[Entry, Typed, int]]:
     """(a reviewer's counting entry, the numbers its mesa was settled with, the mesa) for every
-    settled mesa, in three queries whatever their number."""
+    settled mesa, or only those of the reviewers ``among`` (user ids), in a few queries."""
+    entries = select(ReviewEntry).where(ReviewEntry.acta_pk.in_(_settled_pks()))
+    if among is not None:
+        entries = entries.where(ReviewEntry.user_id.in_(among))
+    mesas = entries.with_only_columns(ReviewEntry.acta_pk)
     settled = {
-        d.acta_pk: (tuple(d.votes or ()), d.nulos or 0, d.blank or 0) for d in _current_settlements(session)
+        d.acta_pk: (tuple(d.votes or ()), d.nulos or 0, d.blank or 0)
+        for d in _current_settlements(session, mesas)
     }
     users = {u.id: u for u in session.scalars(select(User))}
     flagged_ids = set(session.scalars(select(UserEvent.user_id).where(UserEvent.kind == "flagged")))
     pairs = []
-    for e in session.scalars(select(ReviewEntry).where(ReviewEntry.acta_pk.in_(_settled_pks()))):
+    for e in session.scalars(entries):
         if e.acta_pk not in settled:
             continue
         entry = _entry(e, users[e.user_id])
@@ -516,8 +524,10 @@ def _settled_pks() -> Select[int]:
     )
 
 
-def _current_settlements(session: Session) -> list[ReviewDecision]:
+def _current_settlements(session: Session, mesas: Select[Any] | None = None) -> list[ReviewDecision]:
     latest = select(func.max(ReviewDecision.id)).group_by(ReviewDecision.acta_pk)
+    if mesas is not None:
+        latest = latest.where(ReviewDecision.acta_pk.in_(mesas))
     return [
         d
         for d in session.scalars(select(ReviewDecision).where(ReviewDecision.id.in_(latest)))

@@ -302,3 +302,37 @@ def test_a_supervisor_pins_a_unit_first_in_the_queue(store, tmp_path, definition
         assert [t.code for t in tasks(session, definition)] == ["130101001.01", "040202001.01"]
         pin(session, definition, user(session, "sup"), "13", pinned=False)
         assert next(t.code for t in tasks(session, definition)) == "040202001.01"
+
+
+def test_accounts_refuse_bad_input_with_a_reason_and_store_nothing(store, tmp_path):
+    from veedor.store.review import disable_user, reset_password
+
+    with store.session() as session:
+        add_user(session, "ana", "reviewer", "secret-ana")
+        for args, why in (
+            (("ana", "reviewer", "another-one"), "already exists"),
+            (("beto", "king", "secret-beto"), "unknown role"),
+            (("beto", "reviewer", "short"), "at least 8"),
+            (("", "reviewer", "secret-beto"), "pseudonym of 1 to 64"),
+            (("x" * 65, "reviewer", "secret-beto"), "pseudonym of 1 to 64"),
+        ):
+            with pytest.raises(ReviewError, match=why):
+                add_user(session, *args)
+        with pytest.raises(ReviewError, match="no such account"):
+            reset_password(session, "nadie", "secret-long")
+        disable_user(session, "ana")
+        with pytest.raises(ReviewError, match="disabled"):
+            authenticate(session, "ana", "secret-ana")
+    db = tmp_path / "veedor.db"
+    no_stdin = veedor("users", "add", "caro", "--role", "reviewer", db=db)
+    assert no_stdin.returncode == 2 and b"--password-stdin" in no_stdin.stderr
+    bad_json = veedor(
+        "review", "enter", code(1), "--as", "ana", "--password-stdin", "--values", "{", password="x", db=db
+    )
+    assert bad_json.returncode == 2 and b"not valid JSON" in bad_json.stderr
+    unknown = veedor("review", "show", "999999999.01", db=db)
+    assert (
+        unknown.returncode == 2
+        and b"no scanned copy" in unknown.stderr
+        and b"Traceback" not in unknown.stderr
+    )

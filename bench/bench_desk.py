@@ -28,7 +28,7 @@ import bench_reading as br
 from bench_copies import make_folder
 from veedor.pipeline.scan import scan_paths
 from veedor.store import open_store
-from veedor.store.review import ReviewError, add_user, enter, take, tasks
+from veedor.store.review import ReviewError, add_user, enter, is_flagged, take, tasks
 from veedor.store.schema import ActaRecord, ReviewDecision, User
 
 HARD = "dark,blur,motion_blur,phone_full,low_res,qr_cut,finger_qr,crumpled,tamper,tamper1+blur"
@@ -97,7 +97,7 @@ def desk(db: Path, truths: dict[tuple[str, int], br.Truth]) -> dict[str, float]:
             select(func.count()).select_from(ReviewDecision).where(ReviewDecision.kind == "withdrawn")
         )
         open_after = len(tasks(session, definition))
-        flagged = "sab" not in order
+        flagged = is_flagged(session, users["sab"].id)  # also when flagged by their last entry
     return {
         "left": len(left),
         "settled": len(left) - open_after,

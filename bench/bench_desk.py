@@ -28,7 +28,8 @@ import bench_reading as br
 from bench_copies import make_folder
 from veedor.pipeline.scan import scan_paths
 from veedor.store import open_store
-from veedor.store.review import ReviewError, add_user, enter, is_flagged, take, tasks
+from veedor.store.accounts import ReviewError, add_user, is_flagged
+from veedor.store.review import enter, take, tasks
 from veedor.store.schema import ActaRecord, ReviewDecision, User
 
 HARD = "dark,blur,motion_blur,phone_full,low_res,qr_cut,finger_qr,crumpled,tamper,tamper1+blur"

@@ -53,8 +53,8 @@ from veedor.capture.tables import import_results_table
 from veedor.definitions import load_definition
 from veedor.model import Copy, FileOutcome, Grade, Reading, Status
 from veedor.store import open_store
+from veedor.store.accounts import add_user
 from veedor.store.records import record_outcome
-from veedor.store.review import add_user
 from veedor.store.schema import ActaRecord, Mesa, User
 from veedor.web.desk import held_by
 

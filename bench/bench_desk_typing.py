@@ -38,8 +38,8 @@ from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.model import Copy, FileOutcome, Grade, Reading, Status
 from veedor.store import open_store
+from veedor.store.accounts import add_user
 from veedor.store.records import record_outcome
-from veedor.store.review import add_user
 from veedor.store.schema import ActaRecord, ReviewEntry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,7 +21,8 @@ from imaging import payload, qr_image, write
 from veedor.i18n import LANGUAGES, catalog_path, negotiate, one_language
 from veedor.pipeline.scan import scan_paths
 from veedor.store import open_store
-from veedor.store.review import add_user, reviewer_scores
+from veedor.store.accounts import add_user
+from veedor.store.review import reviewer_scores
 from veedor.store.schema import ActaRecord, Evidence, ReviewEntry, ReviewLease
 from veedor.web import create_app
 
@@ -362,7 +363,7 @@ def test_every_message_on_the_pages_has_a_spanish_translation():
 
 
 def test_a_disabled_account_or_a_reset_password_ends_its_sessions(desk):
-    from veedor.store.review import disable_user, reset_password
+    from veedor.store.accounts import disable_user, reset_password
 
     app, store = desk
     ana, _ = login(app, "ana")

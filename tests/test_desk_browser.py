@@ -24,7 +24,8 @@ from imaging import payload, qr_image, write
 from veedor.pipeline.scan import scan_paths
 from veedor.simulate.render import ActaRenderer, ActaSpec
 from veedor.store import open_store
-from veedor.store.review import add_user, reviewer_scores
+from veedor.store.accounts import add_user
+from veedor.store.review import reviewer_scores
 from veedor.store.schema import ActaRecord, Evidence
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from conftest import ROOT
 from imaging import payload, qr_image, write
 from veedor.pipeline.scan import scan_paths
+from veedor.store.accounts import ReviewError, add_user, authenticate
 from veedor.store.consistency import check_consistency
-from veedor.store.review import ReviewError, add_user, authenticate, enter, take, tasks
+from veedor.store.review import enter, take, tasks
 from veedor.store.schema import ActaRecord, ActaVotes, ReviewEntry
 from veedor.tally.aggregate import tally
 
@@ -305,7 +306,7 @@ def test_a_supervisor_pins_a_unit_first_in_the_queue(store, tmp_path, definition
 
 
 def test_accounts_refuse_bad_input_with_a_reason_and_store_nothing(store, tmp_path):
-    from veedor.store.review import disable_user, reset_password
+    from veedor.store.accounts import disable_user, reset_password
 
     with store.session() as session:
         add_user(session, "ana", "reviewer", "secret-ana")

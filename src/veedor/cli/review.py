@@ -60,7 +60,7 @@ def _refused(exc: Exception) -> NoReturn:
 def _as_person(db: str | None, name: str, password_stdin: bool, act: Callable[[Session, User], T]) -> T:
     """Do ``act`` as the account ``name`` (password from standard input), in one transaction:
     refused, with nothing stored, on a wrong password or anything the library refuses."""
-    from veedor.store.review import ReviewError, authenticate
+    from veedor.store.accounts import ReviewError, authenticate
 
     password = _password(password_stdin)
     with get_store(db).session() as session:
@@ -81,7 +81,7 @@ def users_add(
     db: str | None = DB_OPTION,
 ) -> None:
     """Crea una cuenta / add an account (password hashed with Argon2)."""
-    from veedor.store.review import ReviewError, add_user
+    from veedor.store.accounts import ReviewError, add_user
 
     password = _password(password_stdin)
     with get_store(db).session() as session:
@@ -98,7 +98,8 @@ def users_list(db: str | None = DB_OPTION) -> None:
     """Las cuentas, su rol, si están activas y su puntaje / accounts, role, state and score."""
     from sqlalchemy import select
 
-    from veedor.store.review import is_flagged, reviewer_scores
+    from veedor.store.accounts import is_flagged
+    from veedor.store.review import reviewer_scores
     from veedor.store.schema import User
 
     with get_store(db).session() as session:
@@ -116,7 +117,7 @@ def users_list(db: str | None = DB_OPTION) -> None:
 @users_app.command("disable")
 def users_disable(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
     """Desactiva una cuenta (su historia queda) / disable an account (its history stays)."""
-    from veedor.store.review import ReviewError, disable_user
+    from veedor.store.accounts import ReviewError, disable_user
 
     with get_store(db).session() as session:
         try:
@@ -132,7 +133,7 @@ def users_reset(
     name: str = typer.Argument(...), password_stdin: bool = PASSWORD_STDIN, db: str | None = DB_OPTION
 ) -> None:
     """Cambia la contraseña de una cuenta / set a new password."""
-    from veedor.store.review import ReviewError, reset_password
+    from veedor.store.accounts import ReviewError, reset_password
 
     password = _password(password_stdin)
     with get_store(db).session() as session:
@@ -280,6 +281,41 @@ def review_enter(
         )
 
 
+@review_app.command("judge")
+def review_judge(
+    mesa: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),
+    as_user: str = typer.Option(..., "--as", help="Seudónimo de quien juzga / who is judging."),
+    copies: str = typer.Option(
+        ...,
+        "--copies",
+        help='{"<sha256 de la copia / of the copy>": "genuine" | "forged" | "CENTRO.MESA de otra mesa"}',
+    ),
+    password_stdin: bool = PASSWORD_STDIN,
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Dice cuál copia de una mesa en conflicto es su acta, cuál es falsa o de otra mesa.
+
+    Say which copy of a mesa in conflict is its acta, which is forged, which is another
+    mesa's (name that mesa). Two reviewers who agree, or one supervisor, settle each copy; the
+    copies set aside no longer count, and the mesa is decided from those left.
+    """
+    from veedor.store.review import judge_copies
+
+    try:
+        parsed: Any = json.loads(copies)
+    except json.JSONDecodeError as exc:
+        fail(f"--copies no es JSON válido / is not valid JSON: {exc}")
+    defn = get_definition(definition)
+    result = _as_person(db, as_user, password_stdin, lambda s, u: judge_copies(s, defn, u, mesa, parsed))
+    for sha, call in result.calls.items():
+        said = (
+            call.verdict + (f" {call.other}" if call.other else "") if call.verdict else f"— ({call.basis})"
+        )
+        console.print(f"  {sha[:12]}: {escape(said)}")
+    console.print(f"mesa {escape(mesa)}: {result.state}; falta / needs: {result.needs}")
+
+
 @review_app.command("show")
 def review_show(
     mesa: str = typer.Argument(...),
@@ -287,7 +323,8 @@ def review_show(
     definition: str = DEFINITION_OPTION,
 ) -> None:
     """La historia de una mesa en la mesa de revisión: cada entrada y decisión, en orden (JSON)."""
-    from veedor.store.review import ReviewError, record_for, settlement_of, trail
+    from veedor.store.accounts import ReviewError
+    from veedor.store.review import record_for, settlement_of, trail
 
     defn = get_definition(definition)
     with get_store(db).session() as session:
@@ -310,7 +347,7 @@ def review_show(
 
 @review_app.command("export")
 def review_export(db: str | None = DB_OPTION, definition: str = DEFINITION_OPTION) -> None:
-    """Cada entrada y decisión de personas, una línea JSON por mesa / every entry and decision, JSON lines."""
+    """Cada entrada, veredicto y decisión de personas, una línea JSON por mesa / JSON lines."""
     defn = get_definition(definition)
     with get_store(db).session() as session:
         for line in _export(session, defn.id):
@@ -321,9 +358,9 @@ def _export(session: Session, election: str) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from veedor.store.review import trail
-    from veedor.store.schema import ActaRecord, ReviewEntry
+    from veedor.store.schema import ActaRecord, ReviewEntry, ReviewVerdict
 
-    touched = select(ReviewEntry.acta_pk).distinct()
+    touched = select(ReviewEntry.acta_pk).union(select(ReviewVerdict.acta_pk))
     records = session.scalars(
         select(ActaRecord)
         .where(ActaRecord.id.in_(touched), ActaRecord.election == election)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.evidence import EvidenceStore, file_sha256
 from veedor.definitions import ElectionDefinition, load_definition
-from veedor.store.records import people_settled, seen_copy
+from veedor.store.records import people_settled, seen_copy, set_aside_among, set_aside_of
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
@@ -36,6 +36,7 @@ from veedor.store.schema import (
     ResultRow,
     ResultTable,
     ResultVotes,
+    ReviewCopyCall,
     ReviewDecision,
 )
 from veedor.verify.mesa import decide_mesa
@@ -156,11 +157,20 @@ def _half_records(session: Session, report: Consistency) -> None:
         n = session.scalar(select(func.count()).where(ActaRecord.id.not_in(select(acta_column))))
         if n:
             report.problems.append(f"{n} mesas sin {what} / mesas half recorded")
-    twice = session.scalars(
-        select(Evidence.sha256)
-        .group_by(Evidence.sha256)
-        .having(func.count(func.distinct(Evidence.acta_pk)) > 1)
-    ).all()
+    # A copy people said is another mesa's stays where it was read (set aside) and is attached
+    # there too: that pair is the only one allowed.
+    moved = {
+        (pk, sha)
+        for pk, calls in set_aside_among(session, select(ReviewCopyCall.acta_pk)).items()
+        for sha, verdict in calls.items()
+        if verdict == "other"
+    }
+    where = session.execute(select(Evidence.sha256, Evidence.acta_pk)).all()
+    holders: dict[str, set[int]] = {}
+    for sha, pk in where:
+        if (pk, sha) not in moved:
+            holders.setdefault(sha, set()).add(pk)
+    twice = sorted(sha for sha, pks in holders.items() if len(pks) > 1)
     if twice:
         report.problems.append(
             f"{len(twice)} imágenes son evidencia de varias mesas / images evidence for several mesas: "
@@ -205,11 +215,16 @@ def _mesas_follow_from_copies(session: Session, report: Consistency) -> None:
     settled = {
         pk: people_settled(session, pk) for pk in session.scalars(select(ReviewDecision.acta_pk).distinct())
     }
+    aside = {
+        pk: set_aside_of(session, pk) for pk in session.scalars(select(ReviewCopyCall.acta_pk).distinct())
+    }
     wrong: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for record in session.scalars(select(ActaRecord)):
         code = f"{record.centre}.{record.mesa:02d}"
-        decision = decide_mesa([seen_copy(e) for e in copies.get(record.id, [])], settled.get(record.id))
+        decision = decide_mesa(
+            [seen_copy(e) for e in copies.get(record.id, [])], settled.get(record.id), aside.get(record.id)
+        )
         numbers = (list(decision.numbers[0]), decision.numbers[1]) if decision.numbers else (None, None)
         if decision.state.value != record.status or numbers != (record.votes, record.nulos):
             wrong["rule"] += 1

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Grade, Status
+from veedor.store.accounts import ReviewError, is_flagged, required_entries
 from veedor.store.records import combine_mesa, now
 from veedor.store.registry_view import registry_view
-from veedor.store.review import REQUIRED, ReviewError, is_flagged, required_entries
 from veedor.store.schema import ActaRecord, Evidence, Image, Reading, ReviewIdentification, User
+from veedor.verify.settle import REQUIRED
 
 
 @dataclass
@@ -40,10 +41,8 @@ def unidentified(session: Session) -> list[str]:
     )
 
 
-def identify(
-    session: Session, definition: ElectionDefinition, user: User, sha256: str, code: str
-) -> Identified:
-    """One person's reading of which mesa a sheet is; attaches it when the rule says so."""
+def registered_mesa(session: Session, definition: ElectionDefinition, code: str) -> tuple[str, int]:
+    """(centre, mesa) of a typed CENTRO.MESA code, checked against the registry when loaded."""
     centre, _, number = code.strip().rpartition(".")
     if not (centre.isascii() and centre.isdigit() and len(centre) == definition.centre_code_digits):
         raise ReviewError(
@@ -57,6 +56,14 @@ def identify(
         centre not in registry.centres or mesa > registry.mesas_per_centre.get(centre, mesa)
     ):
         raise ReviewError(f"la mesa {code} no está en el registro de centros / not in the registry")
+    return centre, mesa
+
+
+def identify(
+    session: Session, definition: ElectionDefinition, user: User, sha256: str, code: str
+) -> Identified:
+    """One person's reading of which mesa a sheet is; attaches it when the rule says so."""
+    centre, mesa = registered_mesa(session, definition, code)
     if sha256 not in unidentified(session):
         raise ReviewError(
             "esa imagen no espera que alguien la identifique / that image is not waiting to be identified"
@@ -86,14 +93,26 @@ def identify(
     )
     if not settled:
         return Identified(False, None)
-    _attach(session, definition, sha256, centre, mesa, sorted(agree))
+    attach_sheet(session, definition, sha256, centre, mesa, sorted(agree))
     return Identified(True, f"{centre}.{mesa:02d}")
 
 
-def _attach(
+def attach_sheet(
     session: Session, definition: ElectionDefinition, sha256: str, centre: str, mesa: int, who: list[str]
 ) -> None:
-    """The sheet becomes a copy of the mesa with no numbers: people said whose it is."""
+    """The sheet becomes a copy of the mesa with no numbers: people said whose it is (once)."""
+    there = (
+        select(Evidence.id)
+        .join(ActaRecord, ActaRecord.id == Evidence.acta_pk)
+        .where(
+            ActaRecord.election == definition.id,
+            ActaRecord.centre == centre,
+            ActaRecord.mesa == mesa,
+            Evidence.sha256 == sha256,
+        )
+    )
+    if session.scalar(there) is not None:
+        return
     reading_id = session.execute(
         insert(Reading).returning(Reading.id),
         [

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, literal, select
 from sqlalchemy.orm import Session
 
 from veedor import __version__
@@ -28,13 +28,20 @@ from veedor.store.schema import (
     ImageName,
     MesaEvent,
     Reading,
+    ReviewCopyCall,
     ReviewDecision,
 )
 from veedor.verify.mesa import MesaDecision, PeopleSettled, SeenCopy, decide_mesa
+from veedor.verify.verdicts import SET_ASIDE
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored time with its zone (SQLite gives it back naive; every time stored is UTC)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def known_images(session: Session) -> frozenset[str]:
@@ -228,7 +235,7 @@ def combine_mesa(
     """Recompute one mesa from its copies (one indexed query of its own rows) and, when
     anything changed, append the change to its history with the copy that caused it."""
     copies = [seen_copy(e) for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))]
-    decision = decide_mesa(copies, people_settled(session, record.id))
+    decision = decide_mesa(copies, people_settled(session, record.id), set_aside_of(session, record.id))
     votes = list(decision.numbers[0]) if decision.numbers else None
     nulos = decision.numbers[1] if decision.numbers else None
     alerts = [a.as_dict() for a in decision.alerts] or None
@@ -283,6 +290,25 @@ def people_settled(session: Session, acta_pk: int) -> PeopleSettled | None:
         return None
     numbers = (tuple(latest.votes), latest.nulos, (("blank", latest.blank or 0),))
     return PeopleSettled(numbers, frozenset(latest.copies))
+
+
+def set_aside_of(session: Session, acta_pk: int) -> dict[str, str]:
+    """The mesa's copies people set aside, by SHA-256: "forged" or "other" (another mesa's),
+    from the latest call on each copy (:mod:`veedor.verify.verdicts`)."""
+    return set_aside_among(session, select(literal(acta_pk))).get(acta_pk, {})
+
+
+def set_aside_among(session: Session, mesas: Select[Any]) -> dict[int, dict[str, str]]:
+    """:func:`set_aside_of` for every mesa ``mesas`` selects, in one query."""
+    latest: dict[int, dict[str, str | None]] = {}
+    for call in session.scalars(
+        select(ReviewCopyCall).where(ReviewCopyCall.acta_pk.in_(mesas)).order_by(ReviewCopyCall.id)
+    ):
+        latest.setdefault(call.acta_pk, {})[call.sha256] = call.verdict
+    return {
+        pk: {sha: verdict for sha, verdict in calls.items() if verdict in SET_ASIDE}
+        for pk, calls in latest.items()
+    }
 
 
 def mesa_view(record: ActaRecord, previous: str | None = None) -> dict[str, Any]:

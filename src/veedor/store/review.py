@@ -8,20 +8,35 @@ edited. The rule itself is pure: :mod:`veedor.verify.settle`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Grade
-from veedor.store.records import combine_mesa, grade_of, now, people_settled
+from veedor.store.accounts import (
+    ROLES,
+    SUPERVISING,
+    ReviewError,
+    event,
+    flagged_ids,
+    is_flagged,
+    required_entries,
+    user_named,
+)
+from veedor.store.records import (
+    as_utc,
+    combine_mesa,
+    grade_of,
+    now,
+    people_settled,
+    set_aside_among,
+    set_aside_of,
+)
 from veedor.store.schema import (
     ActaRecord,
     Evidence,
@@ -30,97 +45,17 @@ from veedor.store.schema import (
     ReviewEntry,
     ReviewLease,
     ReviewPin,
+    ReviewVerdict,
     User,
     UserEvent,
 )
-from veedor.verify.settle import REQUIRED, Entry, Settlement, Typed, flagged, scores, settle
+from veedor.store.verdicts import Judged, apply_copies, judge, verdict_trail
+from veedor.verify.settle import Entry, Settlement, Typed, flagged, scores, settle
+from veedor.verify.verdicts import Verdict, settle_copies
 
-ROLES = ("reviewer", "supervisor", "admin")
 OPEN_STATES = (ActaState.REVIEW.value, ActaState.CONFLICT.value, ActaState.UNCONFIRMED.value)
 LEASE = timedelta(minutes=15)
 """A task taken and not entered within this time goes back to the queue."""
-_HASHER = PasswordHasher()
-
-
-class ReviewError(ValueError):
-    """Refused, with nothing stored; the message says why and what to do."""
-
-
-# -- accounts ----------------------------------------------------------------------------
-
-
-def add_user(session: Session, name: str, role: str, password: str) -> User:
-    name = name.strip()
-    if not name or len(name) > 64 or not name.isprintable():
-        raise ReviewError(
-            "el seudónimo debe tener de 1 a 64 caracteres visibles / a pseudonym of 1 to 64 characters"
-        )
-    if role not in ROLES:
-        raise ReviewError(f"rol desconocido {role!r}; use {', '.join(ROLES)} / unknown role")
-    if len(password) < 8:
-        raise ReviewError(
-            "la contraseña debe tener al menos 8 caracteres / password of at least 8 characters"
-        )
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
-        raise ReviewError(f"ya existe una cuenta {name!r} / account already exists")
-    user = User(name=name, role=role, password_hash=_HASHER.hash(password), created_at=now())
-    session.add(user)
-    session.flush()
-    _event(session, user, "added", role)
-    return user
-
-
-def authenticate(session: Session, name: str, password: str) -> User:
-    """The account, if the password is its own; one message for every refusal."""
-    user = session.scalar(select(User).where(User.name == name.strip()))
-    try:
-        if user is None:
-            _HASHER.hash(password)  # the same time spent as for a real account
-            raise VerificationError
-        _HASHER.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        raise ReviewError("seudónimo o contraseña incorrectos / wrong pseudonym or password") from None
-    if user.disabled_at is not None:
-        raise ReviewError("esta cuenta está desactivada; hable con un supervisor / account disabled")
-    return user
-
-
-def user_named(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name.strip()))
-    if user is None:
-        raise ReviewError(f"no hay ninguna cuenta {name!r} / no such account")
-    return user
-
-
-def disable_user(session: Session, name: str, why: str = "") -> User:
-    user = user_named(session, name)
-    if user.disabled_at is None:
-        user.disabled_at = now()
-        _event(session, user, "disabled", why)
-        session.execute(delete(ReviewLease).where(ReviewLease.user_id == user.id))
-    return user
-
-
-def reset_password(session: Session, name: str, password: str) -> User:
-    if len(password) < 8:
-        raise ReviewError(
-            "la contraseña debe tener al menos 8 caracteres / password of at least 8 characters"
-        )
-    user = user_named(session, name)
-    user.password_hash = _HASHER.hash(password)
-    _event(session, user, "reset", None)
-    return user
-
-
-def _event(session: Session, user: User, kind: str, detail: str | None) -> None:
-    session.add(UserEvent(user_id=user.id, at=now(), kind=kind, detail=detail))
-
-
-def is_flagged(session: Session, user_id: int) -> bool:
-    return (
-        session.scalar(select(UserEvent.id).where(UserEvent.user_id == user_id, UserEvent.kind == "flagged"))
-        is not None
-    )
 
 
 # -- the queue ---------------------------------------------------------------------------
@@ -142,6 +77,8 @@ class Task:
     entered_by: list[str] = field(default_factory=list)
     detail: str | None = None
     """The machine's own reason (it may quote numbers it read): for supervisors only."""
+    judged_by: list[str] = field(default_factory=list)
+    """Who gave verdicts on its copies (a mesa in conflict)."""
 
     def as_dict(self, *, reviewer_view: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -156,6 +93,7 @@ class Task:
         if not reviewer_view:
             data["leased_to"] = self.leased_to
             data["entered_by"] = self.entered_by
+            data["judged_by"] = self.judged_by
             data["detail"] = self.detail
         return data
 
@@ -188,21 +126,33 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
     }
     images: dict[int, list[str]] = {}
     machine: dict[int, list[Typed]] = {}
+    aside = set_aside_among(session, open_)
     for evidence in session.scalars(select(Evidence).where(Evidence.acta_pk.in_(open_))):
         images.setdefault(evidence.acta_pk, []).append(evidence.sha256)
+        if evidence.sha256 in aside.get(evidence.acta_pk, {}):
+            continue
         if (typed := _machine_typed(evidence)) is not None:
             machine.setdefault(evidence.acta_pk, []).append(typed)
     users = {u.id: u for u in session.scalars(select(User))}
     names = {uid: u.name for uid, u in users.items()}
-    flagged_ids = set(session.scalars(select(UserEvent.user_id).where(UserEvent.kind == "flagged")))
-    if user is not None and user.id in flagged_ids:
+    banned = flagged_ids(session)
+    if user is not None and user.id in banned:
         return []  # a flagged account gets no more tasks (its entries no longer count)
     entered: dict[int, list[str]] = {}
     counting: dict[int, list[Entry]] = {}
     for e in session.scalars(select(ReviewEntry).where(ReviewEntry.acta_pk.in_(open_))):
         entered.setdefault(e.acta_pk, []).append(names[e.user_id])
-        if e.user_id not in flagged_ids:
+        if e.user_id not in banned:
             counting.setdefault(e.acta_pk, []).append(_entry(e, users[e.user_id]))
+    judged: dict[int, list[str]] = {}
+    verdicts: dict[int, list[Verdict]] = {}
+    for v in session.scalars(select(ReviewVerdict).where(ReviewVerdict.acta_pk.in_(open_))):
+        judged.setdefault(v.acta_pk, []).append(names[v.user_id])
+        if v.user_id not in banned:
+            who = users[v.user_id]
+            verdicts.setdefault(v.acta_pk, []).append(
+                Verdict(v.id, who.name, v.sha256, v.verdict, v.other, who.role in SUPERVISING)
+            )
     leases = {
         lease.acta_pk: lease
         for lease in session.scalars(select(ReviewLease).where(ReviewLease.expires_at > now()))
@@ -211,6 +161,10 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
     out = []
     for record in records:
         state = settle(counting.get(record.id, []), machine.get(record.id, []), required)
+        copies_stuck = any(
+            call.basis == "supervisor"
+            for call in settle_copies(verdicts.get(record.id, []), required).values()
+        )
         lease = leases.get(record.id)
         task = Task(
             record.id,
@@ -223,13 +177,14 @@ def tasks(session: Session, definition: ElectionDefinition, user: User | None = 
             sorted(images.get(record.id, [])),
             len(entered.get(record.id, [])),
             # Settled, yet open: a copy stored later disagrees with the people: a supervisor's call.
-            state.basis if not state.settled else "supervisor",
+            "supervisor" if state.settled or copies_stuck else state.basis,
             names.get(lease.user_id) if lease else None,
             sorted(entered.get(record.id, [])),
             record.reason,
+            sorted(judged.get(record.id, [])),
         )
         if user is not None and user.role == "reviewer":
-            if task.needs == "supervisor" or user.name in task.entered_by:
+            if task.needs == "supervisor" or user.name in task.entered_by or user.name in task.judged_by:
                 continue
             if lease is not None and lease.user_id != user.id:
                 continue
@@ -262,7 +217,7 @@ def take(session: Session, definition: ElectionDefinition, user: User) -> Task |
     """The next task for ``user``, leased to them so nobody else gets it meanwhile."""
     for task in tasks(session, definition, user):
         current = session.get(ReviewLease, task.acta_pk)
-        if current is not None and current.user_id != user.id and _aware(current.expires_at) > now():
+        if current is not None and current.user_id != user.id and as_utc(current.expires_at) > now():
             continue
         try:
             with session.begin_nested():  # another desk process may lease it at the same moment
@@ -276,10 +231,6 @@ def take(session: Session, definition: ElectionDefinition, user: User) -> Task |
         task.leased_to = user.name
         return task
     return None
-
-
-def _aware(value: Any) -> Any:
-    return value if value.tzinfo else value.replace(tzinfo=now().tzinfo)
 
 
 # -- entries and settling ----------------------------------------------------------------
@@ -358,7 +309,7 @@ def enter(
         if session.scalar(mine) is not None:
             raise ReviewError(f"ya escribió los números de la mesa {code} / you already entered mesa {code}")
         lease = session.get(ReviewLease, record.id)
-        if lease is not None and lease.user_id != user.id and _aware(lease.expires_at) > now():
+        if lease is not None and lease.user_id != user.id and as_utc(lease.expires_at) > now():
             raise ReviewError(f"otra persona está revisando la mesa {code} / another person has this task")
     votes, nulos, blank = typed
     images = sorted(session.scalars(select(Evidence.sha256).where(Evidence.acta_pk == record.id)))
@@ -382,19 +333,19 @@ def enter(
     # Only the scores of those who typed this mesa can have changed: not everyone's, each time.
     typed_it = set(session.scalars(select(ReviewEntry.user_id).where(ReviewEntry.acta_pk == record.id)))
     newly = rescore(session, definition, typed_it)
-    session.refresh(record)
+    session.flush()  # the record as combined, never reloaded over its unflushed state
     return EntryResult(entry_id, record.status, state.settled, state.basis, newly)
 
 
 def _entries(session: Session, acta_pk: int) -> list[Entry]:
     """The mesa's entries that count: not from a flagged account."""
-    flagged_ids = set(session.scalars(select(UserEvent.user_id).where(UserEvent.kind == "flagged")))
+    banned = flagged_ids(session)
     rows = session.execute(
         select(ReviewEntry, User)
         .join(User, User.id == ReviewEntry.user_id)
         .where(ReviewEntry.acta_pk == acta_pk)
     ).all()
-    return [_entry(e, user) for e, user in rows if e.user_id not in flagged_ids]
+    return [_entry(e, user) for e, user in rows if e.user_id not in banned]
 
 
 def _entry(entry: ReviewEntry, user: User) -> Entry:
@@ -409,19 +360,14 @@ def _entry(entry: ReviewEntry, user: User) -> Entry:
 def _machine(session: Session, acta_pk: int) -> list[Typed]:
     """The numbers of the mesa's QR-only copies: read whole, short only of a confirmation."""
     evidence = session.scalars(select(Evidence).where(Evidence.acta_pk == acta_pk))
-    return [typed for e in evidence if (typed := _machine_typed(e)) is not None]
+    aside = set_aside_of(session, acta_pk)  # a copy people judged forged vouches for nothing
+    return [typed for e in evidence if e.sha256 not in aside and (typed := _machine_typed(e)) is not None]
 
 
 def _machine_typed(evidence: Evidence) -> Typed | None:
     if grade_of(evidence) is not Grade.QR_ONLY or evidence.nulos is None:
         return None
     return tuple(evidence.votes), evidence.nulos, int((evidence.extra or {}).get("blank", 0))
-
-
-def required_entries() -> int:
-    """How many agreeing blind entries settle an acta: ``VEEDOR_REVIEW_ENTRIES``, default 2."""
-    value = os.environ.get("VEEDOR_REVIEW_ENTRIES", "")
-    return int(value) if value.isdigit() and int(value) >= 1 else REQUIRED
 
 
 def settlement_of(session: Session, record: ActaRecord, definition: ElectionDefinition) -> Settlement:
@@ -482,14 +428,16 @@ def rescore(session: Session, definition: ElectionDefinition, among: set[int] | 
     for name in newly:
         user = user_named(session, name)
         score = all_scores[name]
-        _event(
+        event(
             session, user, "flagged", f"{score.points} puntos en {score.disagreements} desacuerdos / points"
         )
         session.execute(delete(ReviewLease).where(ReviewLease.user_id == user.id))
         session.flush()
-        for acta_pk in sorted(helped.get(name, ())):
+        judged = set(session.scalars(select(ReviewVerdict.acta_pk).where(ReviewVerdict.user_id == user.id)))
+        for acta_pk in sorted(helped.get(name, set()) | judged):
             record = session.get(ActaRecord, acta_pk)
             if record is not None:
+                apply_copies(session, definition, record)
                 apply(session, definition, record)
     return newly
 
@@ -506,13 +454,13 @@ def _settled_pairs(session: Session, among: set[int] | None = None) -> list[tupl
         for d in _current_settlements(session, mesas)
     }
     users = {u.id: u for u in session.scalars(select(User))}
-    flagged_ids = set(session.scalars(select(UserEvent.user_id).where(UserEvent.kind == "flagged")))
+    banned = flagged_ids(session)
     pairs = []
     for e in session.scalars(entries):
         if e.acta_pk not in settled:
             continue
         entry = _entry(e, users[e.user_id])
-        if e.user_id not in flagged_ids and not entry.supervisor:
+        if e.user_id not in banned and not entry.supervisor:
             pairs.append((entry, settled[e.acta_pk], e.acta_pk))
     return pairs
 
@@ -589,4 +537,18 @@ def trail(session: Session, record: ActaRecord) -> list[dict[str, Any]]:
                 "copies": decision.copies,
             }
         )
-    return sorted(out, key=lambda x: (x["at"], x["kind"] != "entry", x["id"]))
+    out += verdict_trail(session, record)
+    return sorted(out, key=lambda x: (x["at"], x["kind"] not in ("entry", "verdict"), x["id"]))
+
+
+def judge_copies(
+    session: Session, definition: ElectionDefinition, user: User, code: str, said: Any
+) -> Judged:
+    """One person's verdicts on the copies of mesa ``code`` (:func:`veedor.store.verdicts.judge`);
+    once copies are set aside, the numbers typed so far may settle the mesa."""
+    record = record_for(session, definition, code)
+    judged = judge(session, definition, user, record, said)
+    apply(session, definition, record)
+    session.flush()  # the record as combined, never reloaded over its unflushed state
+    judged.state = record.status
+    return judged

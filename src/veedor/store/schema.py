@@ -107,7 +107,8 @@ class ActaRecord(Base):
     alerts: Mapped[list | None] = mapped_column(JSON)
     """Alerts raised by its copies (a pasted QR...), recomputed with the state; see MesaEvent."""
     source: Mapped[str | None] = mapped_column(String(16))
-    """"machine" (from its copies) or "people" (settled at the review desk); None before 0006."""
+    """"machine" (from its copies), "people" (numbers settled at the review desk) or "chosen"
+    (the copies left once people set others aside); None before 0006."""
     __table_args__ = (UniqueConstraint("election", "centre", "mesa"),)
 
 
@@ -360,6 +361,46 @@ class ReviewIdentification(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     centre: Mapped[str] = mapped_column(String(32))
     mesa: Mapped[int] = mapped_column(Integer)
+
+
+class ReviewVerdict(Base):
+    """What one person said of one copy of a mesa in conflict (append-only): "genuine",
+    "forged" or "other" (another mesa's, named by ``other``)."""
+
+    __tablename__ = "review_verdicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verdict: Mapped[str] = mapped_column(String(16))
+    other: Mapped[str | None] = mapped_column(String(48))
+
+
+class ReviewCopyCall(Base):
+    """A copy's verdict settled by people, or a call withdrawn (``verdict`` None), append-only:
+    the latest row for (mesa, copy) applies."""
+
+    __tablename__ = "review_copy_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    other: Mapped[str | None] = mapped_column(String(48))
+    basis: Mapped[str] = mapped_column(String(16))
+    """"agreement" or "supervisor"; for a withdrawal, why ("flagged")."""
+    verdicts: Mapped[list] = mapped_column(JSON)
+    """The verdicts (ids) that settled it."""
+
+
+class ReviewSheetLease(Base):
+    """A sheet with no readable id given to one person to identify, until it expires."""
+
+    __tablename__ = "review_sheet_leases"
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ReviewPin(Base):

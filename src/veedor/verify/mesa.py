@@ -9,13 +9,15 @@ The rule (docs/copies.md has it as a table, with the reason for each row):
 - one set of claimed numbers with a confirmed copy among them: ``ok``, counted, unless the
   legible print of a contradictory copy says otherwise (then ``conflict``);
 - QR-only claims alone: ``unconfirmed`` (only in the labelled preliminary figure);
-- nothing claimed: ``review``.
+- nothing claimed: ``review``;
+- copies people judged forged or another mesa's (:mod:`veedor.verify.verdicts`) are left out
+  before the rule runs; a forged one raises an alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 from veedor.model import ActaState, Grade
 
@@ -26,6 +28,7 @@ nulos, and on the extra fields both carry (a print does not show the QR's blank 
 CLAIMS = (Grade.CONFIRMED, Grade.QR_ONLY)
 ALERT_PASTED = "qr_print_mismatch"
 ALERT_OTHER_QR = "qr_other_numbers"
+ALERT_FORGED = "people_forged"
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,9 @@ class MesaDecision:
     audit: tuple[str, ...] = field(default=())
     """Copies that disagree with ``numbers`` or with each other: for a person to look at."""
     source: str = "machine"
-    """"machine": the numbers follow from the copies; "people": people settled them."""
+    """"machine": the numbers follow from the copies; "people": people settled them; "chosen":
+    the machine's reading of the copies left once people set others aside as forged or as
+    another mesa's."""
 
     @property
     def counted(self) -> bool:
@@ -130,12 +135,25 @@ class PeopleSettled:
     copies: frozenset[str]
 
 
-def decide_mesa(copies: Iterable[SeenCopy], settled: PeopleSettled | None = None) -> MesaDecision:
+def decide_mesa(
+    copies: Iterable[SeenCopy],
+    settled: PeopleSettled | None = None,
+    set_aside: Mapping[str, str] | None = None,
+) -> MesaDecision:
     """The mesa's state from its copies and, when people settled it, from their numbers: they
     saw every copy then stored, so those no longer decide; a confirmed copy stored after them
-    that says other numbers reopens it as a ``conflict``."""
-    seen = list(copies)
+    that says other numbers reopens it as a ``conflict``. Copies in ``set_aside`` (SHA-256 to
+    "forged" or "other", as people judged them) are left out; a forged one raises an alert."""
+    aside = set_aside or {}
+    seen = [c for c in copies if c.sha256 not in aside]
+    forged = tuple(_alert_forged(sha) for sha, verdict in sorted(aside.items()) if verdict == "forged")
     machine = _from_copies(seen)
+    if aside:
+        machine = replace(
+            machine,
+            alerts=machine.alerts + forged,
+            source="chosen" if machine.numbers is not None else machine.source,
+        )
     if settled is None:
         return machine
     later = [
@@ -158,6 +176,15 @@ def decide_mesa(copies: Iterable[SeenCopy], settled: PeopleSettled | None = None
         )
     return MesaDecision(
         ActaState.OK, None, settled.numbers, machine.alerts, machine.support, machine.audit, "people"
+    )
+
+
+def _alert_forged(sha: str) -> Alert:
+    return Alert(
+        ALERT_FORGED,
+        sha,
+        f"personas que revisaron la mesa juzgaron falsa una copia (imagen {_short(sha)}) / "
+        "people who reviewed the mesa judged a copy forged",
     )
 
 

@@ -14,17 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from veedor.i18n import one_language
+from veedor.store.accounts import ReviewError
 from veedor.store.records import now
-from veedor.store.review import (
-    OPEN_STATES,
-    ReviewError,
-    enter,
-    record_for,
-    reviewer_scores,
-    take,
-    tasks,
-    trail,
-)
+from veedor.store.review import OPEN_STATES, enter, record_for, reviewer_scores, take, tasks, trail
 from veedor.store.schema import ActaRecord, Evidence, Mesa, ReviewEntry, ReviewLease, User
 from veedor.web.auth import Forbidden
 from veedor.web.context import DbDep, Desk, DeskDep, FormDep, Viewer, ViewerDep

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from veedor.i18n import gettext
-from veedor.store.review import ReviewError, authenticate
+from veedor.store.accounts import ReviewError, authenticate
 from veedor.web.context import DbDep, DeskDep, FormDep, LangDep, ViewerDep
 from veedor.web.pages import render
 

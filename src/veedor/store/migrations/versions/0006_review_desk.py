@@ -101,6 +101,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "review_leases",
+        "review_pins",
         "review_identifications",
         "review_decisions",
         "review_entries",

@@ -23,7 +23,7 @@ from veedor.pipeline.scan import scan_paths
 from veedor.store import open_store
 from veedor.store.accounts import add_user
 from veedor.store.review import reviewer_scores
-from veedor.store.schema import ActaRecord, Evidence, ReviewEntry, ReviewLease
+from veedor.store.schema import ActaRecord, Evidence, ReviewEntry, ReviewLease, ReviewVerdict
 from veedor.web import create_app
 
 TRUE = [3] + [1] * 37
@@ -379,3 +379,121 @@ def test_a_disabled_account_or_a_reset_password_ends_its_sessions(desk):
     token = csrf_of(browser.get("/login").text)
     refused = browser.post("/login", data={"name": "ana", "password": "secret-ana", "csrf": token})
     assert refused.status_code == 401 and "desactivada" in refused.text
+
+
+def copies_by_numbers(store, mesa_code: str) -> dict[str, str]:
+    """{"genuine": sha, "other": sha} of a mesa of the fixture."""
+    shas = images_of(store, mesa_code)
+    with store.session() as session:
+        votes = {
+            e.sha256: e.votes for e in session.scalars(select(Evidence).where(Evidence.sha256.in_(shas)))
+        }
+    return {
+        "genuine": next(s for s in shas if votes[s] == TRUE),
+        "other": next(s for s in shas if votes[s] != TRUE),
+    }
+
+
+def test_two_reviewers_judge_the_copies_of_a_conflict_and_a_third_types_the_numbers(desk):
+    app, store = desk
+    ana, ana_token = login(app, "ana")
+    mesa = take(ana, ana_token)
+    page = ana.get(f"/mesa/{mesa}").text
+    assert "¿Cuál copia es el acta de esta mesa?" in page and page.count('value="forged"') == 2
+    copies = copies_by_numbers(store, mesa)
+    said = {"csrf": ana_token, f"copy-{copies['genuine']}": "genuine", f"copy-{copies['other']}": "forged"}
+    wrong = ana.post(f"/mesa/{mesa}/copies", data={**said, f"copy-{copies['other']}": "other"})
+    assert wrong.status_code == 409 and "No se guardó nada." in wrong.text  # another mesa, but which?
+    assert count(store, ReviewVerdict) == 0
+    first = ana.post(f"/mesa/{mesa}/copies", data=said)
+    assert first.status_code == 303 and first.headers["location"] != f"/mesa/{mesa}"  # on to the next
+    assert "lo que dijo de sus copias está guardado" in ana.get(first.headers["location"]).text
+    beto, beto_token = login(app, "beto")
+    assert take(beto, beto_token) == mesa
+    said["csrf"] = beto_token
+    second = beto.post(f"/mesa/{mesa}/copies", data=said)
+    assert "hay acuerdo sobre sus copias" in beto.get(second.headers["location"]).text
+    with store.session() as session:
+        record = session.scalar(select(ActaRecord).where(ActaRecord.mesa == int(mesa[-2:])))
+        assert record.status == "unconfirmed"  # the genuine copy is a QR alone: one entry must agree
+    caro, caro_token = login(app, "caro")
+    assert take(caro, caro_token) == mesa
+    assert "¿Cuál copia" not in caro.get(f"/mesa/{mesa}").text  # no longer a conflict
+    caro.post(f"/mesa/{mesa}", data=form(caro_token, TRUE))
+    with store.session() as session:
+        record = session.scalar(select(ActaRecord).where(ActaRecord.mesa == int(mesa[-2:])))
+        assert (record.status, record.source, record.votes) == ("ok", "people", TRUE)
+    sup, _ = login(app, "sup")
+    history = sup.get(f"/mesa/{mesa}").text
+    assert history.count("veredicto sobre una copia") == 4 and "copia resuelta" in history
+
+
+def test_a_reviewer_may_not_judge_a_mesa_that_is_not_theirs(desk):
+    app, store = desk
+    ana, ana_token = login(app, "ana")
+    beto, beto_token = login(app, "beto")
+    mesa = take(ana, ana_token)
+    copies = copies_by_numbers(store, mesa)
+    refused = beto.post(
+        f"/mesa/{mesa}/copies", data={"csrf": beto_token, f"copy-{copies['other']}": "forged"}
+    )
+    assert refused.status_code == 403 and count(store, ReviewVerdict) == 0
+
+
+@pytest.fixture
+def sheet_desk(tmp_path, definition):
+    """Two sheets whose mesa the machine could not tell (their codes are web addresses)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in (1, 2):
+        write(folder / f"{i}.png", qr_image(f"https://example.org/{i}"))
+    store = open_store(str(tmp_path / "veedor.db"))
+    scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    with store.session() as session:
+        for name, role in PEOPLE.items():
+            add_user(session, name, role, "secret-" + name)
+        session.commit()
+    yield create_app(store, definition, tmp_path / "ev", SECRET), store
+    store.engine.dispose()
+
+
+def test_two_reviewers_identify_a_sheet_on_the_page_and_its_mesa_enters_the_queue(sheet_desk):
+    app, store = sheet_desk
+    ana, ana_token = login(app, "ana")
+    taken = ana.post("/take", data={"csrf": ana_token})
+    assert taken.headers["location"].startswith("/sheet/")
+    sheet = taken.headers["location"]
+    sha = sheet.removeprefix("/sheet/")
+    page = ana.get(sheet).text
+    assert "¿De qué mesa es esta hoja?" in page and f"/image/{sha}" in page
+    assert ana.get(f"/image/{sha}").headers["content-type"] == "image/jpeg"
+    beto, beto_token = login(app, "beto")
+    assert beto.get(sheet).status_code == 403  # leased to ana
+    bad = ana.post(sheet, data={"csrf": ana_token, "centre": "12", "mesa": "3"})
+    assert bad.status_code == 409 and "No se guardó nada." in bad.text
+    done = ana.post(sheet, data={"csrf": ana_token, "centre": "040202001", "mesa": "3"})
+    assert done.status_code == 303
+    assert beto.post("/take", data={"csrf": beto_token}).headers["location"] == sheet
+    agreed = beto.post(sheet, data={"csrf": beto_token, "centre": "040202001", "mesa": "3"})
+    # The sheet is now a copy of mesa 3, whose numbers are typed blind: beto's next task.
+    assert agreed.headers["location"] == f"/mesa/{code(3)}"
+    assert "La hoja pertenece ahora a la mesa 040202001.03" in beto.get(agreed.headers["location"]).text
+    with store.session() as session:
+        record = session.scalar(select(ActaRecord).where(ActaRecord.mesa == 3))
+        assert record is not None and record.status == "review"
+    assert beto.get(sheet).status_code == 403  # identified: no longer a sheet to look at
+
+
+def test_a_supervisor_pins_a_unit_first_on_the_page_and_a_reviewer_may_not(desk):
+    app, _store = desk
+    sup, sup_token = login(app, "sup")
+    done = sup.post("/pin", data={"csrf": sup_token, "code": "0402", "pinned": "1"})
+    assert done.status_code == 303
+    queue = sup.get("/").text
+    assert '<span class="code">0402</span>' in queue
+    refused = sup.post("/pin", data={"csrf": sup_token, "code": "abc", "pinned": "1"})
+    assert "No se guardó nada." in sup.get(refused.headers["location"]).text
+    ana, ana_token = login(app, "ana")
+    assert ana.post("/pin", data={"csrf": ana_token, "code": "04", "pinned": "1"}).status_code == 403
+    sup.post("/pin", data={"csrf": sup_token, "code": "0402", "pinned": "0"})
+    assert '<span class="code">0402</span>' not in sup.get("/").text

@@ -4,6 +4,7 @@ them (added, disabled, reset, flagged), appended; passwords hashed with Argon2."
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +17,8 @@ from veedor.verify.settle import REQUIRED
 
 ROLES = ("reviewer", "supervisor", "admin")
 SUPERVISING = ("supervisor", "admin")
+LEASE = timedelta(minutes=15)
+"""A task taken and not done within this time goes back to the queue."""
 _HASHER = PasswordHasher()
 
 

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Grade, Status
-from veedor.store.accounts import ReviewError, is_flagged, required_entries
+from veedor.store.accounts import LEASE, ReviewError, is_flagged, required_entries
 from veedor.store.records import combine_mesa, now
 from veedor.store.registry_view import registry_view
-from veedor.store.schema import ActaRecord, Evidence, Image, Reading, ReviewIdentification, User
+from veedor.store.schema import (
+    ActaRecord,
+    Evidence,
+    Image,
+    Reading,
+    ReviewIdentification,
+    ReviewSheetLease,
+    User,
+)
 from veedor.verify.settle import REQUIRED
 
 
@@ -39,6 +48,47 @@ def unidentified(session: Session) -> list[str]:
             .order_by(Image.first_seen, Image.sha256)
         )
     )
+
+
+def sheets_for(session: Session, user: User) -> list[str]:
+    """The sheets ``user`` may identify now: not identified by them yet, not held by another."""
+    mine = select(ReviewIdentification.sha256).where(ReviewIdentification.user_id == user.id)
+    held = select(ReviewSheetLease.sha256).where(
+        ReviewSheetLease.user_id != user.id, ReviewSheetLease.expires_at > now()
+    )
+    done = set(session.scalars(mine)) | set(session.scalars(held))
+    return [sha for sha in unidentified(session) if sha not in done]
+
+
+def take_sheet(session: Session, user: User) -> str | None:
+    """The next sheet for ``user`` to identify, leased to them so nobody else gets it meanwhile."""
+    if is_flagged(session, user.id):
+        return None
+    for sha in sheets_for(session, user):
+        current = session.get(ReviewSheetLease, sha)
+        try:
+            with session.begin_nested():  # another desk process may lease it at the same moment
+                if current is None:
+                    session.add(ReviewSheetLease(sha256=sha, user_id=user.id, expires_at=now() + LEASE))
+                else:
+                    current.user_id, current.expires_at = user.id, now() + LEASE
+                session.flush()
+        except IntegrityError:
+            continue
+        return sha
+    return None
+
+
+def sheet_held_by(session: Session, user: User) -> str | None:
+    """The sheet leased to ``user`` that they have not identified yet."""
+    for sha in session.scalars(
+        select(ReviewSheetLease.sha256).where(
+            ReviewSheetLease.user_id == user.id, ReviewSheetLease.expires_at > now()
+        )
+    ):
+        if sha in sheets_for(session, user):
+            return sha
+    return None
 
 
 def registered_mesa(session: Session, definition: ElectionDefinition, code: str) -> tuple[str, int]:
@@ -78,6 +128,7 @@ def identify(
     if user.role == "reviewer" and session.scalar(mine) is not None:
         raise ReviewError("ya identificó esta imagen / you already identified this image")
     session.add(ReviewIdentification(sha256=sha256, user_id=user.id, at=now(), centre=centre, mesa=mesa))
+    session.execute(delete(ReviewSheetLease).where(ReviewSheetLease.sha256 == sha256))
     session.flush()
     said = session.execute(
         select(ReviewIdentification, User.name, User.role)

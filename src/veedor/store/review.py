@@ -9,7 +9,6 @@ edited. The rule itself is pure: :mod:`veedor.verify.settle`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, delete, func, insert, select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Grade
 from veedor.store.accounts import (
+    LEASE,
     ROLES,
     SUPERVISING,
     ReviewError,
@@ -54,8 +54,6 @@ from veedor.verify.settle import Entry, Settlement, Typed, flagged, scores, sett
 from veedor.verify.verdicts import Verdict, settle_copies
 
 OPEN_STATES = (ActaState.REVIEW.value, ActaState.CONFLICT.value, ActaState.UNCONFIRMED.value)
-LEASE = timedelta(minutes=15)
-"""A task taken and not entered within this time goes back to the queue."""
 
 
 # -- the queue ---------------------------------------------------------------------------

@@ -177,7 +177,7 @@ def verdict_trail(session: Session, record: ActaRecord) -> list[dict[str, object
                 "kind": "verdict",
                 "id": verdict.id,
                 "by": name,
-                "copy": verdict.sha256,
+                "image": verdict.sha256,
                 "verdict": verdict.verdict,
                 "other": verdict.other,
             }
@@ -189,7 +189,7 @@ def verdict_trail(session: Session, record: ActaRecord) -> list[dict[str, object
                 "kind": "copy-call" if call.verdict else "copy-withdrawn",
                 "id": call.id,
                 "basis": call.basis,
-                "copy": call.sha256,
+                "image": call.sha256,
                 "verdict": call.verdict,
                 "other": call.other,
                 "verdicts": call.verdicts,

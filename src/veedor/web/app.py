@@ -15,7 +15,7 @@ from starlette.responses import Response
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.store import Store
-from veedor.web import desk, images, login
+from veedor.web import desk, images, login, sheets
 from veedor.web.auth import CsrfRefused, Forbidden, LoginRequired, Sessions
 from veedor.web.context import Desk, get_lang
 from veedor.web.pages import render
@@ -47,6 +47,7 @@ def create_app(
     app.state.desk = Desk(store, definition, EvidenceStore(evidence_root), Sessions(secret))
     app.include_router(login.router)
     app.include_router(desk.router)
+    app.include_router(sheets.router)
     app.include_router(images.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -84,4 +85,5 @@ def create_app(
 def _refusal(request: Request, status: int, why: str) -> Response:
     """A page that says why, in the reader's language, with no data of anyone's."""
     app_desk: Desk = request.app.state.desk
-    return render(request, app_desk, "refused.html", get_lang(request), status=status, why=why)
+    # The language link goes home: a refusal never echoes what was asked for.
+    return render(request, app_desk, "refused.html", get_lang(request), status=status, why=why, path="/")

@@ -14,10 +14,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from veedor.i18n import one_language
+from veedor.model import ActaState
 from veedor.store.accounts import ReviewError
+from veedor.store.identify import sheet_held_by, sheets_for, take_sheet, unidentified
 from veedor.store.records import now
-from veedor.store.review import OPEN_STATES, enter, record_for, reviewer_scores, take, tasks, trail
+from veedor.store.review import (
+    OPEN_STATES,
+    enter,
+    judge_copies,
+    pins,
+    record_for,
+    reviewer_scores,
+    take,
+    tasks,
+    trail,
+)
 from veedor.store.schema import ActaRecord, Evidence, Mesa, ReviewEntry, ReviewLease, User
+from veedor.store.verdicts import Judged, judged_by
+from veedor.verify.verdicts import FORGED, GENUINE, OTHER
 from veedor.web.auth import Forbidden
 from veedor.web.context import DbDep, Desk, DeskDep, FormDep, Viewer, ViewerDep
 from veedor.web.form import Typed, ballot_lines, parse_entry
@@ -42,8 +56,9 @@ def held_by(db: Session, user: User) -> str | None:
 
 
 def _entered(db: Session, record: ActaRecord, user: User) -> bool:
+    """They typed its numbers or judged its copies: their part of this task is done."""
     mine = select(ReviewEntry.id).where(ReviewEntry.acta_pk == record.id, ReviewEntry.user_id == user.id)
-    return db.scalar(mine) is not None
+    return db.scalar(mine) is not None or judged_by(db, record, user)
 
 
 def may_see(db: Session, viewer: Viewer, record: ActaRecord) -> bool:
@@ -67,9 +82,12 @@ def queue(request: Request, desk: DeskDep, db: DbDep, viewer: ViewerDep) -> Resp
     if viewer.supervising:
         context["tasks"] = tasks(db, desk.definition)
         context["scores"] = reviewer_scores(db)
+        context["sheets"] = unidentified(db)
+        context["pins"] = pins(db)
     else:
-        context["waiting"] = len(tasks(db, desk.definition, viewer.user))
+        context["waiting"] = len(tasks(db, desk.definition, viewer.user)) + len(sheets_for(db, viewer.user))
         context["held"] = held_by(db, viewer.user)
+        context["held_sheet"] = sheet_held_by(db, viewer.user)
         context["mine"] = _own_entries(db, viewer.user)
     return render(request, desk, "queue.html", viewer.lang, viewer=viewer, **context)
 
@@ -96,18 +114,29 @@ def _own_entries(db: Session, user: User) -> list[dict[str, Any]]:
 @router.post("/take")
 def take_next(request: Request, desk: DeskDep, db: DbDep, viewer: ViewerDep, form: FormDep) -> Response:
     with desk.writing:
-        code = held_by(db, viewer.user)
-        if code is None:
-            task = take(db, desk.definition, viewer.user)
-            db.commit()
-            code = task.code if task else None
-    if code is None:
+        url = next_task(db, desk, viewer.user)
+        db.commit()
+    if url is None:
         viewer.session.flash = {"kind": "empty"}
-        return _redirect(request, desk, viewer, "/")
-    return _redirect(request, desk, viewer, f"/mesa/{code}")
+        return redirect(request, desk, viewer, "/")
+    return redirect(request, desk, viewer, url)
 
 
-def _redirect(request: Request, desk: Desk, viewer: Viewer, url: str) -> Response:
+def next_task(db: Session, desk: Desk, user: User) -> str | None:
+    """The page of the task in ``user``'s hands, else of the next one (a mesa, then a sheet to
+    identify), leased to them; None when nothing waits for them."""
+    if (code := held_by(db, user)) is not None:
+        return f"/mesa/{code}"
+    if (sha := sheet_held_by(db, user)) is not None:
+        return f"/sheet/{sha}"
+    if (task := take(db, desk.definition, user)) is not None:
+        return f"/mesa/{task.code}"
+    if (sha := take_sheet(db, user)) is not None:
+        return f"/sheet/{sha}"
+    return None
+
+
+def redirect(request: Request, desk: Desk, viewer: Viewer, url: str) -> Response:
     response = RedirectResponse(url, status_code=303)
     desk.sessions.write(response, request, viewer.session)
     return response
@@ -140,6 +169,7 @@ def _task(
     *,
     flash: dict[str, str] | None = None,
     status: int = 200,
+    said: dict[str, str] | None = None,
 ) -> Response:
     electors = db.scalar(
         select(Mesa.electors).where(
@@ -147,6 +177,7 @@ def _task(
         )
     )
     images = sorted(db.scalars(select(Evidence.sha256).where(Evidence.acta_pk == record.id)))
+    judging = record.status == ActaState.CONFLICT.value or (viewer.supervising and len(images) > 1)
     return render(
         request,
         desk,
@@ -162,6 +193,8 @@ def _task(
         typed=typed,
         flash=flash,
         history=trail(db, record) if viewer.supervising else [],
+        judging=judging,
+        said=said or {},
     )
 
 
@@ -186,7 +219,47 @@ def task_entry(
         if result.flagged and viewer.supervising:
             viewer.session.flash["flagged"] = ", ".join(result.flagged)
         if viewer.supervising:
-            return _redirect(request, desk, viewer, "/")
-        task = take(db, desk.definition, viewer.user)
+            return redirect(request, desk, viewer, "/")
+        url = next_task(db, desk, viewer.user)
         db.commit()
-    return _redirect(request, desk, viewer, f"/mesa/{task.code}" if task else "/")
+    return redirect(request, desk, viewer, url or "/")
+
+
+def _judged_kind(judged: Judged) -> str:
+    if judged.state not in OPEN_STATES:
+        return "judged-settled"
+    if judged.needs == "supervisor":
+        return "supervisor"
+    return "judged-open" if any(c.verdict for c in judged.calls.values()) else "judged"
+
+
+@router.post("/mesa/{code}/copies")
+def copies_judged(
+    request: Request, code: str, desk: DeskDep, db: DbDep, viewer: ViewerDep, form: FormDep
+) -> Response:
+    """What the person says of each copy of a mesa in conflict: its acta, forged, or another
+    mesa's (with that mesa's code). A copy left on "cannot tell" is not judged."""
+    record = _record(db, desk, viewer, code)
+    said: dict[str, str] = {}
+    for sha in db.scalars(select(Evidence.sha256).where(Evidence.acta_pk == record.id)):
+        verdict = str(form.get(f"copy-{sha}", ""))
+        if verdict in (GENUINE, FORGED):
+            said[sha] = verdict
+        elif verdict == OTHER:
+            said[sha] = str(form.get(f"other-{sha}", "")).strip()[:48] or "?"
+    raw = {key: str(value)[:48] for key, value in form.items() if key.startswith(("copy-", "other-"))}
+    with desk.writing:
+        try:
+            judged = judge_copies(db, desk.definition, viewer.user, code_of(record), said)
+        except ReviewError as exc:
+            db.rollback()
+            typed = Typed()
+            typed.errors.append(one_language(str(exc), viewer.lang))
+            return _task(request, desk, db, viewer, record, typed, status=409, said=raw)
+        db.commit()
+        viewer.session.flash = {"kind": _judged_kind(judged), "code": code_of(record)}
+        if viewer.supervising:
+            return redirect(request, desk, viewer, "/")
+        url = next_task(db, desk, viewer.user)
+        db.commit()
+    return redirect(request, desk, viewer, url or "/")

@@ -19,6 +19,7 @@ from veedor.store.schema import ActaRecord, Evidence
 from veedor.web.auth import Forbidden
 from veedor.web.context import DbDep, DeskDep, ViewerDep
 from veedor.web.desk import may_see
+from veedor.web.sheets import may_see_sheet
 
 router = APIRouter()
 SHA = re.compile(r"[0-9a-f]{64}")
@@ -30,7 +31,7 @@ def image(sha: str, desk: DeskDep, db: DbDep, viewer: ViewerDep) -> Response:
         raise Forbidden
     pks = db.scalars(select(Evidence.acta_pk).where(Evidence.sha256 == sha)).all()
     records = [r for pk in pks if (r := db.get(ActaRecord, pk)) is not None]
-    if not any(may_see(db, viewer, r) for r in records):
+    if not any(may_see(db, viewer, r) for r in records) and not may_see_sheet(db, viewer, sha):
         raise Forbidden  # unknown, or not theirs: the same answer
     data = plain_jpeg(desk.evidence.path_for(sha))
     if data is None:

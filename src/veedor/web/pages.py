@@ -57,8 +57,7 @@ def render(
             election=desk.definition.name_en if lang == "en" else desk.definition.name_es,
             viewer=viewer,
             csrf=session.csrf if session else "",
-            path=request.url.path,
-            **context,
+            **{"path": request.url.path, **context},
         )
     )
     response = HTMLResponse(html, status_code=status)

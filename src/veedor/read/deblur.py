@@ -98,11 +98,23 @@ def streak(gray: np.ndarray) -> Streak | None:
     spread = 1.4826 * float(np.median(np.abs(values - typical)))
     k = int(np.argmin(np.where(ring, cepstrum, np.inf)))
     depth = (typical - float(cepstrum.flat[k])) / max(spread, 1e-9)
-    length = float(radius.flat[k])
+    ky, kx = divmod(k, cw)
+    # The dip lies between grid points: a parabola through each axis's neighbours finds it
+    # (a 15 px smear at 65 degrees read 1.6 px long from the grid point alone).
+    oy = _vertex(cepstrum[ky - 1, kx], cepstrum[ky, kx], cepstrum[ky + 1, kx])
+    ox = _vertex(cepstrum[ky, kx - 1], cepstrum[ky, kx], cepstrum[ky, kx + 1])
+    sy, sx = float(dy[ky, kx]) + oy, float(dx[ky, kx]) + ox
+    length = float(np.hypot(sy, sx))
     if depth < DEPTH or length < SHORTEST:
         return None
-    angle = float(np.degrees(np.arctan2(-dy.flat[k], dx.flat[k])) % 180.0)
+    angle = float(np.degrees(np.arctan2(-sy, sx)) % 180.0)
     return Streak(length, angle, depth)
+
+
+def _vertex(before: float, at: float, after: float) -> float:
+    """Offset (-0.5 to 0.5) of the extreme of the parabola through three equally spaced values."""
+    curve = before - 2 * at + after
+    return 0.0 if abs(curve) < 1e-12 else float(np.clip(0.5 * (before - after) / curve, -0.5, 0.5))
 
 
 def focus(gray: np.ndarray) -> Focus | None:

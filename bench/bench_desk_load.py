@@ -214,9 +214,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_desk(db: Path, evidence: Path, port: int) -> subprocess.Popen[str]:
+def start_desk(db: Path, evidence: Path, port: int, workers: int = 1) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "VEEDOR_DESK_SECRET": SECRET}
     command = [sys.executable, "-m", "veedor", "desk", "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers)]
     command += ["--db", str(db), "--evidence", str(evidence)]
     # Its log to a file, never a pipe nobody reads: a full pipe blocks the server's logging.
     log = (db.parent / "desk.log").open("w")
@@ -455,6 +456,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=int, default=20, help="Phase B: seconds per wrk run")
     ap.add_argument("--rate", type=float, default=1.0, help="Phase B paced: requests/s per reviewer")
     ap.add_argument("--keep", action="store_true", help="keep the run's copy of the database")
+    ap.add_argument("--workers", type=int, default=1, help="`veedor desk --workers`: processes serving pages")
     args = ap.parse_args()
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
@@ -469,7 +471,7 @@ def main() -> int:
     truths = json.loads((cache / "truths.json").read_text())
     port = free_port()
     url = f"http://{HOST}:{port}"
-    desk = start_desk(db, work / "evidence", port)
+    desk = start_desk(db, work / "evidence", port, args.workers)
     try:
         reviewers = [Reviewer(url, i) for i in range(REVIEWERS)]
         started = time.perf_counter()
@@ -482,7 +484,7 @@ def main() -> int:
                 r.client.cookies.clear()
                 r.login()
         print(
-            f"\ndesk: `veedor desk` (uvicorn, 1 worker, 1 process) on {url}; {REVIEWERS} reviewers "
+            f"\ndesk: `veedor desk --workers {args.workers}` (uvicorn) on {url}; {REVIEWERS} reviewers "
             f"logged in over HTTP in {time.perf_counter() - started:.1f} s (argon2; slowest {max(login_s):.1f} s)"
         )
         print(

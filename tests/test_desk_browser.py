@@ -91,7 +91,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(desk_db):
-    """``veedor desk`` itself, in a subprocess, on a free port of 127.0.0.1."""
+    """``veedor desk --workers 2`` itself, in a subprocess, on a free port of 127.0.0.1: two
+    processes serve the pages, so every flow below crosses them (sessions, the one-writer rule,
+    the login limit)."""
     port = free_port()
     env = {
         **os.environ,
@@ -101,8 +103,20 @@ def server(desk_db):
     db, evidence = str(desk_db / "veedor.db"), str(desk_db / "ev")
     # Its log goes to a file: a pipe nobody reads until the end fills (64 KiB) and freezes it.
     log = (desk_db / "desk.log").open("w+")
+    command = [
+        sys.executable,
+        "-m",
+        "veedor",
+        "desk",
+        "--port",
+        str(port),
+        "--db",
+        db,
+        "--evidence",
+        evidence,
+    ]
     process = subprocess.Popen(
-        [sys.executable, "-m", "veedor", "desk", "--port", str(port), "--db", db, "--evidence", evidence],
+        [*command, "--workers", "2"],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -122,7 +136,7 @@ def server(desk_db):
     process.wait(timeout=20)
     log.close()
     said = (desk_db / "desk.log").read_text()
-    assert f"{url}/" in said and "solo desde esta computadora" in said
+    assert f"{url}/" in said and "solo desde esta computadora" in said and "2 procesos" in said
     assert "Traceback" not in said
 
 
@@ -246,3 +260,17 @@ def test_a_visitor_without_an_account_is_refused_everywhere(server, browser, des
     english = browser.new_context(locale="en-US").new_page()
     english.goto(url + "/")
     assert english.url == f"{url}/login" and english.inner_text("h1") == "Log in"
+
+
+def test_the_login_limit_holds_across_the_desks_processes(server):
+    """Five wrong passwords, then the sixth try is refused, whichever process answers: the
+    failures are counted in the database, not in one process's memory."""
+    import httpx
+
+    with httpx.Client(base_url=server, follow_redirects=False) as visitor:
+        statuses = []
+        for _ in range(6):
+            token = visitor.get("/login").text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+            answer = visitor.post("/login", data={"name": "nadie", "password": "wrong-one", "csrf": token})
+            statuses.append(answer.status_code)
+    assert statuses == [401] * 5 + [429]

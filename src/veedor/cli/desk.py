@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, get_definition, get_store
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-REQUEST_THREADS = 40
 SECRET_ENV = "VEEDOR_DESK_SECRET"
 
 
@@ -29,6 +29,13 @@ def desk(
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
     evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Procesos que atienden páginas (p. ej. uno por núcleo) / processes serving pages (e.g. one per core).",
+    ),
 ) -> None:
     """La mesa de revisión en el navegador: personas escriben a ciegas los números de las actas que la máquina no pudo resolver.
 
@@ -38,14 +45,12 @@ def desk(
 
     from veedor.pipeline.scan import default_evidence_root
     from veedor.web import create_app
+    from veedor.web.app import ENV_DB, ENV_DEFINITION, ENV_EVIDENCE, REQUEST_THREADS
 
     defn = get_definition(definition)
-    # One connection per request thread (Starlette's pool holds 40): with SQLAlchemy's default
-    # 5 + 10, 50 reviewers at once got 500s while their requests waited for a connection.
-    store = get_store(db, connections=REQUEST_THREADS)
+    store = get_store(db, connections=REQUEST_THREADS)  # migrates the database once, here
     root = evidence or default_evidence_root(store)
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    app = create_app(store, defn, root, secret)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"[bold]Mesa de revisión / review desk:[/] http://{shown}:{port}/")
     if host in LOCAL_HOSTS:
@@ -58,4 +63,15 @@ def desk(
             "[yellow]abierta a la red: úsela solo en una red de confianza / "
             "open to the network: use it only on a trusted network[/]"
         )
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "server_header": False}
+    if workers == 1:
+        uvicorn.run(create_app(store, defn, root, secret), **options)
+        return
+    # Several processes share the port; each opens the same database. Sessions hold because
+    # they share the secret; the login limit and the one-writer rule live in the database.
+    store.engine.dispose()
+    os.environ.update(
+        {ENV_DB: store.url, ENV_DEFINITION: definition, ENV_EVIDENCE: str(root), SECRET_ENV: secret}
+    )
+    console.print(f"{workers} procesos / processes")
+    uvicorn.run("veedor.web.app:from_environment", factory=True, workers=workers, **options)

@@ -61,11 +61,14 @@ def _as_person(db: str | None, name: str, password_stdin: bool, act: Callable[[S
     """Do ``act`` as the account ``name`` (password from standard input), in one transaction:
     refused, with nothing stored, on a wrong password or anything the library refuses."""
     from veedor.store.accounts import ReviewError, authenticate
+    from veedor.store.db import serialize_writes
 
     password = _password(password_stdin)
     with get_store(db).session() as session:
         try:
-            result = act(session, authenticate(session, name, password))
+            person = authenticate(session, name, password)
+            serialize_writes(session)  # a desk may be writing beside us: one writer at a time
+            result = act(session, person)
         except ReviewError as exc:
             session.rollback()
             _refused(exc)

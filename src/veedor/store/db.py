@@ -56,6 +56,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+WRITER_LOCK = 0x7665_6564  # "veed": the advisory lock PostgreSQL writers of the desk share
+
+
+def serialize_writes(session: Session) -> None:
+    """Make the session's transaction the database's only writer until it ends, across
+    processes (the desk's workers, a ``veedor review`` beside them): it reads what the last
+    writer committed and nobody changes it meanwhile. SQLite: ``BEGIN IMMEDIATE`` (waits up to
+    the busy timeout); PostgreSQL: a transaction-scoped advisory lock."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+
 def open_store(db: str | None = None, *, migrate: bool = True, connections: int | None = None) -> Store:
     """``connections``: how many may be open at once (a server: one per request thread)."""
     url = as_url(db)

@@ -403,6 +403,16 @@ class ReviewSheetLease(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class LoginFailure(Base):
+    """A wrong password at the desk's login (transient: the rate limit, shared by its worker
+    processes). ``key`` is a hash of the pseudonym and the address: neither is kept."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ReviewPin(Base):
     """A supervisor putting a geography unit (a code prefix) first in the queue, or taking it
     off again (append-only: the latest row for a code says whether it is pinned)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from veedor.definitions import ElectionDefinition
 from veedor.store import Store
 from veedor.web import desk, images, login, sheets
 from veedor.web.auth import CsrfRefused, Forbidden, LoginRequired, Sessions
-from veedor.web.context import Desk, get_lang
+from veedor.web.context import Desk, language_of
 from veedor.web.pages import render
 
 STATIC = Path(__file__).parent / "static"
+REQUEST_THREADS = 40
+"""Starlette runs each page in a pool of 40 threads: one database connection for each."""
 CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -82,8 +85,27 @@ def create_app(
     return app
 
 
+ENV_DB, ENV_DEFINITION, ENV_EVIDENCE, ENV_SECRET = (
+    "VEEDOR_DESK_DB",
+    "VEEDOR_DESK_DEFINITION",
+    "VEEDOR_DESK_EVIDENCE",
+    "VEEDOR_DESK_SECRET",
+)
+
+
+def from_environment() -> FastAPI:
+    """The desk as ``veedor desk --workers N`` starts it in each worker process: the database,
+    definition, evidence folder and the shared session secret come from the environment."""
+    from veedor.definitions import load_definition
+    from veedor.store import open_store
+
+    store = open_store(os.environ[ENV_DB], migrate=False, connections=REQUEST_THREADS)
+    definition = load_definition(os.environ[ENV_DEFINITION])
+    return create_app(store, definition, os.environ[ENV_EVIDENCE], os.environ[ENV_SECRET])
+
+
 def _refusal(request: Request, status: int, why: str) -> Response:
     """A page that says why, in the reader's language, with no data of anyone's."""
     app_desk: Desk = request.app.state.desk
     # The language link goes home: a refusal never echoes what was asked for.
-    return render(request, app_desk, "refused.html", get_lang(request), status=status, why=why, path="/")
+    return render(request, app_desk, "refused.html", language_of(request), status=status, why=why, path="/")

@@ -1,23 +1,25 @@
 """Who is asking: a signed, expiring session cookie, a CSRF token per session, and a login
-rate limit. Nothing here is stored in the database; a restart with a new secret logs every
-browser out."""
+rate limit. Sessions are not stored in the database (a restart with a new secret logs every
+browser out); the rate limit's failures are, so that every process of the desk sees them."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from veedor.store.schema import User
+from veedor.store.records import as_utc, now
+from veedor.store.schema import LoginFailure, User
 
 COOKIE = "veedor_desk"
 SESSION_HOURS = 8
@@ -103,33 +105,33 @@ def check_csrf(data: SessionData | None, sent: object) -> None:
 
 
 class LoginLimiter:
-    """Failed logins per (pseudonym, address), in memory: the desk is one process."""
+    """Failed logins per (pseudonym, address), in the database, so that every process of the
+    desk counts the same failures; only a hash of the pair is stored."""
 
     def __init__(self, failures: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
-        self.failures, self.window = failures, window
-        self._seen: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
+        self.failures, self.window = failures, timedelta(seconds=window)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._seen.setdefault(key, deque())
-        while times and now - times[0] > self.window:
-            times.popleft()
-        return times
+    @staticmethod
+    def _key(name: str, address: str) -> str:
+        return hashlib.sha256(f"{name.strip().casefold()}\0{address}".encode()).hexdigest()
 
-    def wait(self, name: str, address: str) -> int:
+    def wait(self, db: Session, name: str, address: str) -> int:
         """Seconds until this pseudonym may try again from this address (0: now)."""
-        key, now = (name.strip().casefold(), address), time.monotonic()
-        with self._lock:
-            times = self._recent(key, now)
-            if len(times) < self.failures:
-                return 0
-            return max(1, int(self.window - (now - times[0])) + 1)
+        since = now() - self.window
+        times = db.scalars(
+            select(LoginFailure.at)
+            .where(LoginFailure.key == self._key(name, address), LoginFailure.at > since)
+            .order_by(LoginFailure.at)
+        ).all()
+        if len(times) < self.failures:
+            return 0
+        return max(1, int((as_utc(times[0]) - since).total_seconds()) + 1)
 
-    def failed(self, name: str, address: str) -> None:
-        key, now = (name.strip().casefold(), address), time.monotonic()
-        with self._lock:
-            self._recent(key, now).append(now)
+    def failed(self, db: Session, name: str, address: str) -> None:
+        db.add(LoginFailure(key=self._key(name, address), at=now()))
+        db.execute(delete(LoginFailure).where(LoginFailure.at < now() - 2 * self.window))
+        db.commit()
 
-    def succeeded(self, name: str, address: str) -> None:
-        with self._lock:
-            self._seen.pop((name.strip().casefold(), address), None)
+    def succeeded(self, db: Session, name: str, address: str) -> None:
+        db.execute(delete(LoginFailure).where(LoginFailure.key == self._key(name, address)))
+        db.commit()

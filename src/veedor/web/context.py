@@ -4,7 +4,8 @@ language, who they are (or a refusal), and the posted form with its CSRF token c
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import negotiate
 from veedor.store import Store
+from veedor.store.db import serialize_writes
 from veedor.store.schema import User
 from veedor.web.auth import LoginLimiter, LoginRequired, SessionData, Sessions, check_csrf, fingerprint
 
@@ -31,7 +33,19 @@ class Desk:
     sessions: Sessions
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     writing: threading.Lock = field(default_factory=threading.Lock)
-    """One write at a time from this process: two reviewers never take the same task."""
+
+    @contextmanager
+    def write(self, db: Session) -> Iterator[None]:
+        """One writer at a time, in this process and across processes (the desk's workers, a
+        ``veedor review`` beside them): two reviewers never take the same task."""
+        with self.writing:
+            serialize_writes(db)
+            try:
+                yield
+            except BaseException:
+                db.rollback()
+                raise
+            db.commit()  # one transaction, one writer: an entry and the next task taken together
 
 
 @dataclass
@@ -45,12 +59,14 @@ class Viewer:
         return self.user.role in SUPERVISING
 
 
-def get_desk(request: Request) -> Desk:
+async def get_desk(request: Request) -> Desk:
     desk: Desk = request.app.state.desk
     return desk
 
 
-def get_db(desk: Annotated[Desk, Depends(get_desk)]) -> Iterator[Session]:
+async def get_db(desk: Annotated[Desk, Depends(get_desk)]) -> AsyncIterator[Session]:
+    # async: no I/O until the session is used (in the page's thread); FastAPI runs every plain
+    # ``def`` dependency in a thread of its own, and each hop costs under load.
     session = desk.store.session()
     try:
         yield session
@@ -58,12 +74,16 @@ def get_db(desk: Annotated[Desk, Depends(get_desk)]) -> Iterator[Session]:
         session.close()
 
 
-def get_lang(request: Request) -> str:
+def language_of(request: Request) -> str:
     asked = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
     return negotiate(request.headers.get("accept-language"), asked)
 
 
-def get_session_data(request: Request, desk: Annotated[Desk, Depends(get_desk)]) -> SessionData | None:
+async def get_lang(request: Request) -> str:
+    return language_of(request)
+
+
+async def get_session_data(request: Request, desk: Annotated[Desk, Depends(get_desk)]) -> SessionData | None:
     return desk.sessions.read(request)
 
 
@@ -87,7 +107,7 @@ async def get_form(request: Request) -> dict[str, Any]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def checked_form(
+async def checked_form(
     data: Annotated[SessionData | None, Depends(get_session_data)],
     form: Annotated[dict[str, Any], Depends(get_form)],
 ) -> dict[str, Any]:

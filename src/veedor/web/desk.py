@@ -113,9 +113,8 @@ def _own_entries(db: Session, user: User) -> list[dict[str, Any]]:
 
 @router.post("/take")
 def take_next(request: Request, desk: DeskDep, db: DbDep, viewer: ViewerDep, form: FormDep) -> Response:
-    with desk.writing:
+    with desk.write(db):
         url = next_task(db, desk, viewer.user)
-        db.commit()
     if url is None:
         viewer.session.flash = {"kind": "empty"}
         return redirect(request, desk, viewer, "/")
@@ -206,14 +205,13 @@ def task_entry(
     typed = parse_entry(form, desk.definition, viewer.lang)
     if typed.values is None:
         return _task(request, desk, db, viewer, record, typed, status=422)
-    with desk.writing:
+    with desk.write(db):
         try:
             result = enter(db, desk.definition, viewer.user, code_of(record), typed.values, channel="web")
         except ReviewError as exc:
             db.rollback()
             typed.errors.append(one_language(str(exc), viewer.lang))
             return _task(request, desk, db, viewer, record, typed, status=409)
-        db.commit()
         kind = "settled" if result.settled else ("supervisor" if result.needs == "supervisor" else "stored")
         viewer.session.flash = {"kind": kind, "code": code_of(record)}
         if result.flagged and viewer.supervising:
@@ -221,7 +219,6 @@ def task_entry(
         if viewer.supervising:
             return redirect(request, desk, viewer, "/")
         url = next_task(db, desk, viewer.user)
-        db.commit()
     return redirect(request, desk, viewer, url or "/")
 
 
@@ -248,7 +245,7 @@ def copies_judged(
         elif verdict == OTHER:
             said[sha] = str(form.get(f"other-{sha}", "")).strip()[:48] or "?"
     raw = {key: str(value)[:48] for key, value in form.items() if key.startswith(("copy-", "other-"))}
-    with desk.writing:
+    with desk.write(db):
         try:
             judged = judge_copies(db, desk.definition, viewer.user, code_of(record), said)
         except ReviewError as exc:
@@ -256,10 +253,8 @@ def copies_judged(
             typed = Typed()
             typed.errors.append(one_language(str(exc), viewer.lang))
             return _task(request, desk, db, viewer, record, typed, status=409, said=raw)
-        db.commit()
         viewer.session.flash = {"kind": _judged_kind(judged), "code": code_of(record)}
         if viewer.supervising:
             return redirect(request, desk, viewer, "/")
         url = next_task(db, desk, viewer.user)
-        db.commit()
     return redirect(request, desk, viewer, url or "/")

@@ -33,7 +33,7 @@ def login(request: Request, desk: DeskDep, db: DbDep, lang: LangDep, form: FormD
     password = str(form.get("password", ""))[:1024]
     address = _address(request)
     anonymous = desk.sessions.fresh()
-    wait = desk.limiter.wait(name, address)
+    wait = desk.limiter.wait(db, name, address)
     if wait:
         minutes = max(1, round(wait / 60))
         error = gettext(
@@ -47,7 +47,8 @@ def login(request: Request, desk: DeskDep, db: DbDep, lang: LangDep, form: FormD
     try:
         user = authenticate(db, name, password)
     except ReviewError as exc:
-        desk.limiter.failed(name, address)
+        db.rollback()
+        desk.limiter.failed(db, name, address)
         error = (
             gettext("This account is disabled; talk to a supervisor.", lang)
             if "disabled" in str(exc)
@@ -56,7 +57,7 @@ def login(request: Request, desk: DeskDep, db: DbDep, lang: LangDep, form: FormD
         return render(
             request, desk, "login.html", lang, session=anonymous, status=401, name=name, error=error
         )
-    desk.limiter.succeeded(name, address)
+    desk.limiter.succeeded(db, name, address)
     response = RedirectResponse("/", status_code=303)
     desk.sessions.write(response, request, desk.sessions.fresh(user))
     return response

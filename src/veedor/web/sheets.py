@@ -70,21 +70,19 @@ def sheet_identified(
     centre = str(form.get("centre", "")).strip()[:32]
     number = str(form.get("mesa", "")).strip()[:6]
     code = f"{centre}.{int(number):02d}" if number.isascii() and number.isdigit() else f"{centre}.{number}"
-    with desk.writing:
+    with desk.write(db):
         try:
             done = identify(db, desk.definition, viewer.user, sha, code)
         except ReviewError as exc:
             db.rollback()
             errors = [one_language(str(exc), viewer.lang)]
             return _sheet(request, desk, viewer, sha, {"centre": centre, "mesa": number}, errors, 409)
-        db.commit()
         viewer.session.flash = (
             {"kind": "identified", "code": done.code or ""} if done.settled else {"kind": "identify-stored"}
         )
         if viewer.supervising:
             return redirect(request, desk, viewer, "/")
         url = next_task(db, desk, viewer.user)
-        db.commit()
     return redirect(request, desk, viewer, url or "/")
 
 
@@ -94,12 +92,11 @@ def pin_unit(request: Request, desk: DeskDep, db: DbDep, viewer: ViewerDep, form
     if not viewer.supervising:
         raise Forbidden
     code = str(form.get("code", "")).strip()[:32]
-    with desk.writing:
+    with desk.write(db):
         try:
             pin(db, desk.definition, viewer.user, code, pinned=form.get("pinned") != "0")
         except ReviewError as exc:
             db.rollback()
             viewer.session.flash = {"kind": "refused", "detail": one_language(str(exc), viewer.lang)}
             return redirect(request, desk, viewer, "/")
-        db.commit()
     return redirect(request, desk, viewer, "/")

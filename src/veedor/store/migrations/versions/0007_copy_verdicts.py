@@ -1,4 +1,5 @@
-"""review desk: people's verdicts on the copies of a mesa in conflict, and sheet leases
+"""review desk: people's verdicts on the copies of a mesa in conflict, sheet leases, and the
+login rate limit shared by the desk's processes
 
 Revision ID: 0007
 Revises: 0006
@@ -49,8 +50,16 @@ def upgrade() -> None:
         sa.Column("expires_at", WHEN, nullable=False),
         sa.PrimaryKeyConstraint("sha256"),
     )
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("at", WHEN, nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_login_failures_key", "login_failures", ["key"])
 
 
 def downgrade() -> None:
-    for table in ("review_sheet_leases", "review_copy_calls", "review_verdicts"):
+    for table in ("login_failures", "review_sheet_leases", "review_copy_calls", "review_verdicts"):
         op.drop_table(table)

@@ -298,7 +298,7 @@ def set_aside_of(session: Session, acta_pk: int) -> dict[str, str]:
     return set_aside_among(session, select(literal(acta_pk))).get(acta_pk, {})
 
 
-def set_aside_among(session: Session, mesas: Select[Any]) -> dict[int, dict[str, str]]:
+def set_aside_among(session: Session, mesas: Select[Any] | list[int]) -> dict[int, dict[str, str]]:
     """:func:`set_aside_of` for every mesa ``mesas`` selects, in one query."""
     latest: dict[int, dict[str, str | None]] = {}
     for call in session.scalars(

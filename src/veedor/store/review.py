@@ -101,8 +101,9 @@ TASK_REASONS = {
     "the machine could not read or confirm the numbers: type them from the image",
     ActaState.UNCONFIRMED.value: "solo se leyó un QR, sin impresión que lo confirme: escriba los números "
     "de la imagen / only a QR was read, with no print to confirm it: type the numbers from the image",
-    ActaState.CONFLICT.value: "copias que dicen números distintos: escriba los números de la copia "
-    "auténtica / copies that say different numbers: type the numbers of the genuine one",
+    ActaState.CONFLICT.value: "copias que dicen números distintos: diga cuál es el acta de la mesa "
+    "(veedor review judge) o escriba los números de la auténtica / copies that say different "
+    "numbers: say which is the mesa's acta, or type the numbers of the genuine one",
 }
 
 

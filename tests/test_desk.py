@@ -497,3 +497,25 @@ def test_a_supervisor_pins_a_unit_first_on_the_page_and_a_reviewer_may_not(desk)
     assert ana.post("/pin", data={"csrf": ana_token, "code": "04", "pinned": "1"}).status_code == 403
     sup.post("/pin", data={"csrf": sup_token, "code": "0402", "pinned": "0"})
     assert '<span class="code">0402</span>' not in sup.get("/").text
+
+
+def test_the_lines_to_look_at_closely_are_marked_without_saying_what_was_read(desk):
+    """The fixture's copies differ only on line 1 (3 votes or 4): that line is marked, no other,
+    and neither number appears on the page."""
+    app, _store = desk
+    ana, ana_token = login(app, "ana")
+    page = ana.get(f"/mesa/{take(ana, ana_token)}").text
+    rows = re.findall(r"<tr( class=\"doubtful\")?>\s*<td class=\"num\">(\d+)", page)
+    assert [number for marked, number in rows if marked] == ["1"]
+    assert "1 línea que mirar con atención" in page
+    assert 'value="3"' not in page and 'value="4"' not in page
+
+
+def test_a_line_is_doubtful_when_no_copy_read_it_or_the_copies_differ():
+    from veedor.web.form import doubtful_lines
+
+    read_whole = ([5, 0, 2], None)
+    print_only = ([5, None, None], [5, None, 2])  # line 3 legible in print, line 2 nowhere
+    assert doubtful_lines([read_whole]) == set()
+    assert doubtful_lines([print_only]) == {1}
+    assert doubtful_lines([read_whole, ([5, 0, 7], None)]) == {2}

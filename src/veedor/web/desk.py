@@ -34,7 +34,7 @@ from veedor.store.verdicts import Judged, judged_by
 from veedor.verify.verdicts import FORGED, GENUINE, OTHER
 from veedor.web.auth import Forbidden
 from veedor.web.context import DbDep, Desk, DeskDep, FormDep, Viewer, ViewerDep
-from veedor.web.form import Typed, ballot_lines, parse_entry
+from veedor.web.form import Typed, ballot_lines, doubtful_lines, parse_entry
 from veedor.web.pages import render
 
 router = APIRouter()
@@ -178,7 +178,9 @@ def _task(
             Mesa.election == desk.definition.id, Mesa.centre == record.centre, Mesa.number == record.mesa
         )
     )
-    images = sorted(db.scalars(select(Evidence.sha256).where(Evidence.acta_pk == record.id)))
+    copies = db.scalars(select(Evidence).where(Evidence.acta_pk == record.id)).all()
+    images = sorted(e.sha256 for e in copies)
+    doubtful = doubtful_lines([(list(e.votes or []), e.printed) for e in copies])
     judging = record.status == ActaState.CONFLICT.value or (viewer.supervising and len(images) > 1)
     return render(
         request,
@@ -197,6 +199,7 @@ def _task(
         history=trail(db, record) if viewer.supervising else [],
         judging=judging,
         said=said or {},
+        doubtful=doubtful,
     )
 
 

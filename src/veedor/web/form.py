@@ -84,3 +84,18 @@ def parse_entry(form: dict[str, Any], definition: ElectionDefinition, lang: str)
     if not typed.errors:
         typed.values = {"votes": votes, "nulos": counts["nulos"], "blank": counts["blank"]}
     return typed
+
+
+def doubtful_lines(copies: list[tuple[list[int | None], list[int | None] | None]]) -> set[int]:
+    """Ballot lines (0-based) a person should look at closely: a copy could not read them, or
+    the copies say different numbers there. Which lines, never what was read: the entry stays
+    blind. ``copies``: each copy's claimed counts and its print's legible counts (None: not read)."""
+    doubtful: set[int] = set()
+    seen: dict[int, set[int]] = {}
+    for claimed, printed in copies:
+        for i, n in enumerate(claimed):
+            if n is None and (printed is None or i >= len(printed) or printed[i] is None):
+                doubtful.add(i)
+            elif n is not None:
+                seen.setdefault(i, set()).add(n)
+    return doubtful | {i for i, values in seen.items() if len(values) > 1}

@@ -141,7 +141,7 @@ def test_every_route_refuses_a_visitor_without_an_account(desk):
     for route in api_routes(app.routes):
         if route.path == "/login":
             continue
-        path = route.path.replace("{code}", code(1)).replace("{sha}", sha)
+        path = route.path.replace("{code}", code(1)).replace("{sha}", sha).replace("{line}", "1")
         for method in route.methods:
             answer = anonymous.request(method, path, data={"csrf": "x", "v0": "3"})
             tried += 1
@@ -519,3 +519,18 @@ def test_a_line_is_doubtful_when_no_copy_read_it_or_the_copies_differ():
     assert doubtful_lines([read_whole]) == set()
     assert doubtful_lines([print_only]) == {1}
     assert doubtful_lines([read_whole, ([5, 0, 7], None)]) == {2}
+
+
+def test_a_lines_crop_is_served_only_to_whoever_may_see_its_image(desk):
+    """The fixture's sheets are QR codes with no printed table: no crop can be placed, and the
+    page gets a blank pixel, never a wrong line. Another reviewer's mesa: refused."""
+    app, store = desk
+    ana, ana_token = login(app, "ana")
+    mesa = take(ana, ana_token)
+    sha = images_of(store, mesa)[0]
+    crop = ana.get(f"/crop/{sha}/1")
+    assert crop.status_code == 200 and crop.headers["content-type"] == "image/gif" and len(crop.content) < 100
+    assert ana.get(f"/crop/{sha}/999").headers["content-type"] == "image/gif"
+    assert ana.get(f"/crop/{sha}/x").status_code == 422
+    beto, _ = login(app, "beto")
+    assert beto.get(f"/crop/{sha}/1").status_code == 403

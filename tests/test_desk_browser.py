@@ -184,6 +184,18 @@ def test_reviewers_settle_mesas_in_conflict_in_a_real_browser(server, browser, d
     ana.wait_for_load_state("load")  # images loaded: served, and allowed by the page's CSP
     assert images.evaluate_all("els => els.every(i => i.complete && i.naturalWidth > 0)")
     assert ana.locator("input.count").evaluate_all("els => els.every(e => e.value === '')")  # blind
+    # The copies differ on lines 1 and 27: each is marked, with its crop from both copies
+    # beside it (read from the images' tables), and no other line is.
+    marked = ana.locator("tr.doubtful td:first-child").all_inner_texts()
+    assert [m.split()[0] for m in marked] == ["1", "27"]
+    crops = ana.locator("img.line-crop")
+    crops.first.scroll_into_view_if_needed()
+    ana.locator("img.line-crop").nth(3).scroll_into_view_if_needed()
+    deadline = time.monotonic() + 30  # (wait_for_function evaluates a string: the CSP forbids it)
+    while not crops.evaluate_all("els => els.every(i => i.complete)") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert crops.count() == 4
+    assert crops.evaluate_all("els => els.every(i => i.naturalWidth > 100 && i.naturalHeight > 8)")
     type_acta(ana, GENUINE[1], NULOS[1])
     assert ana.inner_text("#lines-sum") == str(sum(GENUINE[1]))  # the typed total, live
     (DOCS or tmp_path).mkdir(parents=True, exist_ok=True)

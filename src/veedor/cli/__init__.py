@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "check",
     "review",
     "desk",
+    "serve",
 )
 
 

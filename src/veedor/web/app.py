@@ -19,24 +19,12 @@ from veedor.store import Store
 from veedor.web import desk, images, login, sheets
 from veedor.web.auth import CsrfRefused, Forbidden, LoginRequired, Sessions
 from veedor.web.context import Desk, language_of
+from veedor.web.headers import HEADERS
 from veedor.web.pages import render
 
 STATIC = Path(__file__).parent / "static"
 REQUEST_THREADS = 40
 """Starlette runs each page in a pool of 40 threads: one database connection for each."""
-CSP = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 def create_app(

@@ -1,0 +1,44 @@
+"""``veedor serve``: the public site and its JSON API, read-only, on the same database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, get_definition, get_store
+from veedor.cli.desk import LOCAL_HOSTS
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: str = typer.Option(
+        "127.0.0.1",
+        "--host",
+        help="Dirección donde escuchar; 0.0.0.0 la abre a la red / address to listen on.",
+    ),
+    port: int = typer.Option(8080, "--port", help="Puerto / port."),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+) -> None:
+    """El sitio público: resultados verificados, cada mesa con sus actas, y una API JSON (solo lectura).
+
+    The public site: verified results, every mesa with its actas, and a JSON API (read-only).
+    """
+    import uvicorn
+
+    from veedor.pipeline.scan import default_evidence_root
+    from veedor.web.site import create_site
+
+    defn = get_definition(definition)
+    store = get_store(db)
+    app = create_site(store, defn, evidence or default_evidence_root(store))
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"[bold]Sitio público / public site:[/] http://{shown}:{port}/  (API: /api/v1, /api/docs)")
+    if host in LOCAL_HOSTS:
+        console.print("solo desde esta computadora; --host 0.0.0.0 la abre / this computer only")
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

@@ -1,0 +1,165 @@
+"""The public site (``veedor serve``): read-only pages and a JSON API over the same views
+(:mod:`veedor.publish.views`), so a page and its ``/api/v1`` twin always say the same.
+
+It is a separate application from the review desk: none of the desk's routes, accounts or
+sessions exist here, even when both run on one machine. No public answer changes data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi import Path as PathParam
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from veedor.capture.evidence import EvidenceStore
+from veedor.definitions import ElectionDefinition
+from veedor.i18n import LANGUAGES
+from veedor.publish.views import NotFound, mesa_view, unit_view
+from veedor.store import Store
+from veedor.store.schema import Evidence
+from veedor.web.context import LANG_COOKIE, language_of
+from veedor.web.headers import HEADERS
+from veedor.web.images import SHA, plain_jpeg
+from veedor.web.pages import environment
+
+STATIC = Path(__file__).parent / "static"
+MAX_QUERY = 2048
+"""Longer URLs are refused before any work (414)."""
+CODE = re.compile(r"[0-9]{1,16}")
+
+
+def create_site(store: Store, definition: ElectionDefinition, evidence_root: str | Path) -> FastAPI:
+    app = FastAPI(
+        title="veedor public API",
+        version="1",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    evidence = EvidenceStore(evidence_root)
+
+    def view(build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        with store.session() as session:
+            try:
+                return build(session)
+            except NotFound:
+                raise HTTPException(404) from None
+
+    def page(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:
+        lang = language_of(request)
+        other = next(code for code in LANGUAGES if code != lang)
+        html = (
+            environment(lang)
+            .get_template(template)
+            .render(
+                lang=lang,
+                other_lang=other,
+                path=request.url.path,
+                election=definition.name_en if lang == "en" else definition.name_es,
+                levels={lv.name: (lv.label_en if lang == "en" else lv.label_es) for lv in definition.levels},
+                **data,
+            )
+        )
+        response = HTMLResponse(html, status_code=status)
+        if request.query_params.get("lang") in LANGUAGES:
+            response.set_cookie(
+                LANG_COOKIE, lang, max_age=365 * 86400, path="/", httponly=True, samesite="lax"
+            )
+        return response
+
+    def unit_code(code: str) -> str:
+        if not CODE.fullmatch(code):
+            raise HTTPException(404)
+        return code
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        return page(request, "site/unit.html", {"v": view(lambda s: unit_view(s, definition))})
+
+    @app.get("/u/{code}", include_in_schema=False)
+    def unit(request: Request, code: str) -> Response:
+        code = unit_code(code)
+        return page(request, "site/unit.html", {"v": view(lambda s: unit_view(s, definition, code))})
+
+    @app.get("/m/{centre}/{mesa}", include_in_schema=False)
+    def mesa(request: Request, centre: str, mesa: int) -> Response:
+        centre = unit_code(centre)
+        return page(request, "site/mesa.html", {"v": view(lambda s: mesa_view(s, definition, centre, mesa))})
+
+    @app.get("/api/v1/national", summary="The nation: verified tally, coverage, one row per state")
+    def api_national(request: Request) -> Response:
+        return api(request, view(lambda s: unit_view(s, definition)))
+
+    @app.get("/api/v1/units/{code}", summary="One unit (state ... centre): tally, coverage, units below")
+    def api_unit(request: Request, code: str) -> Response:
+        code = unit_code(code)
+        return api(request, view(lambda s: unit_view(s, definition, code)))
+
+    @app.get("/api/v1/mesas/{centre}/{mesa}", summary="One mesa: its numbers, copies, checks and decisions")
+    def api_mesa(request: Request, centre: str, mesa: int = PathParam(ge=1, le=999)) -> Response:
+        centre = unit_code(centre)
+        return api(request, view(lambda s: mesa_view(s, definition, centre, mesa)))
+
+    @app.get("/image/{sha}", include_in_schema=False)
+    def image(sha: str) -> Response:
+        """A stored acta image, decoded and encoded again from its pixels: no EXIF, XMP, IPTC,
+        GPS, device, capture time or thumbnail, and no file name, ever reaches the public."""
+        if not SHA.fullmatch(sha):
+            raise HTTPException(404)
+        with store.session() as session:
+            known = session.scalar(select(Evidence.id).where(Evidence.sha256 == sha).limit(1))
+        data = plain_jpeg(evidence.path_for(sha)) if known is not None else None
+        if data is None:
+            raise HTTPException(404)
+        return Response(
+            data,
+            media_type="image/jpeg",
+            headers={"Cache-Control": "public, max-age=86400, immutable", "ETag": f'"{sha[:32]}"'},
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if len(str(request.url)) > MAX_QUERY:
+            return Response("URI too long", status_code=414)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            return Response("read-only", status_code=405, headers={"Allow": "GET, HEAD"})
+        response = await call_next(request)
+        response.headers.update(HEADERS)
+        if request.url.path.startswith("/api/"):
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        response.headers.setdefault("Cache-Control", "public, max-age=60")
+        return response
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"error": "not found" if exc.status_code == 404 else "error"}, exc.status_code
+            )
+        return page(request, "site/missing.html", {"status": exc.status_code}, status=exc.status_code)
+
+    return app
+
+
+def api(request: Request, data: dict[str, Any]) -> Response:
+    """JSON with an ETag of its own bytes: a client that has it gets 304 and no body."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

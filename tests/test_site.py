@@ -1,0 +1,157 @@
+"""The public site (``veedor serve``): the pages and their /api/v1 twins say the same numbers as
+the database, every unit drills down to its mesas, bad ids answer 404 or 422 (never 500),
+nothing can be written, none of the desk's routes exist, and images carry no metadata."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
+
+from imaging import payload, qr_image, write
+from v1db import CENTRES, UNITS
+from veedor.capture.registry import import_registry
+from veedor.pipeline.scan import scan_paths
+from veedor.simulate.render import ActaRenderer, ActaSpec
+from veedor.store import open_store
+from veedor.store.schema import ActaRecord, Evidence
+from veedor.tally.aggregate import tally
+from veedor.web.site import create_site
+
+CENTRE = "040202001"
+COUNTED = {
+    1: [0, 2, 0, 0, 5, 1, *[0] * 20, 97, 3, *[0] * 10],
+    2: [1, 0, 0, 3, *[0] * 22, 120, 0, 4, *[0] * 9],
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, definition):
+    """Two rendered actas read whole (counted), a mesa whose two QR copies disagree (not
+    counted), the registry's centres and units; the first acta is a JPEG with EXIF."""
+    root = tmp_path_factory.mktemp("site")
+    folder = root / "in"
+    folder.mkdir()
+    renderer = ActaRenderer(definition)
+    for mesa, votes in COUNTED.items():
+        rendered = renderer.render(
+            ActaSpec(CENTRE, mesa, tuple(votes), 2, electors=400), np.random.default_rng(mesa)
+        )
+        if mesa == 1:
+            exif = Image.Exif()
+            exif[0x013B] = "Juan Perez Fotografo"  # Artist
+            exif[0x0110] = "Telefono de Juan"  # Model
+            Image.fromarray(rendered.gray).save(folder / "1.jpg", "JPEG", quality=92, exif=exif)
+        else:
+            write(folder / f"{mesa}.jpg", rendered.gray, ".jpg")
+    write(folder / "3-a.png", qr_image(payload(mesa=3, votes=[3] + [1] * 37)))
+    write(folder / "3-b.png", qr_image(payload(mesa=3, votes=[4] + [1] * 37)))
+    store = open_store(str(root / "veedor.db"))
+    with store.session() as session:
+        for path in (CENTRES, UNITS):
+            import_registry(session, path, definition)
+        session.commit()
+    scan_paths([folder], store, evidence_root=root / "ev", workers=2)
+    with store.session() as session:
+        states = {r.mesa: r.status for r in session.scalars(select(ActaRecord))}
+    assert states == {1: "ok", 2: "ok", 3: "conflict"}, states
+    app = create_site(store, definition, root / "ev")
+    yield TestClient(app, follow_redirects=False), store
+    store.engine.dispose()
+
+
+def test_the_national_page_and_api_say_what_the_tally_says(site, definition):
+    client, store = site
+    api = client.get("/api/v1/national").json()
+    with store.session() as session:
+        national = tally(session, definition, "national", "scan").rows[0]
+    assert api["result"]["votes"] == national.votes and api["result"]["actas"] == 2
+    assert api["result"]["valid"] == sum(sum(v) for v in COUNTED.values())
+    page = client.get("/").text
+    assert "Resultado nacional de actas verificadas" in page  # Spanish by default
+    assert "{:,}".format(api["result"]["valid"]) in page
+    assert [c["code"] for c in api["children"]][:1] == ["01"]  # one row per state, registry order
+    visitor = TestClient(client.app)  # its own cookies: the language it picks stays its own
+    english = visitor.get("/?lang=en").text
+    assert "National result from verified actas" in english and "Resultado nacional" not in english
+    assert '<html lang="en">' in visitor.get("/u/04").text  # remembered
+    assert "Resultado nacional" in client.get("/").text
+
+
+def test_every_level_drills_down_to_the_mesa_and_its_numbers(site, definition):
+    client, _store = site
+    code = ""
+    for level in definition.levels:
+        code = CENTRE[: level.code_digits]
+        page = client.get(f"/u/{code}")
+        assert page.status_code == 200, code
+        data = client.get(f"/api/v1/units/{code}").json()
+        assert data["result"]["actas"] == 2 and data["level"] == level.name
+    centre = client.get(f"/api/v1/units/{CENTRE}").json()
+    assert [(m["mesa"], m["counted"]) for m in centre["children"]] == [(1, True), (2, True), (3, False)]
+    mesa = client.get(f"/api/v1/mesas/{CENTRE}/1").json()
+    assert [line["votes"] for line in mesa["lines"]] == COUNTED[1]
+    assert mesa["counted"] and len(mesa["copies"]) == 1 and mesa["copies"][0]["engine"]
+    page = client.get(f"/m/{CENTRE}/1").text
+    assert mesa["copies"][0]["image"] in page and "Contada" in page
+    conflict = client.get(f"/api/v1/mesas/{CENTRE}/3").json()
+    assert conflict["state"] == "conflict" and conflict["votes"] is None and len(conflict["copies"]) == 2
+
+
+def test_a_public_image_carries_no_metadata(site):
+    client, store = site
+    with store.session() as session:
+        record = session.scalar(select(ActaRecord).where(ActaRecord.mesa == 1))
+        sha = session.scalar(select(Evidence.sha256).where(Evidence.acta_pk == record.id))
+    answer = client.get(f"/image/{sha}")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+    assert b"Juan" not in answer.content and b"Exif" not in answer.content
+    with Image.open(io.BytesIO(answer.content)) as img:
+        assert not img.getexif() and not img.info.get("exif") and not img.info.get("xmp")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/u/99",
+        "/u/abc",
+        "/u/..%2F..%2Fetc%2Fpasswd",
+        "/m/040202001/9",
+        "/m/../../etc/passwd",
+        "/api/v1/units/0402020019999",
+        "/api/v1/mesas/040202001/0",
+        "/api/v1/mesas/040202001/x",
+        "/api/v1/mesas/{{7*7}}/1",
+        "/image/" + "0" * 64,
+        "/image/../../veedor.db",
+        "/u/04' OR '1'='1",
+        "/login",
+        "/take",
+        "/mesa/040202001.01",
+        "/sheet/" + "0" * 64,
+    ],
+)
+def test_bad_ids_and_the_desks_routes_answer_404_or_422_never_500(site, path):
+    client, _store = site
+    answer = client.get(path)
+    assert answer.status_code in (404, 422), (path, answer.status_code)
+    assert (
+        "Traceback" not in answer.text and "sqlalchemy" not in answer.text.lower() and "49" not in answer.text
+    )
+
+
+def test_nothing_can_be_written_and_headers_are_strict(site):
+    client, _store = site
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        assert client.request(method, "/api/v1/national").status_code == 405
+        assert client.request(method, "/take").status_code == 405
+    answer = client.get("/api/v1/national")
+    assert answer.headers["access-control-allow-origin"] == "*"
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    again = client.get("/api/v1/national", headers={"If-None-Match": answer.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert client.get("/u/" + "1" * 3000).status_code == 414

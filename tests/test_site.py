@@ -155,3 +155,31 @@ def test_nothing_can_be_written_and_headers_are_strict(site):
     again = client.get("/api/v1/national", headers={"If-None-Match": answer.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/u/" + "1" * 3000).status_code == 414
+
+
+def test_a_page_follows_the_database_within_a_second(site, definition):
+    """Views are kept per state of the data: once people settle the mesa in conflict, the
+    centre's API counts it (a cached view is never served past a change)."""
+    import time
+
+    from veedor.store.accounts import add_user
+    from veedor.store.review import enter
+
+    client, store = site
+    before = client.get(f"/api/v1/units/{CENTRE}").json()
+    assert before["result"]["actas"] == 2
+    with store.session() as session:
+        for name in ("ana", "beto"):
+            person = add_user(session, name, "reviewer", "secret-" + name)
+            enter(
+                session, definition, person, f"{CENTRE}.03", {"votes": [3] + [1] * 37, "nulos": 0, "blank": 0}
+            )
+        session.commit()
+    time.sleep(1.1)
+    after = client.get(f"/api/v1/units/{CENTRE}").json()
+    assert after["result"]["actas"] == 3 and after["result"]["valid"] == before["result"]["valid"] + 40
+    mesa = client.get(f"/api/v1/mesas/{CENTRE}/3").json()
+    assert mesa["source"] == "people" and [s["by"] for s in mesa["people"] if s["kind"] == "entry"] == [
+        "ana",
+        "beto",
+    ]

@@ -10,14 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi import Path as PathParam
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -27,7 +32,15 @@ from veedor.definitions import ElectionDefinition
 from veedor.i18n import LANGUAGES
 from veedor.publish.views import NotFound, mesa_view, unit_view
 from veedor.store import Store
-from veedor.store.schema import Evidence
+from veedor.store.schema import (
+    Evidence,
+    GeoUnit,
+    Mesa,
+    MesaEvent,
+    ResultTable,
+    ReviewCopyCall,
+    ReviewDecision,
+)
 from veedor.web.context import LANG_COOKIE, language_of
 from veedor.web.headers import HEADERS
 from veedor.web.images import SHA, plain_jpeg
@@ -48,13 +61,13 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
         openapi_url="/api/openapi.json",
     )
     evidence = EvidenceStore(evidence_root)
+    views = Views(store)
 
-    def view(build: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        with store.session() as session:
-            try:
-                return build(session)
-            except NotFound:
-                raise HTTPException(404) from None
+    def view(key: tuple[Any, ...], build: Callable[[Any], dict[str, Any]]) -> Shown:
+        try:
+            return views.get(key, build)
+        except NotFound:
+            raise HTTPException(404) from None
 
     def page(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:
         lang = language_of(request)
@@ -85,31 +98,35 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        return page(request, "site/unit.html", {"v": view(lambda s: unit_view(s, definition))})
+        return page(
+            request, "site/unit.html", {"v": view(("unit", None), lambda s: unit_view(s, definition)).data}
+        )
 
     @app.get("/u/{code}", include_in_schema=False)
     def unit(request: Request, code: str) -> Response:
         code = unit_code(code)
-        return page(request, "site/unit.html", {"v": view(lambda s: unit_view(s, definition, code))})
+        shown = view(("unit", code), lambda s: unit_view(s, definition, code))
+        return page(request, "site/unit.html", {"v": shown.data})
 
     @app.get("/m/{centre}/{mesa}", include_in_schema=False)
     def mesa(request: Request, centre: str, mesa: int) -> Response:
         centre = unit_code(centre)
-        return page(request, "site/mesa.html", {"v": view(lambda s: mesa_view(s, definition, centre, mesa))})
+        shown = view(("mesa", centre, mesa), lambda s: mesa_view(s, definition, centre, mesa))
+        return page(request, "site/mesa.html", {"v": shown.data})
 
     @app.get("/api/v1/national", summary="The nation: verified tally, coverage, one row per state")
     def api_national(request: Request) -> Response:
-        return api(request, view(lambda s: unit_view(s, definition)))
+        return api(request, view(("unit", None), lambda s: unit_view(s, definition)))
 
     @app.get("/api/v1/units/{code}", summary="One unit (state ... centre): tally, coverage, units below")
     def api_unit(request: Request, code: str) -> Response:
         code = unit_code(code)
-        return api(request, view(lambda s: unit_view(s, definition, code)))
+        return api(request, view(("unit", code), lambda s: unit_view(s, definition, code)))
 
     @app.get("/api/v1/mesas/{centre}/{mesa}", summary="One mesa: its numbers, copies, checks and decisions")
     def api_mesa(request: Request, centre: str, mesa: int = PathParam(ge=1, le=999)) -> Response:
         centre = unit_code(centre)
-        return api(request, view(lambda s: mesa_view(s, definition, centre, mesa)))
+        return api(request, view(("mesa", centre, mesa), lambda s: mesa_view(s, definition, centre, mesa)))
 
     @app.get("/image/{sha}", include_in_schema=False)
     def image(sha: str) -> Response:
@@ -155,11 +172,69 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
     return app
 
 
-def api(request: Request, data: dict[str, Any]) -> Response:
+def api(request: Request, shown: Shown) -> Response:
     """JSON with an ETag of its own bytes: a client that has it gets 304 and no body."""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
-    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
-    if tag in request.headers.get("if-none-match", ""):
+    headers = {"ETag": shown.etag, "Cache-Control": "public, max-age=60"}
+    if shown.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(shown.body, media_type="application/json", headers=headers)
+
+
+@dataclass(frozen=True)
+class Shown:
+    data: dict[str, Any]
+    body: bytes
+    etag: str
+
+
+class Views:
+    """Each view built once per state of the data: a cheap version of the database (the last
+    change of any mesa, decision, table or registry row) is read at most once a second, and a
+    view is built again only when it moved. Bounded: the least recently used go first."""
+
+    def __init__(self, store: Store, every: float = 1.0, size: int = 4096) -> None:
+        self.store, self.every, self.size = store, every, size
+        self._lock = threading.Lock()
+        self._version: tuple[Any, ...] = ()
+        self._checked = 0.0
+        self._built: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Shown]] = OrderedDict()
+
+    def version(self) -> tuple[Any, ...]:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked < self.every:
+                return self._version
+        with self.store.session() as session:
+            # One subquery per table: a plain select of the maxima is their cartesian product,
+            # empty (all null) while any one table is.
+            maxes = session.execute(
+                select(*(select(func.max(c)).scalar_subquery() for c in VERSION_COLUMNS))
+            ).one()
+            registry = session.execute(select(func.count(), func.sum(Mesa.electors)).select_from(Mesa)).one()
+            version = (*maxes, *registry, session.scalar(select(func.count()).select_from(GeoUnit)))
+        with self._lock:
+            self._version, self._checked = version, now
+        return version
+
+    def get(self, key: tuple[Any, ...], build: Callable[[Session], dict[str, Any]]) -> Shown:
+        version = self.version()
+        with self._lock:
+            hit = self._built.get(key)
+            if hit is not None and hit[0] == version:
+                self._built.move_to_end(key)
+                return hit[1]
+        with self.store.session() as session:
+            data = build(session)
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        shown = Shown(data, body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        with self._lock:
+            self._built[key] = (version, shown)
+            self._built.move_to_end(key)
+            while len(self._built) > self.size:
+                self._built.popitem(last=False)
+        return shown
+
+
+VERSION_COLUMNS = (MesaEvent.id, ReviewDecision.id, ReviewCopyCall.id, ResultTable.id)
+"""Every change a page can show appends to one of these (a mesa's state, people's decisions, a
+table imported); with the registry's counts they make the data's version."""

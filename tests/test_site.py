@@ -183,3 +183,29 @@ def test_a_page_follows_the_database_within_a_second(site, definition):
         "ana",
         "beto",
     ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [
+        ("escuela basica rosa amelia flores", CENTRE),  # no accents, lower case
+        ("Escuela Rosa Amela Flores", CENTRE),  # a word left out, a letter missing
+        (CENTRE, CENTRE),
+        (f"{CENTRE}.01", f"{CENTRE}.01"),  # as printed on the acta
+        ("0402", "0402"),
+    ],
+)
+def test_a_centre_is_found_by_a_misspelt_name_or_its_code(site, typed, found):
+    client, _store = site
+    results = client.get("/api/v1/search", params={"q": typed}).json()["results"]
+    assert found in [r["code"] for r in results[:3]], results
+    page = client.get("/search", params={"q": typed}).text
+    assert found.split(".")[0] in page
+
+
+def test_a_search_with_nothing_to_find_says_so_and_never_fails(site):
+    client, _store = site
+    assert "Nada encontrado" in client.get("/search", params={"q": "zzzzqqqq"}).text
+    assert client.get("/api/v1/search", params={"q": "x" * 300}).status_code == 422
+    assert client.get("/api/v1/search").status_code == 422
+    assert client.get("/search", params={"q": "' OR 1=1 --"}).status_code == 200

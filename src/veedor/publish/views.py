@@ -8,8 +8,10 @@ or name, or a device: images by SHA-256, people by pseudonym, tables by name.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -263,3 +265,63 @@ def _published(
         )
         out.append({"table": name, "votes": votes, "valid": row.valid, "nulos": row.nulos})
     return out
+
+
+MAX_RESULTS = 20
+
+
+def _plain(text: str) -> str:
+    """Lower case, without accents: "Simón Bolívar" and "simon bolivar" are the same."""
+    return "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    ).casefold()
+
+
+def search_view(session: Session, definition: ElectionDefinition, query: str) -> dict[str, Any]:
+    """Units and mesas for what a person typed: a code (a state's to a centre's, or CENTRO.MESA
+    as printed on the acta), or a name, found despite accents, case and a typo or two."""
+    q = query.strip()[:100]
+    results: list[dict[str, Any]] = []
+    centre, dot, number = q.replace(" ", ".").partition(".")
+    if centre.isascii() and centre.isdigit():
+        if dot and number.isdigit() and len(centre) == definition.centre_code_digits:
+            try:
+                found = mesa_view(session, definition, centre, int(number))
+                results.append({"kind": "mesa", "code": found["code"], "name": found["centre"]["name"]})
+            except NotFound:
+                pass
+        name = session.scalar(
+            select(GeoUnit.name).where(GeoUnit.election == definition.id, GeoUnit.code == centre)
+        )
+        if name is not None or session.scalar(
+            select(ActaRecord.id).where(ActaRecord.centre == centre).limit(1)
+        ):
+            results.append({"kind": "unit", "code": centre, "name": name})
+    elif len(q) >= 3:
+        levels = {lv.code_digits: lv.name for lv in definition.levels}
+        names = {
+            code: (name, levels.get(len(code)))
+            for code, name in session.execute(
+                select(GeoUnit.code, GeoUnit.name).where(
+                    GeoUnit.election == definition.id, GeoUnit.name.is_not(None)
+                )
+            )
+        }
+        choices = {code: _plain(name or "") for code, (name, _level) in names.items()}
+        for _text, score, code in process.extract(
+            _plain(q), choices, scorer=fuzz.WRatio, limit=MAX_RESULTS, score_cutoff=80
+        ):
+            name, level = names[code]
+            results.append(
+                {"kind": "unit", "level": level, "code": code, "name": name, "score": round(score)}
+            )
+    for r in results:
+        r.setdefault("level", "mesa" if r["kind"] == "mesa" else _level_name(definition, r["code"]))
+    return {"api": API_VERSION, "query": q, "results": results}
+
+
+def _level_name(definition: ElectionDefinition, code: str) -> str | None:
+    try:
+        return definition.levels[level_of(definition, code)].name
+    except NotFound:
+        return None

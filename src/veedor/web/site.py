@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from fastapi import Path as PathParam
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import func, select
@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import LANGUAGES
-from veedor.publish.views import NotFound, mesa_view, unit_view
+from veedor.publish.views import NotFound, mesa_view, search_view, unit_view
 from veedor.store import Store
 from veedor.store.schema import (
     Evidence,
@@ -127,6 +127,15 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
     def api_mesa(request: Request, centre: str, mesa: int = PathParam(ge=1, le=999)) -> Response:
         centre = unit_code(centre)
         return api(request, view(("mesa", centre, mesa), lambda s: mesa_view(s, definition, centre, mesa)))
+
+    @app.get("/search", include_in_schema=False)
+    def search(request: Request, q: str = Query("", max_length=200)) -> Response:
+        shown = view(("search", q.strip()[:100]), lambda s: search_view(s, definition, q))
+        return page(request, "site/search.html", {"v": shown.data})
+
+    @app.get("/api/v1/search", summary="Units and mesas by code or name (accents, case and typos forgiven)")
+    def api_search(request: Request, q: str = Query(min_length=1, max_length=200)) -> Response:
+        return api(request, view(("search", q.strip()[:100]), lambda s: search_view(s, definition, q)))
 
     @app.get("/image/{sha}", include_in_schema=False)
     def image(sha: str) -> Response:

@@ -209,3 +209,22 @@ def test_a_search_with_nothing_to_find_says_so_and_never_fails(site):
     assert client.get("/api/v1/search", params={"q": "x" * 300}).status_code == 422
     assert client.get("/api/v1/search").status_code == 422
     assert client.get("/search", params={"q": "' OR 1=1 --"}).status_code == 200
+
+
+def test_the_home_page_sets_the_verified_result_beside_each_table_and_bulletin(definition, tmp_path):
+    """On the national data (V1 and the CNE's bulletins, no scanned acta): each is a named
+    source of its own, with the figures the database holds."""
+    from v1db import v1_store
+
+    store = v1_store()
+    client = TestClient(create_site(store, definition, tmp_path))
+    data = client.get("/api/v1/national").json()
+    assert [t["table"] for t in data["tables"]] == ["RESULTADOS_2024_CSV_V1.csv"]
+    assert data["tables"][0]["actas"] == 24532
+    assert [o["source"] for o in data["official"]] == ["boletin-1", "boletin-2"]
+    with store.session() as session:
+        v1 = tally(session, definition, "national", "table:1").rows[0]
+    assert data["tables"][0]["votes"] == v1.votes
+    page = client.get("/").text
+    assert "Junto a las otras fuentes" in page and "Oficial boletin-2" in page
+    assert "{:,}".format(data["tables"][0]["valid"]) in page

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
+from veedor.store.official import OfficialSource, OfficialUnit, OfficialVotes
 from veedor.store.records import set_aside_of
 from veedor.store.review import trail
 from veedor.store.schema import (
@@ -91,6 +92,8 @@ def unit_view(session: Session, definition: ElectionDefinition, code: str | None
         "result": _row(found) if found is not None else None,
         "coverage": (here.coverage_units[code].as_dict() if code and code in here.coverage_units else None),
         "updated_at": _updated(session),
+        "tables": _tables_at(session, definition, level, code),
+        "official": _official_at(session, definition, level, code or ""),
     }
     if index < 0 and found is not None:
         view["coverage"] = found.coverage.as_dict() if found.coverage is not None else None
@@ -118,6 +121,65 @@ def unit_view(session: Session, definition: ElectionDefinition, code: str | None
         view["children_level"] = "mesa"
         view["children"] = _mesas_of(session, definition, code or "")
     return view
+
+
+def _tables_at(
+    session: Session, definition: ElectionDefinition, level: str, code: str | None
+) -> list[dict[str, Any]]:
+    """Each imported results table's own tally of the unit, as a named source of its own."""
+    out = []
+    for table_id, name in session.execute(
+        select(ResultTable.id, ResultTable.name)
+        .where(ResultTable.election == definition.id)
+        .order_by(ResultTable.id)
+    ):
+        rows = tally(session, definition, level, f"table:{table_id}").rows
+        row = next((r for r in rows if level == "national" or r.code == code), None)
+        if row is not None:
+            out.append(
+                {
+                    "table": name,
+                    "votes": dict(row.votes),
+                    "valid": row.valid,
+                    "nulos": row.nulos,
+                    "actas": row.actas,
+                }
+            )
+    return out
+
+
+def _official_at(
+    session: Session, definition: ElectionDefinition, level: str, code: str
+) -> list[dict[str, Any]]:
+    """What each official bulletin said of the unit, when it says anything at this level."""
+    out = []
+    rows = session.execute(
+        select(OfficialSource, OfficialUnit)
+        .join(OfficialUnit, OfficialUnit.source_id == OfficialSource.id)
+        .where(
+            OfficialSource.election == definition.id, OfficialUnit.level == level, OfficialUnit.code == code
+        )
+        .order_by(OfficialSource.id)
+    )
+    for source, unit in rows:
+        votes = dict(
+            session.execute(
+                select(OfficialVotes.candidate, OfficialVotes.votes).where(OfficialVotes.unit_id == unit.id)
+            ).all()
+        )
+        out.append(
+            {
+                "source": source.key,
+                "authority": source.authority,
+                "announced_at": source.announced_at,
+                "actas_pct": source.actas_pct,
+                "votes": votes,
+                "valid": unit.valid,
+                "nulos": unit.nulos,
+                "others": unit.others,
+            }
+        )
+    return out
 
 
 def _names(session: Session, definition: ElectionDefinition, code: str | None) -> dict[str, str | None]:

@@ -5,6 +5,7 @@ nothing can be written, none of the desk's routes exist, and images carry no met
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -228,3 +229,59 @@ def test_the_home_page_sets_the_verified_result_beside_each_table_and_bulletin(d
     page = client.get("/").text
     assert "Junto a las otras fuentes" in page and "Oficial boletin-2" in page
     assert "{:,}".format(data["tables"][0]["valid"]) in page
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def _loaded_with_metadata(gray) -> bytes:
+    """A JPEG carrying everything a phone or an editor leaves behind: EXIF (device, capture
+    time, owner, GPS position), an XMP packet, IPTC (Photoshop APP13) and a JFXX thumbnail."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x013B] = "JuanPhoneMaker", "JuanPhone 12", "Juan Perez"
+    exif[0x0132] = "2024:07:28 18:45:00"
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (10.0, 29.0, 51.0), 3: "W", 4: (66.0, 52.0, 7.0)})
+    out = io.BytesIO()
+    Image.fromarray(gray).save(out, "JPEG", quality=90, exif=exif)
+    thumb = io.BytesIO()
+    Image.fromarray(gray).resize((40, 40)).save(thumb, "JPEG")
+    xmp = b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta><dc:creator>Juan Perez XMP</dc:creator></x:xmpmeta>"
+    by_line = b"\x1c\x02\x50" + len(b"Juan Perez IPTC").to_bytes(2, "big") + b"Juan Perez IPTC"
+    iptc = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00" + len(by_line).to_bytes(4, "big") + by_line
+    jfxx = b"JFXX\x00\x10" + thumb.getvalue()
+    data = out.getvalue()
+    return data[:2] + _segment(0xE1, xmp) + _segment(0xED, iptc) + _segment(0xE0, jfxx) + data[2:]
+
+
+def test_a_photo_with_every_kind_of_metadata_is_published_with_none(tmp_path, definition):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    photo = folder / "Juan_Perez_en_su_casa.jpg"
+    photo.write_bytes(_loaded_with_metadata(qr_image(payload(mesa=5, votes=[3] + [1] * 37))))
+    with Image.open(photo) as original:  # it really carries them
+        assert original.getexif().get(0x013B) == "Juan Perez" and original.getexif().get_ifd(0x8825)
+    assert b"Juan Perez XMP" in photo.read_bytes() and b"Photoshop 3.0" in photo.read_bytes()
+    store = open_store(str(tmp_path / "v.db"))
+    scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
+    client = TestClient(create_site(store, definition, tmp_path / "ev"))
+    mesa = client.get(f"/api/v1/mesas/{CENTRE}/5").json()
+    public = client.get(f"/image/{mesa['copies'][0]['image']}").content
+    for trace in (b"Juan", b"Exif", b"xap/1.0", b"Photoshop", b"8BIM", b"JFXX", b"2024:07:28", b"GPS"):
+        assert trace not in public, trace
+    with Image.open(io.BytesIO(public)) as img:
+        assert not img.getexif() and set(img.info) <= {
+            "jfif",
+            "jfif_version",
+            "jfif_unit",
+            "jfif_density",
+            "dpi",
+            "progressive",
+            "progression",
+            "adobe",
+            "adobe_transform",
+        }
+    pages = client.get(f"/m/{CENTRE}/5").text + json.dumps(mesa) + client.get(f"/api/v1/units/{CENTRE}").text
+    assert "Juan" not in pages and "casa" not in pages and str(tmp_path) not in pages
+    store.engine.dispose()

@@ -24,6 +24,22 @@ def test_demo_end_to_end(tmp_path):
     copies = {r["grade"] for r in map(json.loads, (out / "copies-report.jsonl").read_text().splitlines())}
     assert copies == {"qr_only", "contradictory"}
     assert "counted 23" in text and "with alerts 1" in text
+    # It ends by offering the public site, which serves what it just counted.
+    assert "veedor serve --db" in text
+    from fastapi.testclient import TestClient
+
+    from veedor.definitions import load_definition
+    from veedor.store import open_store
+    from veedor.web.site import create_site
+
+    store = open_store(str(out / "veedor.db"))
+    site = TestClient(create_site(store, load_definition("ve-2024-presidential"), out / "evidence"))
+    national = site.get("/api/v1/national").json()
+    assert national["result"]["actas"] == 23 and national["tables"][0]["actas"] == 24532
+    counted = [m for m in site.get("/api/v1/units/040202001").json()["children"] if m["counted"]]
+    first = site.get(f"/api/v1/mesas/040202001/{counted[0]['mesa']}").json()
+    assert site.get(f"/image/{first['copies'][0]['image']}").headers["content-type"] == "image/jpeg"
+    store.engine.dispose()
     # It only ever deletes a folder it made itself.
     foreign = tmp_path / "not-a-demo"
     foreign.mkdir()

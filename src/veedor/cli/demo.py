@@ -125,6 +125,8 @@ def demo(
             f"  veedor tally --db {db} --level mesa\n"
             f"  veedor mesas --db {db} --alerts\n"
             f"  veedor scan MIS_ACTAS/ --db {db} --jsonl informe.jsonl\n"
+            f"  veedor serve --db {db} --evidence {out_dir / 'evidence'}   "
+            "# el sitio público / the public site: http://127.0.0.1:8080/\n"
             "  veedor --help",
             title="veedor demo",
         )

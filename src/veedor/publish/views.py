@@ -67,113 +67,143 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def unit_view(session: Session, definition: ElectionDefinition, code: str | None = None) -> dict[str, Any]:
-    """The nation (``code`` None) or one unit: its verified tally and coverage, its parents, and
-    one row per unit below it (for a centre: per mesa, counted or not)."""
-    index = level_of(definition, code)
-    level = "national" if index < 0 else definition.levels[index].name
-    here = tally(session, definition, level, SCAN)
-    found = next((r for r in here.rows if index < 0 or r.code == code), None)
-    names = _names(session, definition, code)
-    if index >= 0 and found is None and code not in names:
-        raise NotFound(code)
-    view: dict[str, Any] = {
-        "api": API_VERSION,
-        "election": definition.id,
-        "level": level,
-        "code": code,
-        "name": names.get(code or "", None) if index >= 0 else None,
-        "parents": [
-            {"level": lv.name, "code": code[: lv.code_digits], "name": names.get(code[: lv.code_digits])}
-            for lv in definition.levels[:index]
-        ]
-        if code
-        else [],
-        "candidates": _candidates(definition),
-        "result": _row(found) if found is not None else None,
-        "coverage": (here.coverage_units[code].as_dict() if code and code in here.coverage_units else None),
-        "updated_at": _updated(session),
-        "tables": _tables_at(session, definition, level, code),
-        "official": _official_at(session, definition, level, code or ""),
-    }
-    if index < 0 and found is not None:
-        view["coverage"] = found.coverage.as_dict() if found.coverage is not None else None
-    if index + 1 < len(definition.levels):
-        below = definition.levels[index + 1].name
-        rows = tally(session, definition, below, SCAN)
-        counted = {r.code: r for r in rows.rows if not code or r.code.startswith(code)}
-        units = sorted({c for c in rows.coverage_units if not code or c.startswith(code)} | set(counted))
-        view["children_level"] = below
-        view["children"] = [
-            _row(counted[c])
-            if c in counted
-            else {
-                "code": c,
-                "name": names.get(c),
-                "votes": None,
-                "valid": 0,
-                "nulos": 0,
-                "actas": 0,
-                "coverage": rows.coverage_units[c].as_dict(),
+    """The nation (``code`` None) or one unit: see :meth:`Snapshot.unit`."""
+    return Snapshot(session, definition).unit(code)
+
+
+class Snapshot:
+    """Every tally the unit pages show, read once (each level verified, each imported table,
+    each bulletin, the names, each centre's mesas): a page is then only put together, and the
+    served site and the static one build theirs from the same numbers."""
+
+    def __init__(self, session: Session, definition: ElectionDefinition) -> None:
+        self.definition = definition
+        levels = ["national", *(lv.name for lv in definition.levels)]
+        self.verified = {lv: tally(session, definition, lv, SCAN) for lv in levels}
+        self.rows = {lv: {r.code: r for r in t.rows} for lv, t in self.verified.items()}
+        self.names: dict[str, str | None] = dict(
+            session.execute(select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)).all()
+        )
+        self.tables: list[tuple[str, dict[str, Any]]] = []
+        for table_id, name in session.execute(
+            select(ResultTable.id, ResultTable.name)
+            .where(ResultTable.election == definition.id)
+            .order_by(ResultTable.id)
+        ):
+            rows = {
+                row.code: row
+                for lv in levels
+                for row in tally(session, definition, lv, f"table:{table_id}").rows
             }
-            for c in units
-        ]
-    else:
-        view["children_level"] = "mesa"
-        view["children"] = _mesas_of(session, definition, code or "")
-    return view
+            self.tables.append((name, rows))
+        self.official = _official(session, definition)
+        self.mesas: dict[str, list[dict[str, Any]]] = {}
+        for record in session.scalars(
+            select(ActaRecord)
+            .where(ActaRecord.election == definition.id)
+            .order_by(ActaRecord.centre, ActaRecord.mesa)
+        ):
+            self.mesas.setdefault(record.centre, []).append(_mesa_row(definition, record))
+        self.updated = _updated(session)
 
+    def codes(self) -> list[str]:
+        """Every unit with a page: the registry's, and any with a counted acta."""
+        digits = {lv.code_digits for lv in self.definition.levels}
+        known = {c for c in self.names if len(c) in digits and c.isdigit()}
+        for level in self.definition.levels:
+            known |= set(self.verified[level.name].coverage_units) | set(self.rows[level.name])
+        return sorted(known)
 
-def _tables_at(
-    session: Session, definition: ElectionDefinition, level: str, code: str | None
-) -> list[dict[str, Any]]:
-    """Each imported results table's own tally of the unit, as a named source of its own."""
-    out = []
-    for table_id, name in session.execute(
-        select(ResultTable.id, ResultTable.name)
-        .where(ResultTable.election == definition.id)
-        .order_by(ResultTable.id)
-    ):
-        rows = tally(session, definition, level, f"table:{table_id}").rows
-        row = next((r for r in rows if level == "national" or r.code == code), None)
-        if row is not None:
-            out.append(
-                {
-                    "table": name,
-                    "votes": dict(row.votes),
-                    "valid": row.valid,
-                    "nulos": row.nulos,
-                    "actas": row.actas,
-                }
+    def unit(self, code: str | None = None) -> dict[str, Any]:
+        """The nation (``code`` None) or one unit: its verified tally and coverage, its parents,
+        each imported table's and each bulletin's figure, and one row per unit below it (for a
+        centre: per mesa, counted or not)."""
+        definition, names = self.definition, self.names
+        index = level_of(definition, code)
+        level = "national" if index < 0 else definition.levels[index].name
+        here = self.verified[level]
+        found = (
+            self.rows[level].get(code or "") if index >= 0 else next(iter(self.rows[level].values()), None)
+        )
+        if index >= 0 and found is None and code not in names and code not in here.coverage_units:
+            raise NotFound(code)
+        key = code or ""
+        view: dict[str, Any] = {
+            "api": API_VERSION,
+            "election": definition.id,
+            "level": level,
+            "code": code,
+            "name": names.get(key) if index >= 0 else None,
+            "parents": [
+                {"level": lv.name, "code": key[: lv.code_digits], "name": names.get(key[: lv.code_digits])}
+                for lv in definition.levels[:index]
+            ],
+            "candidates": _candidates(definition),
+            "result": _row(found) if found is not None else None,
+            "coverage": here.coverage_units[key].as_dict() if key in here.coverage_units else None,
+            "updated_at": self.updated,
+            "tables": [
+                {"table": name, "votes": dict(r.votes), "valid": r.valid, "nulos": r.nulos, "actas": r.actas}
+                for name, rows in self.tables
+                if (r := rows.get(key if index >= 0 else "")) is not None
+            ],
+            "official": self.official.get((level, key), []),
+        }
+        if index < 0 and found is not None:
+            view["coverage"] = found.coverage.as_dict() if found.coverage is not None else None
+        if index + 1 < len(definition.levels):
+            below = definition.levels[index + 1].name
+            counted = {c: r for c, r in self.rows[below].items() if c.startswith(key)}
+            units = sorted(
+                {c for c in self.verified[below].coverage_units if c.startswith(key)} | set(counted)
             )
-    return out
+            view["children_level"] = below
+            view["children"] = [
+                _row(counted[c])
+                if c in counted
+                else {
+                    "code": c,
+                    "name": names.get(c),
+                    "votes": None,
+                    "valid": 0,
+                    "nulos": 0,
+                    "actas": 0,
+                    "coverage": self.verified[below].coverage_units[c].as_dict(),
+                }
+                for c in units
+            ]
+        else:
+            view["children_level"] = "mesa"
+            view["children"] = self.mesas.get(key, [])
+        return view
 
 
-def _official_at(
-    session: Session, definition: ElectionDefinition, level: str, code: str
-) -> list[dict[str, Any]]:
-    """What each official bulletin said of the unit, when it says anything at this level."""
-    out = []
-    rows = session.execute(
+def _official(
+    session: Session, definition: ElectionDefinition
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """What each official bulletin said of each unit it names, by (level, code)."""
+    votes: dict[int, dict[str, int]] = {}
+    for unit_id, candidate, n in session.execute(
+        select(OfficialVotes.unit_id, OfficialVotes.candidate, OfficialVotes.votes)
+        .join(OfficialUnit, OfficialUnit.id == OfficialVotes.unit_id)
+        .join(OfficialSource, OfficialSource.id == OfficialUnit.source_id)
+        .where(OfficialSource.election == definition.id, OfficialUnit.level != "mesa")
+    ):
+        votes.setdefault(unit_id, {})[candidate] = n
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for source, unit in session.execute(
         select(OfficialSource, OfficialUnit)
         .join(OfficialUnit, OfficialUnit.source_id == OfficialSource.id)
-        .where(
-            OfficialSource.election == definition.id, OfficialUnit.level == level, OfficialUnit.code == code
-        )
+        .where(OfficialSource.election == definition.id, OfficialUnit.level != "mesa")
         .order_by(OfficialSource.id)
-    )
-    for source, unit in rows:
-        votes = dict(
-            session.execute(
-                select(OfficialVotes.candidate, OfficialVotes.votes).where(OfficialVotes.unit_id == unit.id)
-            ).all()
-        )
-        out.append(
+    ):
+        out.setdefault((unit.level, unit.code), []).append(
             {
                 "source": source.key,
                 "authority": source.authority,
                 "announced_at": source.announced_at,
                 "actas_pct": source.actas_pct,
-                "votes": votes,
+                "votes": votes.get(unit.id, {}),
                 "valid": unit.valid,
                 "nulos": unit.nulos,
                 "others": unit.others,
@@ -182,36 +212,26 @@ def _official_at(
     return out
 
 
+def _mesa_row(definition: ElectionDefinition, record: ActaRecord) -> dict[str, Any]:
+    counted = record.status == ActaState.OK.value and record.votes is not None
+    totals = definition.totals_by_candidate(record.votes) if counted and record.votes else None
+    return {
+        "code": f"{record.centre}.{record.mesa:02d}",
+        "mesa": record.mesa,
+        "state": record.status,
+        "counted": counted,
+        "votes": totals,
+        "valid": sum(totals.values()) if totals else 0,
+        "nulos": record.nulos if counted else 0,
+    }
+
+
 def _names(session: Session, definition: ElectionDefinition, code: str | None) -> dict[str, str | None]:
     query = select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)
     if code:
         prefixes = [code[: lv.code_digits] for lv in definition.levels if lv.code_digits <= len(code)]
         query = query.where(GeoUnit.code.in_(prefixes) | GeoUnit.code.startswith(code))
     return dict(session.execute(query).all())
-
-
-def _mesas_of(session: Session, definition: ElectionDefinition, centre: str) -> list[dict[str, Any]]:
-    records = session.scalars(
-        select(ActaRecord)
-        .where(ActaRecord.election == definition.id, ActaRecord.centre == centre)
-        .order_by(ActaRecord.mesa)
-    )
-    out = []
-    for r in records:
-        counted = r.status == ActaState.OK.value and r.votes is not None
-        totals = definition.totals_by_candidate(r.votes) if counted and r.votes else None
-        out.append(
-            {
-                "code": f"{r.centre}.{r.mesa:02d}",
-                "mesa": r.mesa,
-                "state": r.status,
-                "counted": counted,
-                "votes": totals,
-                "valid": sum(totals.values()) if totals else 0,
-                "nulos": r.nulos if counted else 0,
-            }
-        )
-    return out
 
 
 def _updated(session: Session) -> str | None:

@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import LANGUAGES
-from veedor.publish.views import NotFound, mesa_view, search_view, unit_view
+from veedor.publish.views import NotFound, Snapshot, mesa_view, search_view
 from veedor.store import Store
 from veedor.store.schema import (
     Evidence,
@@ -71,18 +71,9 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
 
     def page(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:
         lang = language_of(request)
-        other = next(code for code in LANGUAGES if code != lang)
-        html = (
-            environment(lang)
-            .get_template(template)
-            .render(
-                lang=lang,
-                other_lang=other,
-                path=request.url.path,
-                election=definition.name_en if lang == "en" else definition.name_es,
-                levels={lv.name: (lv.label_en if lang == "en" else lv.label_es) for lv in definition.levels},
-                **data,
-            )
+        path = request.url.path
+        html = render_page(
+            definition, template, lang, lambda kind, *parts: served_url(path, kind, *parts), data
         )
         response = HTMLResponse(html, status_code=status)
         if request.query_params.get("lang") in LANGUAGES:
@@ -99,13 +90,15 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         return page(
-            request, "site/unit.html", {"v": view(("unit", None), lambda s: unit_view(s, definition)).data}
+            request,
+            "site/unit.html",
+            {"v": view(("unit", None), lambda _s: views.snapshot(definition).unit()).data},
         )
 
     @app.get("/u/{code}", include_in_schema=False)
     def unit(request: Request, code: str) -> Response:
         code = unit_code(code)
-        shown = view(("unit", code), lambda s: unit_view(s, definition, code))
+        shown = view(("unit", code), lambda _s: views.snapshot(definition).unit(code))
         return page(request, "site/unit.html", {"v": shown.data})
 
     @app.get("/m/{centre}/{mesa}", include_in_schema=False)
@@ -116,12 +109,12 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
 
     @app.get("/api/v1/national", summary="The nation: verified tally, coverage, one row per state")
     def api_national(request: Request) -> Response:
-        return api(request, view(("unit", None), lambda s: unit_view(s, definition)))
+        return api(request, view(("unit", None), lambda _s: views.snapshot(definition).unit()))
 
     @app.get("/api/v1/units/{code}", summary="One unit (state ... centre): tally, coverage, units below")
     def api_unit(request: Request, code: str) -> Response:
         code = unit_code(code)
-        return api(request, view(("unit", code), lambda s: unit_view(s, definition, code)))
+        return api(request, view(("unit", code), lambda _s: views.snapshot(definition).unit(code)))
 
     @app.get("/api/v1/mesas/{centre}/{mesa}", summary="One mesa: its numbers, copies, checks and decisions")
     def api_mesa(request: Request, centre: str, mesa: int = PathParam(ge=1, le=999)) -> Response:
@@ -181,6 +174,49 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
     return app
 
 
+Url = Callable[..., str]
+
+
+def render_page(
+    definition: ElectionDefinition, template: str, lang: str, url: Url, data: dict[str, Any], **extra: Any
+) -> str:
+    """One public page in ``lang``; ``url(kind, *parts)`` makes every link (served or static)."""
+    other = next(code for code in LANGUAGES if code != lang)
+    return (
+        environment(lang)
+        .get_template(template)
+        .render(
+            lang=lang,
+            other_lang=other,
+            url=url,
+            searchable=extra.pop("searchable", True),
+            election=definition.name_en if lang == "en" else definition.name_es,
+            levels={lv.name: (lv.label_en if lang == "en" else lv.label_es) for lv in definition.levels},
+            **data,
+            **extra,
+        )
+    )
+
+
+def served_url(path: str, kind: str, *parts: Any) -> str:
+    """Links of the served site: absolute paths."""
+    if kind == "lang":
+        return f"{path}?lang={parts[0]}"
+    return "/" + PLACES[kind](*parts)
+
+
+PLACES: dict[str, Callable[..., str]] = {
+    "home": lambda: "",
+    "u": lambda code: f"u/{code}",
+    "m": lambda centre, mesa: f"m/{centre}/{mesa}",
+    "image": lambda sha: f"image/{sha}",
+    "static": lambda name: f"static/{name}",
+    "api_unit": lambda code: f"api/v1/units/{code}" if code else "api/v1/national",
+    "api_mesa": lambda centre, mesa: f"api/v1/mesas/{centre}/{mesa}",
+}
+"""Where each kind of page lives, relative to the site's root (the static site adds suffixes)."""
+
+
 def api(request: Request, shown: Shown) -> Response:
     """JSON with an ETag of its own bytes: a client that has it gets 304 and no body."""
     headers = {"ETag": shown.etag, "Cache-Control": "public, max-age=60"}
@@ -207,6 +243,7 @@ class Views:
         self._version: tuple[Any, ...] = ()
         self._checked = 0.0
         self._built: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Shown]] = OrderedDict()
+        self._snapshot: tuple[tuple[Any, ...], Snapshot] | None = None
 
     def version(self) -> tuple[Any, ...]:
         now = time.monotonic()
@@ -224,6 +261,18 @@ class Views:
         with self._lock:
             self._version, self._checked = version, now
         return version
+
+    def snapshot(self, definition: ElectionDefinition) -> Snapshot:
+        """Every tally of the unit pages, read once per state of the data."""
+        version = self.version()
+        with self._lock:
+            if self._snapshot is not None and self._snapshot[0] == version:
+                return self._snapshot[1]
+        with self.store.session() as session:
+            snapshot = Snapshot(session, definition)
+        with self._lock:
+            self._snapshot = (version, snapshot)
+        return snapshot
 
     def get(self, key: tuple[Any, ...], build: Callable[[Session], dict[str, Any]]) -> Shown:
         version = self.version()

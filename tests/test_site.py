@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -285,3 +286,48 @@ def test_a_photo_with_every_kind_of_metadata_is_published_with_none(tmp_path, de
     pages = client.get(f"/m/{CENTRE}/5").text + json.dumps(mesa) + client.get(f"/api/v1/units/{CENTRE}").text
     assert "Juan" not in pages and "casa" not in pages and str(tmp_path) not in pages
     store.engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_rewrites_only_changes(
+    site, definition, tmp_path
+):
+    import re as regex
+
+    from veedor.web.static_site import write_static
+
+    client, store = site
+    evidence = Path(store.url.removeprefix("sqlite:///")).parent / "ev"
+    out = tmp_path / "public"
+    first = write_static(store, definition, evidence, out)
+    assert first.written == len(first.files) and first.images == 4 and not first.images_missing
+    for path, api_path in (
+        ("api/v1/national.json", "/api/v1/national"),
+        (f"api/v1/mesas/{CENTRE}/1.json", f"/api/v1/mesas/{CENTRE}/1"),
+    ):
+        assert json.loads((out / path).read_text()) == client.get(api_path).json(), path
+    assert (
+        json.loads((out / f"api/v1/units/{CENTRE}.json").read_text())
+        == client.get(f"/api/v1/units/{CENTRE}").json()
+    )
+    pages = sorted(out.rglob("*.html"))
+    assert (out / "index.html").is_file() and (out / "en" / "index.html").is_file() and len(pages) > 20
+    # The drill-down to the scanned centre, its mesas, and every 97th page of the rest.
+    walk = [out / "index.html", *(out / "u" / f"{CENTRE[:n]}.html" for n in (2, 4, 6, 9))]
+    walk += sorted((out / "m" / CENTRE).glob("*.html")) + sorted((out / "en" / "m" / CENTRE).glob("*.html"))
+    broken = []
+    for page in walk + pages[::97]:
+        html = page.read_text()
+        assert 'href="/' not in html and 'src="/' not in html, page
+        for link in regex.findall(r'(?:href|src)="([^"#?]+)"', html):
+            if not (page.parent / link).resolve().is_file():
+                broken.append((page.relative_to(out), link))
+    assert not broken, broken[:5]
+    assert "Resultado nacional" in (out / "index.html").read_text()
+    assert "National result" in (out / "en" / "index.html").read_text()
+    for image in out.glob("image/*.jpg"):
+        assert b"Juan" not in image.read_bytes() and b"Exif" not in image.read_bytes()
+    again = write_static(store, definition, evidence, out)
+    assert again.written == 0 and again.unchanged == len(again.files)
+    manifest = json.loads((out / "manifest.json").read_text())["files"]
+    assert manifest == {p: h for p, h in again.files.items()}

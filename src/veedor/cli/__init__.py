@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "review",
     "desk",
     "serve",
+    "publish",
 )
 
 

@@ -9,6 +9,8 @@ or name, or a device: images by SHA-256, people by pseudonym, tables by name.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
 from veedor.store.official import OfficialSource, OfficialUnit, OfficialVotes
-from veedor.store.records import set_aside_of
+from veedor.store.records import set_aside_among
 from veedor.store.review import trail
 from veedor.store.schema import (
     ActaRecord,
@@ -30,6 +32,8 @@ from veedor.store.schema import (
     ResultRow,
     ResultTable,
     ResultVotes,
+    ReviewEntry,
+    ReviewVerdict,
 )
 from veedor.tally.aggregate import SCAN, tally
 
@@ -136,7 +140,7 @@ class Snapshot:
             "name": names.get(key) if index >= 0 else None,
             "parents": [
                 {"level": lv.name, "code": key[: lv.code_digits], "name": names.get(key[: lv.code_digits])}
-                for lv in definition.levels[:index]
+                for lv in (definition.levels[:index] if index >= 0 else ())
             ],
             "candidates": _candidates(definition),
             "result": _row(found) if found is not None else None,
@@ -254,9 +258,84 @@ def mesa_view(session: Session, definition: ElectionDefinition, centre: str, num
             Mesa.election == definition.id, Mesa.centre == centre, Mesa.number == number
         )
     )
-    if record is None and electors is None:
+    published = _published(session, definition, ResultRow.centre == centre, ResultRow.mesa == number)
+    if record is None and electors is None and not published:
         raise NotFound(f"{centre}.{number:02d}")
-    names = _names(session, definition, centre)
+    parts = MesaParts(
+        _names(session, definition, centre),
+        _copies(session, [record.id]) if record is not None else {},
+        {record.id: [_public_step(step) for step in trail(session, record)]} if record is not None else {},
+        published,
+    )
+    return _mesa(definition, centre, number, record, electors, parts)
+
+
+@dataclass
+class MesaParts:
+    """What mesa pages need beyond the mesa's own row, loaded for one mesa or for all at once."""
+
+    names: dict[str, str | None]
+    copies: dict[int, list[dict[str, Any]]]
+    people: dict[int, list[dict[str, Any]]]
+    published: dict[tuple[str, int], list[dict[str, Any]]]
+
+
+def all_mesa_views(session: Session, definition: ElectionDefinition) -> Iterator[dict[str, Any]]:
+    """:func:`mesa_view` of every mesa (in the registry, scanned, or in a published table), in a
+    few queries for all of them: what the static site writes."""
+    records = {
+        (r.centre, r.mesa): r
+        for r in session.scalars(select(ActaRecord).where(ActaRecord.election == definition.id))
+    }
+    electors = {
+        (c, n): e
+        for c, n, e in session.execute(
+            select(Mesa.centre, Mesa.number, Mesa.electors).where(Mesa.election == definition.id)
+        )
+    }
+    touched = set(session.scalars(select(ReviewEntry.acta_pk))) | set(
+        session.scalars(select(ReviewVerdict.acta_pk))
+    )
+    parts = MesaParts(
+        dict(
+            session.execute(select(GeoUnit.code, GeoUnit.name).where(GeoUnit.election == definition.id)).all()
+        ),
+        _copies(session, [r.id for r in records.values()]),
+        {
+            r.id: [_public_step(step) for step in trail(session, r)]
+            for r in records.values()
+            if r.id in touched
+        },
+        _published(session, definition),
+    )
+    for centre, number in sorted(set(records) | set(electors) | set(parts.published)):
+        if level_of_safe(definition, centre):
+            yield _mesa(
+                definition,
+                centre,
+                number,
+                records.get((centre, number)),
+                electors.get((centre, number)),
+                parts,
+            )
+
+
+def level_of_safe(definition: ElectionDefinition, code: str) -> bool:
+    try:
+        return level_of(definition, code) == len(definition.levels) - 1
+    except NotFound:
+        return False
+
+
+def _mesa(
+    definition: ElectionDefinition,
+    centre: str,
+    number: int,
+    record: ActaRecord | None,
+    electors: int | None,
+    parts: MesaParts,
+) -> dict[str, Any]:
+    names = parts.names
     view: dict[str, Any] = {
         "api": API_VERSION,
         "election": definition.id,
@@ -294,59 +373,72 @@ def mesa_view(session: Session, definition: ElectionDefinition, centre: str, num
             "alerts": [
                 {"kind": a["kind"], "image": a["sha256"], "detail": a["detail"]} for a in record.alerts or []
             ],
-            "copies": _copies(session, record),
-            "people": [_public_step(step) for step in trail(session, record)],
+            "copies": parts.copies.get(record.id, []),
+            "people": parts.people.get(record.id, []),
         }
-    view["published"] = _published(session, definition, centre, number)
+    view["published"] = parts.published.get((centre, number), [])
     return view
 
 
-def _copies(session: Session, record: ActaRecord) -> list[dict[str, Any]]:
-    aside = set_aside_of(session, record.id)
+def _copies(session: Session, acta_pks: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each mesa's copies (by SHA-256, the engine that read them and when, whether set aside)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not acta_pks:
+        return out
+    aside = set_aside_among(session, acta_pks)
     rows = session.execute(
         select(Evidence, Reading)
         .join(Reading, Reading.id == Evidence.reading_id)
-        .where(Evidence.acta_pk == record.id)
-        .order_by(Evidence.sha256)
+        .where(Evidence.acta_pk.in_(acta_pks))
+        .order_by(Evidence.acta_pk, Evidence.sha256)
     )
-    return [
-        {
-            "image": e.sha256,
-            "grade": e.grade,
-            "read_by": r.source,
-            "engine": r.engine,
-            "read_at": r.read_at.isoformat() if r.read_at else None,
-            "set_aside": aside.get(e.sha256),
-        }
-        for e, r in rows
-    ]
+    for e, r in rows:
+        out.setdefault(e.acta_pk, []).append(
+            {
+                "image": e.sha256,
+                "grade": e.grade,
+                "read_by": r.source,
+                "engine": r.engine,
+                "read_at": r.read_at.isoformat() if r.read_at else None,
+                "set_aside": aside.get(e.acta_pk, {}).get(e.sha256),
+            }
+        )
+    return out
+
+
+def _published(
+    session: Session, definition: ElectionDefinition, *where: Any
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """Each imported results table's row for each mesa (by the table's name, never its path)."""
+    chosen = (
+        select(ResultRow.id)
+        .join(ResultTable, ResultTable.id == ResultRow.table_id)
+        .where(ResultTable.election == definition.id, *where)
+    )
+    votes: dict[int, dict[str, int]] = {}
+    for row_id, candidate, n in session.execute(
+        select(ResultVotes.row_id, ResultVotes.candidate, ResultVotes.votes).where(
+            ResultVotes.row_id.in_(chosen)
+        )
+    ):
+        votes.setdefault(row_id, {})[candidate] = n
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row, name in session.execute(
+        select(ResultRow, ResultTable.name)
+        .join(ResultTable, ResultTable.id == ResultRow.table_id)
+        .where(ResultRow.id.in_(chosen))
+        .order_by(ResultTable.id, ResultRow.id)
+    ):
+        out.setdefault((row.centre, row.mesa), []).append(
+            {"table": name, "votes": votes.get(row.id, {}), "valid": row.valid, "nulos": row.nulos}
+        )
+    return out
 
 
 def _public_step(step: dict[str, Any]) -> dict[str, Any]:
     """A step of the mesa's trail at the review desk, as the public sees it: pseudonyms only."""
     keep = ("at", "kind", "by", "basis", "votes", "nulos", "blank", "image", "verdict", "other")
     return {k: step[k] for k in keep if k in step}
-
-
-def _published(
-    session: Session, definition: ElectionDefinition, centre: str, number: int
-) -> list[dict[str, Any]]:
-    """Each imported results table's row for the mesa (by the table's name, never its path)."""
-    out = []
-    rows = session.execute(
-        select(ResultRow, ResultTable.name)
-        .join(ResultTable, ResultTable.id == ResultRow.table_id)
-        .where(ResultTable.election == definition.id, ResultRow.centre == centre, ResultRow.mesa == number)
-        .order_by(ResultTable.id)
-    )
-    for row, name in rows:
-        votes = dict(
-            session.execute(
-                select(ResultVotes.candidate, ResultVotes.votes).where(ResultVotes.row_id == row.id)
-            ).all()
-        )
-        out.append({"table": name, "votes": votes, "valid": row.valid, "nulos": row.nulos})
-    return out
 
 
 MAX_RESULTS = 20

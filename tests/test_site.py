@@ -78,6 +78,7 @@ def test_the_national_page_and_api_say_what_the_tally_says(site, definition):
     assert "{:,}".format(api["result"]["valid"]) in page
     assert [c["code"] for c in api["children"]][:1] == ["01"]  # one row per state, registry order
     visitor = TestClient(client.app)  # its own cookies: the language it picks stays its own
+    assert "Compruébelo usted mismo" in client.get("/verify").text
     english = visitor.get("/?lang=en").text
     assert "National result from verified actas" in english and "Resultado nacional" not in english
     assert '<html lang="en">' in visitor.get("/u/04").text  # remembered
@@ -313,7 +314,11 @@ def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_re
     pages = sorted(out.rglob("*.html"))
     assert (out / "index.html").is_file() and (out / "en" / "index.html").is_file() and len(pages) > 20
     # The drill-down to the scanned centre, its mesas, and every 97th page of the rest.
-    walk = [out / "index.html", *(out / "u" / f"{CENTRE[:n]}.html" for n in (2, 4, 6, 9))]
+    walk = [
+        out / "index.html",
+        out / "verify.html",
+        *(out / "u" / f"{CENTRE[:n]}.html" for n in (2, 4, 6, 9)),
+    ]
     walk += sorted((out / "m" / CENTRE).glob("*.html")) + sorted((out / "en" / "m" / CENTRE).glob("*.html"))
     broken = []
     for page in walk + pages[::97]:

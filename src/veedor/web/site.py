@@ -107,6 +107,18 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
         shown = view(("mesa", centre, mesa), lambda s: mesa_view(s, definition, centre, mesa))
         return page(request, "site/mesa.html", {"v": shown.data})
 
+    @app.get("/verify", include_in_schema=False)
+    def verify(request: Request) -> Response:
+        return page(request, "site/verify.html", {"served": True})
+
+    @app.get("/manifest.json", include_in_schema=False)
+    def manifest() -> Response:
+        """Served, the site's files are its pages: the manifest is the static site's (see
+        ``veedor publish --static``); here, the list of what can be fetched."""
+        return JSONResponse(
+            {"api": "/api/v1/national", "docs": "/api/docs", "static": "veedor publish --static DIR"}
+        )
+
     @app.get("/api/v1/national", summary="The nation: verified tally, coverage, one row per state")
     def api_national(request: Request) -> Response:
         return api(request, view(("unit", None), lambda _s: views.snapshot(definition).unit()))
@@ -213,6 +225,8 @@ PLACES: dict[str, Callable[..., str]] = {
     "static": lambda name: f"static/{name}",
     "api_unit": lambda code: f"api/v1/units/{code}" if code else "api/v1/national",
     "api_mesa": lambda centre, mesa: f"api/v1/mesas/{centre}/{mesa}",
+    "verify": lambda: "verify",
+    "manifest": lambda: "manifest.json",
 }
 """Where each kind of page lives, relative to the site's root (the static site adds suffixes)."""
 

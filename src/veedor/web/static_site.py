@@ -62,6 +62,8 @@ def page_path(lang: str, kind: str, *parts: Any) -> str:
     base = lang_dir(lang)
     if kind == "home":
         return base + "index.html"
+    if kind == "verify":
+        return base + "verify.html"
     if kind == "u":
         return base + f"u/{parts[0]}.html"
     return base + f"m/{parts[0]}/{parts[1]}.html"
@@ -74,8 +76,10 @@ def static_url(here: str, lang: str, page: tuple[Any, ...]) -> Any:
     def url(kind: str, *parts: Any) -> str:
         if kind == "lang":
             return up + page_path(parts[0], *page)
-        if kind in ("home", "u", "m"):
+        if kind in ("home", "u", "m", "verify"):
             return up + page_path(lang, kind, *parts)
+        if kind == "manifest":
+            return up + MANIFEST
         if kind == "image":
             return up + f"image/{parts[0]}.jpg"
         if kind == "static":
@@ -137,12 +141,19 @@ def write_static(
         for lang in langs:
             here = page_path(lang, *page)
             html = render_page(
-                definition, template, lang, static_url(here, lang, page), {"v": data}, searchable=False
+                definition,
+                template,
+                lang,
+                static_url(here, lang, page),
+                {"v": data},
+                searchable=False,
+                served=False,
             )
             writer.put(here, html.encode())
 
     with store.session() as session:
         snapshot = Snapshot(session, definition)
+        pages("site/verify.html", {}, ("verify",))
         national = snapshot.unit()
         writer.put("api/v1/national.json", _json(national))
         pages("site/unit.html", national, ("home",))

@@ -336,3 +336,15 @@ def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_re
     assert again.written == 0 and again.unchanged == len(again.files)
     manifest = json.loads((out / "manifest.json").read_text())["files"]
     assert manifest == {p: h for p, h in again.files.items()}
+
+
+def test_one_address_past_its_rate_is_told_to_wait_and_others_are_not(site, definition):
+    _client, store = site
+    app = create_site(store, definition, Path("/nonexistent"), rate=5)
+    limited = TestClient(app)
+    statuses = [limited.get("/api/v1/national").status_code for _ in range(30)]
+    assert statuses[:10] == [200] * 10 and 429 in statuses  # a burst of 10, then 5 a second
+    other = TestClient(
+        create_site(store, definition, Path("/nonexistent"), rate=5), client=("10.0.0.9", 1234)
+    )
+    assert other.get("/api/v1/national").status_code == 200

@@ -24,6 +24,13 @@ def serve(
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
     evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    rate_limit: float = typer.Option(
+        20.0,
+        "--rate-limit",
+        min=0,
+        help="Peticiones por segundo por dirección (0: sin límite, p. ej. detrás de un CDN) / "
+        "requests per second per address (0: none, e.g. behind a CDN).",
+    ),
 ) -> None:
     """El sitio público: resultados verificados, cada mesa con sus actas, y una API JSON (solo lectura).
 
@@ -36,7 +43,7 @@ def serve(
 
     defn = get_definition(definition)
     store = get_store(db)
-    app = create_site(store, defn, evidence or default_evidence_root(store))
+    app = create_site(store, defn, evidence or default_evidence_root(store), rate=rate_limit)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"[bold]Sitio público / public site:[/] http://{shown}:{port}/  (API: /api/v1, /api/docs)")
     if host in LOCAL_HOSTS:

@@ -52,7 +52,11 @@ MAX_QUERY = 2048
 CODE = re.compile(r"[0-9]{1,16}")
 
 
-def create_site(store: Store, definition: ElectionDefinition, evidence_root: str | Path) -> FastAPI:
+def create_site(
+    store: Store, definition: ElectionDefinition, evidence_root: str | Path, rate: float = 0.0
+) -> FastAPI:
+    """The public site on ``store``. ``rate``: requests per second allowed to one address (a
+    burst of twice that), 0 for none (behind a CDN or a proxy every visitor has its address)."""
     app = FastAPI(
         title="veedor public API",
         version="1",
@@ -161,8 +165,12 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    limiter = RateLimiter(rate) if rate > 0 else None
+
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if limiter is not None and not limiter.allow(request.client.host if request.client else "?"):
+            return Response("too many requests", status_code=429, headers={"Retry-After": "1"})
         if len(str(request.url)) > MAX_QUERY:
             return Response("URI too long", status_code=414)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -184,6 +192,29 @@ def create_site(store: Store, definition: ElectionDefinition, evidence_root: str
         return page(request, "site/missing.html", {"status": exc.status_code}, status=exc.status_code)
 
     return app
+
+
+class RateLimiter:
+    """A token bucket per address: ``rate`` requests a second, bursts of twice that. Buckets of
+    addresses not seen for a minute are forgotten (nothing about visitors is kept longer)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.burst = rate, 2 * rate
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self._swept = time.monotonic()
+
+    def allow(self, address: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, seen = self._buckets.get(address, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - seen) * self.rate)
+            allowed = tokens >= 1.0
+            self._buckets[address] = (tokens - 1.0 if allowed else tokens, now)
+            if now - self._swept > 60:
+                self._buckets = {a: b for a, b in self._buckets.items() if now - b[1] < 60}
+                self._swept = now
+        return allowed
 
 
 Url = Callable[..., str]

@@ -365,6 +365,7 @@ end
 function request()
   counter = counter + 1
   local t = targets[(counter %% #targets) + 1]
+  if t[2] == "" then return wrk.format("GET", t[1]) end
   return wrk.format("GET", t[1], {["Cookie"] = t[2]})
 end
 function response(status, headers, body)

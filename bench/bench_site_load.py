@@ -50,7 +50,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from bench_desk_load import HOST, LUA, OUT, VERSION, build, free_port, pct, stop_desk
+from bench_desk_load import HOST, OUT, VERSION, build, free_port, pct, stop_desk, wrk
 from veedor.definitions import load_definition
 from veedor.store import open_store
 from veedor.store.schema import ActaRecord
@@ -68,9 +68,6 @@ AIMS = {"api": 500.0, "page": 200.0, "p99": 100.0}
 """The issue's aims: API lookups/s, mesa pages/s (2 cores), p99 ms at 100 clients."""
 WARMUP_S = 3
 
-SITE_LUA = LUA.replace('wrk.format("GET", t[1], {["Cookie"] = t[2]})', 'wrk.format("GET", t[1])')
-"""bench_desk_load's script (rotating paths, counting answers not 200), without a cookie."""
-assert SITE_LUA != LUA, "bench_desk_load.LUA changed: update the replacement above"
 
 STATIC_APP = """\
 from fastapi import FastAPI
@@ -191,19 +188,8 @@ def first_answers(url: str, paths: list[str], budget: float) -> tuple[list[float
 
 
 def wrk_paths(url: str, paths: list[str], seconds: int, work: Path) -> dict:
-    """``wrk -t2 -c100`` rotating over ``paths`` (bench_desk_load's script, no cookie)."""
-    lines = "\n".join(f"targets[{i + 1}] = {{{json.dumps(p)}}}" for i, p in enumerate(paths))
-    script = work / "targets.lua"
-    script.write_text(SITE_LUA % {"targets": lines})
-    command = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s"]
-    done = subprocess.run(
-        [*command, "-s", str(script), url], capture_output=True, text=True, timeout=seconds + 60, check=True
-    )
-    found = re.search(r"WRKJSON (\{.*\})", done.stdout)
-    assert found, done.stdout + done.stderr
-    figures = dict(json.loads(found.group(1)))
-    figures["rps"] = figures["requests"] / figures["seconds"]
-    return figures
+    """``wrk -t2 -c100`` rotating over ``paths`` (bench_desk_load's, with no cookie)."""
+    return wrk(url, [(path, "") for path in paths], seconds, CONNECTIONS, work)
 
 
 def paced_paths(url: str, paths: list[str], rate: float, seconds: int, work: Path) -> dict:

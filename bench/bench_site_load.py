@@ -100,7 +100,7 @@ def start_server(
     raise RuntimeError(f"{command[:4]} did not start in 60 s")
 
 
-def start_site(db: Path, evidence: Path, port: int, log: Path) -> subprocess.Popen:
+def start_site(db: Path, evidence: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen:
     """``veedor serve`` from a copy of src/ taken now: its templates are read lazily, so an edit
     to the tree during the run would otherwise meet the code loaded at the start."""
     src = db.parent / "src"
@@ -108,7 +108,7 @@ def start_site(db: Path, evidence: Path, port: int, log: Path) -> subprocess.Pop
     env = {**os.environ, "PYTHONPATH": str(src)}
     command = [sys.executable, "-m", "veedor", "serve", "--host", HOST, "--port", str(port)]
     # Every client here is 127.0.0.1: the per-address limit would measure itself, not the site.
-    command += ["--db", str(db), "--evidence", str(evidence), "--rate-limit", "0"]
+    command += ["--db", str(db), "--evidence", str(evidence), "--rate-limit", "0", "--workers", str(workers)]
     return start_server(command, log, port, env, db.parent)
 
 
@@ -258,6 +258,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=15, help="seconds per wrk (and paced) run")
     ap.add_argument("--keep", action="store_true", help="keep the run's temp dir (database copy, logs)")
+    ap.add_argument("--workers", type=int, default=1, help="`veedor serve --workers`")
     args = ap.parse_args()
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
@@ -280,9 +281,9 @@ def main() -> int:
     servers: list[subprocess.Popen] = []
     not_200 = 0
     try:
-        servers.append(start_site(db, work / "evidence", site_port, site_log))
+        servers.append(start_site(db, work / "evidence", site_port, site_log, args.workers))
         print(
-            f"\nsite: `veedor serve` (uvicorn, one process) on {url}; {os.cpu_count()} CPU cores here, "
+            f"\nsite: `veedor serve --workers {args.workers}` (uvicorn) on {url}; {os.cpu_count()} CPU cores here, "
             f"shared with wrk/hey and the static baseline's server; load average before the run "
             f"{load:.2f}"
         )

@@ -32,7 +32,7 @@ DOCS = Path(os.environ["VEEDOR_SCREENSHOTS"]) if os.environ.get("VEEDOR_SCREENSH
 
 @pytest.fixture(scope="module")
 def served(site):
-    """``veedor serve`` itself on the fixture's database, on a free port of 127.0.0.1."""
+    """``veedor serve --workers 2`` itself on the fixture's database, on a free port of 127.0.0.1."""
     _client, store = site
     db = store.url.removeprefix("sqlite:///")
     with socket.socket() as s:
@@ -51,6 +51,8 @@ def served(site):
             db,
             "--evidence",
             str(Path(db).parent / "ev"),
+            "--workers",
+            "2",
         ],
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
         stdout=log,

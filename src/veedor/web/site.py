@@ -194,6 +194,26 @@ def create_site(
     return app
 
 
+ENV_DB, ENV_DEFINITION, ENV_EVIDENCE, ENV_RATE = (
+    "VEEDOR_SITE_DB",
+    "VEEDOR_SITE_DEFINITION",
+    "VEEDOR_SITE_EVIDENCE",
+    "VEEDOR_SITE_RATE",
+)
+
+
+def from_environment() -> FastAPI:
+    """The site as ``veedor serve --workers N`` starts it in each worker process."""
+    import os
+
+    from veedor.definitions import load_definition
+    from veedor.store import open_store
+
+    store = open_store(os.environ[ENV_DB], migrate=False)
+    definition = load_definition(os.environ[ENV_DEFINITION])
+    return create_site(store, definition, os.environ[ENV_EVIDENCE], rate=float(os.environ.get(ENV_RATE, "0")))
+
+
 class RateLimiter:
     """A token bucket per address: ``rate`` requests a second, bursts of twice that. Buckets of
     addresses not seen for a minute are forgotten (nothing about visitors is kept longer)."""

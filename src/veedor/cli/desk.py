@@ -45,7 +45,8 @@ def desk(
 
     from veedor.pipeline.scan import default_evidence_root
     from veedor.web import create_app
-    from veedor.web.app import ENV_DB, ENV_DEFINITION, ENV_EVIDENCE, REQUEST_THREADS
+    from veedor.web.app import ENV_DB, ENV_DEFINITION, ENV_EVIDENCE
+    from veedor.web.context import REQUEST_THREADS
 
     defn = get_definition(definition)
     store = get_store(db, connections=REQUEST_THREADS)  # migrates the database once, here

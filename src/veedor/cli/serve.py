@@ -44,10 +44,11 @@ def serve(
     import uvicorn
 
     from veedor.pipeline.scan import default_evidence_root
+    from veedor.web.context import REQUEST_THREADS
     from veedor.web.site import ENV_DB, ENV_DEFINITION, ENV_EVIDENCE, ENV_RATE, create_site
 
     defn = get_definition(definition)
-    store = get_store(db)  # migrates the database once, here
+    store = get_store(db, connections=REQUEST_THREADS)  # migrates the database once, here
     root = evidence or default_evidence_root(store)
     shown = f"[{host}]" if ":" in host else host
     console.print(f"[bold]Sitio público / public site:[/] http://{shown}:{port}/  (API: /api/v1, /api/docs)")

@@ -18,13 +18,11 @@ from veedor.definitions import ElectionDefinition
 from veedor.store import Store
 from veedor.web import desk, images, login, sheets
 from veedor.web.auth import CsrfRefused, Forbidden, LoginRequired, Sessions
-from veedor.web.context import Desk, language_of
+from veedor.web.context import REQUEST_THREADS, Desk, language_of
 from veedor.web.headers import HEADERS
 from veedor.web.pages import render
 
 STATIC = Path(__file__).parent / "static"
-REQUEST_THREADS = 40
-"""Starlette runs each page in a pool of 40 threads: one database connection for each."""
 
 
 def create_app(

@@ -22,6 +22,8 @@ from veedor.store.schema import User
 from veedor.web.auth import LoginLimiter, LoginRequired, SessionData, Sessions, check_csrf, fingerprint
 
 LANG_COOKIE = "veedor_lang"
+REQUEST_THREADS = 40
+"""Starlette runs each page in a pool of 40 threads: one database connection for each."""
 SUPERVISING = ("supervisor", "admin")
 
 

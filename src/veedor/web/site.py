@@ -41,7 +41,7 @@ from veedor.store.schema import (
     ReviewCopyCall,
     ReviewDecision,
 )
-from veedor.web.context import LANG_COOKIE, language_of
+from veedor.web.context import LANG_COOKIE, REQUEST_THREADS, language_of
 from veedor.web.headers import HEADERS
 from veedor.web.images import SHA, plain_jpeg
 from veedor.web.pages import environment
@@ -209,7 +209,7 @@ def from_environment() -> FastAPI:
     from veedor.definitions import load_definition
     from veedor.store import open_store
 
-    store = open_store(os.environ[ENV_DB], migrate=False)
+    store = open_store(os.environ[ENV_DB], migrate=False, connections=REQUEST_THREADS)
     definition = load_definition(os.environ[ENV_DEFINITION])
     return create_site(store, definition, os.environ[ENV_EVIDENCE], rate=float(os.environ.get(ENV_RATE, "0")))
 
@@ -309,6 +309,7 @@ class Views:
         self._checked = 0.0
         self._built: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Shown]] = OrderedDict()
         self._snapshot: tuple[tuple[Any, ...], Snapshot] | None = None
+        self._building = threading.Lock()
 
     def version(self) -> tuple[Any, ...]:
         now = time.monotonic()
@@ -330,13 +331,16 @@ class Views:
     def snapshot(self, definition: ElectionDefinition) -> Snapshot:
         """Every tally of the unit pages, read once per state of the data."""
         version = self.version()
-        with self._lock:
-            if self._snapshot is not None and self._snapshot[0] == version:
-                return self._snapshot[1]
-        with self.store.session() as session:
-            snapshot = Snapshot(session, definition)
-        with self._lock:
-            self._snapshot = (version, snapshot)
+        # One thread builds it (seconds on national data); the others wait for that one instead
+        # of each reading every tally again and holding a database connection meanwhile.
+        with self._building:
+            with self._lock:
+                if self._snapshot is not None and self._snapshot[0] == version:
+                    return self._snapshot[1]
+            with self.store.session() as session:
+                snapshot = Snapshot(session, definition)
+            with self._lock:
+                self._snapshot = (version, snapshot)
         return snapshot
 
     def get(self, key: tuple[Any, ...], build: Callable[[Session], dict[str, Any]]) -> Shown:

@@ -413,26 +413,33 @@ def paced(url: str, reviewers: list[Reviewer], rate: float, seconds: int, work: 
         command = ["hey", "-n", str(n), "-c", "1", "-q", str(rate), "-t", "10", "-o", "csv"]
         command += ["-H", f"Cookie: {r.cookie}", f"{url}/mesa/{r.mesa}"]
         processes.append((subprocess.Popen(command, stdout=out.open("w"), stderr=subprocess.DEVNULL), out))
+    return hey_figures(processes, seconds)
+
+
+def hey_figures(processes: list[tuple[subprocess.Popen, Path]], seconds: int) -> dict:
+    """Wait for ``hey`` runs and merge their CSVs (answers only: a failed request shows as a
+    rate below the one offered) into one set of figures."""
     started = time.perf_counter()
     latencies, statuses = [], Counter()
     for process, out in processes:
         process.wait(timeout=seconds + 120)
         with out.open() as handle:
-            for row in csv.DictReader(handle):
-                latencies.append(float(row["response-time"]) * 1000)
-                statuses[row["status-code"]] += 1
+            for line in csv.DictReader(handle):
+                latencies.append(float(line["response-time"]) * 1000)
+                statuses[line["status-code"]] += 1
     wall = time.perf_counter() - started
-    latencies.sort()
+    latencies = sorted(latencies) or [float("nan")]
+    answered = sum(statuses.values())
     return {
-        "requests": len(latencies),
+        "requests": answered,
         "seconds": wall,
-        "rps": len(latencies) / wall,
+        "rps": answered / wall,
         "p50": pct(latencies, 50),
         "p90": pct(latencies, 90),
         "p99": pct(latencies, 99),
         "max": latencies[-1],
         "ok": statuses.get("200", 0),
-        "other": sum(statuses.values()) - statuses.get("200", 0),
+        "other": answered - statuses.get("200", 0),
     }
 
 

@@ -32,7 +32,6 @@ valid throughout: the figures are for a site being read, not one being written t
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -50,7 +49,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from bench_desk_load import HOST, OUT, VERSION, build, free_port, pct, stop_desk, wrk
+from bench_desk_load import HOST, OUT, VERSION, build, free_port, hey_figures, stop_desk, wrk
 from veedor.definitions import load_definition
 from veedor.store import open_store
 from veedor.store.schema import ActaRecord
@@ -203,30 +202,7 @@ def paced_paths(url: str, paths: list[str], rate: float, seconds: int, work: Pat
         command = ["hey", "-z", f"{seconds}s", "-c", str(per_process), "-q", f"{rate / CONNECTIONS:g}"]
         command += ["-t", "10", "-disable-compression", "-o", "csv", url + path]
         processes.append((subprocess.Popen(command, stdout=out.open("w"), stderr=subprocess.DEVNULL), out))
-    started = time.perf_counter()
-    latencies, statuses = [], Counter()
-    for process, out in processes:
-        process.wait(timeout=seconds + 120)
-        with out.open() as handle:
-            for line in csv.DictReader(handle):
-                latencies.append(float(line["response-time"]) * 1000)
-                statuses[line["status-code"]] += 1
-    wall = time.perf_counter() - started
-    latencies.sort()
-    if not latencies:
-        latencies = [float("nan")]
-    return {
-        "requests": sum(statuses.values()),
-        "seconds": wall,
-        "rps": sum(statuses.values()) / wall,
-        "p50": pct(latencies, 50),
-        "p90": pct(latencies, 90),
-        "p99": pct(latencies, 99),
-        "max": latencies[-1],
-        "ok": statuses.get("200", 0),
-        "other": sum(statuses.values()) - statuses.get("200", 0),
-        "socket_errors": None,
-    }
+    return {**hey_figures(processes, seconds), "socket_errors": None}
 
 
 HEAD = (

@@ -356,3 +356,20 @@ def test_one_address_past_its_rate_is_told_to_wait_and_others_are_not(site, defi
         create_site(store, definition, Path("/nonexistent"), rate=5), client=("10.0.0.9", 1234)
     )
     assert other.get("/api/v1/national").status_code == 200
+
+
+def test_the_commands_refuse_bad_options_with_a_reason(tmp_path):
+    from typer.testing import CliRunner
+
+    from veedor.cli import app
+
+    runner = CliRunner()
+    bad_lang = runner.invoke(
+        app, ["publish", "--static", str(tmp_path / "s"), "--lang", "fr", "--db", str(tmp_path / "v.db")]
+    )
+    assert bad_lang.exit_code == 2 and "fr" in bad_lang.output and not (tmp_path / "s").exists()
+    for command in (["serve", "--workers", "0"], ["desk", "--workers", "0"], ["serve", "--rate-limit", "-1"]):
+        refused = runner.invoke(app, [*command, "--db", str(tmp_path / "v.db")])
+        assert (refused.exit_code == 2 and refused.exception is None) or isinstance(
+            refused.exception, SystemExit
+        ), command

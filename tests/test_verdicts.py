@@ -229,3 +229,24 @@ def test_the_command_line_judges_copies_and_refuses_a_wrong_password(conflicts, 
     assert kinds.count("verdict") == 4 and "copy-call" in kinds
     exported = [json.loads(line) for line in veedor("review", "export", db=db).stdout.splitlines()]
     assert code(8) in {m["mesa"] for m in exported}
+
+
+def test_the_command_line_refuses_verdicts_that_are_not_json_with_a_reason(conflicts, tmp_path):
+    db = tmp_path / "veedor.db"
+    for copies in ("{not json", "[1, 2]"):
+        refused = veedor(
+            "review",
+            "judge",
+            code(9),
+            "--as",
+            "ana",
+            "--password-stdin",
+            "--copies",
+            copies,
+            password="secret-ana",
+            db=db,
+        )
+        assert refused.returncode == 2 and b"Traceback" not in refused.stderr, refused.stderr
+        assert b"JSON" in refused.stderr or b"judge at least one copy" in refused.stderr
+    with conflicts.session() as session:
+        assert session.scalar(select(func.count()).select_from(ReviewVerdict)) == 0

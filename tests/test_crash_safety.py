@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import cv2
+import pytest
 from sqlalchemy import func, select
 
 from conftest import ACTAS, ROOT
@@ -226,3 +227,28 @@ def test_a_lock_held_by_another_process_is_waited_for(tmp_path):
     assert time.time() - started > 3  # it did wait for the lock
     with open_store(str(db)).session() as session:
         assert session.scalar(select(func.count()).select_from(Image)) == 5
+
+
+def test_a_migration_cut_short_leaves_no_half_schema_and_the_next_open_completes(tmp_path):
+    """A fresh database whose migration fails (or is killed) midway has none of it: the next
+    open migrates it from the start instead of failing on tables that already exist."""
+    import sqlalchemy
+
+    from veedor.store import db as store_db
+
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    engine = sqlalchemy.create_engine(url)
+    sqlalchemy.event.listen(engine, "connect", store_db._sqlite_pragmas)
+
+    def cut(conn, cursor, statement, *args):
+        if "CREATE TABLE review_verdicts" in statement:
+            raise RuntimeError("killed here")
+
+    sqlalchemy.event.listen(engine, "after_cursor_execute", cut)
+    with pytest.raises(RuntimeError, match="killed here"):
+        store_db.upgrade(engine)
+    engine.dispose()
+    assert sqlalchemy.inspect(sqlalchemy.create_engine(url)).get_table_names() == []
+    store = store_db.open_store(str(tmp_path / "v.db"))
+    assert "review_verdicts" in sqlalchemy.inspect(store.engine).get_table_names()
+    store.engine.dispose()

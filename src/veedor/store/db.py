@@ -94,5 +94,13 @@ def upgrade(engine: Engine) -> None:
         if MigrationContext.configure(conn).get_current_revision() == head:
             return
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            # pysqlite runs DDL outside any transaction unless one is begun by hand: a scan killed
+            # while it created a fresh database's tables left them without their version, and
+            # every later open failed ("table actas already exists"). In one IMMEDIATE
+            # transaction the migration is whole or absent, and a second process waits for it.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return  # another process migrated it meanwhile
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -85,6 +85,8 @@ def test_the_national_page_and_api_say_what_the_tally_says(site, definition):
     assert "{:,}".format(api["result"]["valid"]) in page
     # One row per state that has centres in the registry (here only Aragua's are loaded).
     assert [(c["code"], c["name"]) for c in api["children"]] == [("04", "EDO. ARAGUA")]
+    # Both maps (coverage, margin) colour Aragua and link it; the other states have no data.
+    assert page.count('<a href="/u/04"><title>') == 2 and page.count('fill="#d9d9d9"') >= 2 * 23
     visitor = TestClient(client.app)  # its own cookies: the language it picks stays its own
     assert "Compruébelo usted mismo" in client.get("/verify").text
     english = visitor.get("/?lang=en").text
@@ -338,6 +340,7 @@ def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_re
     assert not broken, broken[:5]
     assert "Resultado nacional" in (out / "index.html").read_text()
     assert "National result" in (out / "en" / "index.html").read_text()
+    assert (out / "index.html").read_text().count('<a href="u/04.html"><title>') == 2  # the maps
     for image in out.glob("image/*.jpg"):
         assert b"Juan" not in image.read_bytes() and b"Exif" not in image.read_bytes()
     again = write_static(store, definition, evidence, out)

@@ -8,6 +8,7 @@ from veedor.definitions.schema import (
     DefinitionError,
     ElectionDefinition,
     GeoLevel,
+    MapSpec,
     available_definitions,
     load_definition,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "DefinitionError",
     "ElectionDefinition",
     "GeoLevel",
+    "MapSpec",
     "available_definitions",
     "load_definition",
 ]

@@ -39,6 +39,18 @@ class GeoLevel:
 
 
 @dataclass(frozen=True)
+class MapSpec:
+    """The map of one geography level (``geography.map``): a GeoJSON file of its units and the
+    crosswalk from each feature's key (e.g. an ISO 3166-2 code) to the election's unit code."""
+
+    level: str
+    boundaries: Path
+    feature_key: str
+    codes: dict[str, str]
+    source: str
+
+
+@dataclass(frozen=True)
 class ElectionDefinition:
     id: str
     name_es: str
@@ -56,6 +68,8 @@ class ElectionDefinition:
     max_voters_per_mesa: int | None = None
     """No mesa can have more voters (geography.max_voters_per_mesa, with its source): the bound
     on every count where the mesa's registered electors are unknown."""
+    map: MapSpec | None = None
+    """The map the public site draws (geography.map), if the definition brings one."""
 
     @property
     def candidate_codes(self) -> tuple[str, ...]:
@@ -104,11 +118,12 @@ def _load(path: Path) -> ElectionDefinition:
         raise DefinitionError(
             f"{path.name}: JSON inválido / invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
-    return parse_definition(raw, source=path.name)
+    return parse_definition(raw, source=path.name, base=path.parent)
 
 
-def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefinition:
-    """Validate a decoded definition; every error names the offending key."""
+def parse_definition(raw: Any, source: str = "<definition>", base: Path = BUNDLED_DIR) -> ElectionDefinition:
+    """Validate a decoded definition; every error names the offending key. Files it names
+    (a map's boundaries) are found beside it, in ``base``."""
     v = _Validator(source)
     obj = v.mapping(raw, "")
     candidates = tuple(
@@ -193,6 +208,39 @@ def parse_definition(raw: Any, source: str = "<definition>") -> ElectionDefiniti
         registry=obj.get("registry", {}),
         raw=obj,
         max_voters_per_mesa=_bound(v, geo, "max_voters_per_mesa"),
+        map=_map(v, geo, levels, base),
+    )
+
+
+def _map(v: _Validator, geo: dict[str, Any], levels: list[GeoLevel], base: Path) -> MapSpec | None:
+    """``geography.map``, optional: which level it draws, the boundary file beside the
+    definition (no absolute path, no way out of its folder) and the crosswalk of codes."""
+    if "map" not in geo:
+        return None
+    spec = v.mapping(geo["map"], "geography.map")
+    level = v.string(spec, "geography.map", key="level")
+    digits = next((lv.code_digits for lv in levels if lv.name == level), None)
+    if digits is None:
+        v.fail("geography.map.level", f"{level!r} is not one of the levels")
+    name = v.string(spec, "geography.map", key="boundaries")
+    relative = Path(name)
+    if relative.is_absolute() or ".." in relative.parts:
+        v.fail("geography.map.boundaries", "must be a path inside the definition's folder")
+    path = base / relative
+    if not path.is_file():
+        v.fail("geography.map.boundaries", f"file not found: {name}")
+    codes = v.mapping(spec.get("codes"), "geography.map.codes")
+    for key, code in codes.items():
+        if not (isinstance(code, str) and code.isascii() and code.isdigit() and len(code) == digits):
+            v.fail(f"geography.map.codes.{key}", f"must be a {level} code of {digits} digits")
+    if len(set(codes.values())) != len(codes):
+        v.fail("geography.map.codes", "two features map to the same unit")
+    return MapSpec(
+        level,
+        path,
+        v.string(spec, "geography.map", key="feature_key"),
+        dict(codes),
+        v.string(spec, "geography.map", key="source"),
     )
 
 

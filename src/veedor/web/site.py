@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import LANGUAGES
+from veedor.publish.maps import unit_maps
 from veedor.publish.views import NotFound, Snapshot, mesa_view, search_view
 from veedor.store import Store
 from veedor.store.schema import (
@@ -93,17 +94,14 @@ def create_site(
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        return page(
-            request,
-            "site/unit.html",
-            {"v": view(("unit", None), lambda _s: views.snapshot(definition).unit()).data},
-        )
+        shown = view(("unit", None), lambda _s: views.snapshot(definition).unit())
+        return page(request, "site/unit.html", unit_page(definition, shown.data))
 
     @app.get("/u/{code}", include_in_schema=False)
     def unit(request: Request, code: str) -> Response:
         code = unit_code(code)
         shown = view(("unit", code), lambda _s: views.snapshot(definition).unit(code))
-        return page(request, "site/unit.html", {"v": shown.data})
+        return page(request, "site/unit.html", unit_page(definition, shown.data))
 
     @app.get("/m/{centre}/{mesa}", include_in_schema=False)
     def mesa(request: Request, centre: str, mesa: int) -> Response:
@@ -238,6 +236,12 @@ class RateLimiter:
 
 
 Url = Callable[..., str]
+
+
+def unit_page(definition: ElectionDefinition, view: dict[str, Any]) -> dict[str, Any]:
+    """What a unit page draws: its view, and the maps of the units below it if the definition
+    has a map of their level."""
+    return {"v": view, "maps": unit_maps(definition, view)}
 
 
 def render_page(

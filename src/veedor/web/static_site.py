@@ -25,7 +25,7 @@ from veedor.i18n import DEFAULT, LANGUAGES
 from veedor.publish.views import Snapshot, all_mesa_views
 from veedor.store import Store
 from veedor.web.images import plain_jpeg
-from veedor.web.site import STATIC, render_page
+from veedor.web.site import STATIC, render_page, unit_page
 
 MANIFEST = "manifest.json"
 
@@ -134,10 +134,11 @@ def write_static(
     writer = _Writer(out, report)
     langs = [lang for lang in LANGUAGES if lang in set(langs)] or [DEFAULT]
     evidence = EvidenceStore(evidence_root)
-    for name in ("desk.css",):
+    for name in ("desk.css", "favicon.svg"):
         writer.put(f"static/{name}", (STATIC / name).read_bytes())
 
     def pages(template: str, data: dict[str, Any], page: tuple[Any, ...]) -> None:
+        shown = unit_page(definition, data) if template == "site/unit.html" else {"v": data}
         for lang in langs:
             here = page_path(lang, *page)
             html = render_page(
@@ -145,7 +146,7 @@ def write_static(
                 template,
                 lang,
                 static_url(here, lang, page),
-                {"v": data},
+                shown,
                 searchable=False,
                 served=False,
             )

@@ -3,7 +3,8 @@
 serve it, and it works opened from disk.
 
 Spanish at the root, English under ``en/``; the API's JSON under ``api/v1/``; images, re-encoded
-without metadata, under ``image/`` by SHA-256; ``manifest.json`` lists every file with its
+without metadata, under ``image/`` by SHA-256; the open data (one export per source) under
+``data/``; ``manifest.json`` lists every file with its
 SHA-256. Publishing again rewrites only the files whose bytes changed (and never re-encodes an
 image already there: its name is its content's hash).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,9 +24,11 @@ from typing import Any
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import DEFAULT, LANGUAGES
+from veedor.publish.opendata import write_open_data
 from veedor.publish.views import Snapshot, all_mesa_views
 from veedor.store import Store
 from veedor.web.images import plain_jpeg
+from veedor.web.opendata import data_groups
 from veedor.web.site import STATIC, render_page, unit_page
 
 MANIFEST = "manifest.json"
@@ -64,6 +68,8 @@ def page_path(lang: str, kind: str, *parts: Any) -> str:
         return base + "index.html"
     if kind == "verify":
         return base + "verify.html"
+    if kind == "data":
+        return base + "data.html"
     if kind == "u":
         return base + f"u/{parts[0]}.html"
     return base + f"m/{parts[0]}/{parts[1]}.html"
@@ -76,8 +82,10 @@ def static_url(here: str, lang: str, page: tuple[Any, ...]) -> Any:
     def url(kind: str, *parts: Any) -> str:
         if kind == "lang":
             return up + page_path(parts[0], *page)
-        if kind in ("home", "u", "m", "verify"):
+        if kind in ("home", "u", "m", "verify", "data"):
             return up + page_path(lang, kind, *parts)
+        if kind == "data_file":
+            return up + f"data/{parts[0]}/{parts[1]}"
         if kind == "manifest":
             return up + MANIFEST
         if kind == "image":
@@ -137,8 +145,7 @@ def write_static(
     for name in ("desk.css", "favicon.svg"):
         writer.put(f"static/{name}", (STATIC / name).read_bytes())
 
-    def pages(template: str, data: dict[str, Any], page: tuple[Any, ...]) -> None:
-        shown = unit_page(definition, data) if template == "site/unit.html" else {"v": data}
+    def pages(template: str, shown: dict[str, Any], page: tuple[Any, ...]) -> None:
         for lang in langs:
             here = page_path(lang, *page)
             html = render_page(
@@ -155,18 +162,26 @@ def write_static(
     with store.session() as session:
         snapshot = Snapshot(session, definition)
         pages("site/verify.html", {}, ("verify",))
+        with tempfile.TemporaryDirectory() as scratch:
+            index = write_open_data(session, definition, scratch)
+            for source in index["sources"]:
+                for name in ["manifest.json", *(f["path"] for f in source["files"])]:
+                    relative = f"{source['folder']}/{name}"
+                    writer.put(f"data/{relative}", (Path(scratch) / relative).read_bytes())
+            writer.put("api/v1/data.json", _json(index))
+        pages("site/data.html", {"sources": data_groups(index)}, ("data",))
         national = snapshot.unit()
         writer.put("api/v1/national.json", _json(national))
-        pages("site/unit.html", national, ("home",))
+        pages("site/unit.html", unit_page(definition, national), ("home",))
         for code in snapshot.codes():
             unit = snapshot.unit(code)
             writer.put(f"api/v1/units/{code}.json", _json(unit))
-            pages("site/unit.html", unit, ("u", code))
+            pages("site/unit.html", unit_page(definition, unit), ("u", code))
         images: set[str] = set()
         for mesa in all_mesa_views(session, definition):
             centre, number = mesa["centre"]["code"], mesa["mesa"]
             writer.put(f"api/v1/mesas/{centre}/{number}.json", _json(mesa))
-            pages("site/mesa.html", mesa, ("m", centre, number))
+            pages("site/mesa.html", {"v": mesa}, ("m", centre, number))
             images.update(c["image"] for c in mesa.get("copies", []))
     for sha in sorted(images):
         relative = f"image/{sha}.jpg"

@@ -146,6 +146,11 @@ def test_a_public_image_carries_no_metadata(site):
         "/take",
         "/mesa/040202001.01",
         "/sheet/" + "0" * 64,
+        "/data/verified/..%2F..%2Fveedor.db",
+        "/data/verified/../../veedor.db",
+        "/data/table-1/actas.csv",
+        "/data/verified/evil.csv",
+        "/data/.new-x/actas.csv",
     ],
 )
 def test_bad_ids_and_the_desks_routes_answer_404_or_422_never_500(site, path):
@@ -168,6 +173,35 @@ def test_nothing_can_be_written_and_headers_are_strict(site):
     again = client.get("/api/v1/national", headers={"If-None-Match": answer.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/u/" + "1" * 3000).status_code == 414
+
+
+def test_the_open_data_page_lists_every_export_and_each_file_is_what_its_manifest_says(site, definition):
+    import csv
+    import hashlib
+
+    client, store = site
+    index = client.get("/api/v1/data").json()
+    assert [s["folder"] for s in index["sources"]] == ["verified"]  # no table imported here
+    files = index["sources"][0]["files"]
+    assert {f["path"] for f in files} >= {"actas.csv", "actas.parquet", "actas.json", "tally_state.csv"}
+    page = client.get("/data").text
+    manifest = client.get("/data/verified/manifest.json").json()
+    for f in files:
+        assert f'href="/data/verified/{f["path"]}"' in page
+        body = client.get(f"/data/verified/{f['path']}").content
+        assert (
+            hashlib.sha256(body).hexdigest()
+            == f["sha256"]
+            == next(m["sha256"] for m in manifest["files"] if m["path"] == f["path"])
+        )
+    rows = list(csv.DictReader(io.StringIO(client.get("/data/verified/actas.csv").text)))
+    with store.session() as session:
+        counted = {
+            (r.centre, r.mesa) for r in session.scalars(select(ActaRecord).where(ActaRecord.status == "ok"))
+        }
+    assert {(r["centre"], int(r["mesa"])) for r in rows} == counted
+    assert "Datos abiertos" in page and "Una fila por mesa" in page
+    assert client.get("/").text.count('href="/data"') >= 2  # the home page links it
 
 
 def test_a_page_follows_the_database_within_a_second(site, definition):
@@ -303,6 +337,7 @@ def test_a_photo_with_every_kind_of_metadata_is_published_with_none(tmp_path, de
 def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_rewrites_only_changes(
     site, definition, tmp_path
 ):
+    import hashlib
     import re as regex
 
     from veedor.web.static_site import write_static
@@ -341,6 +376,10 @@ def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_re
     assert "Resultado nacional" in (out / "index.html").read_text()
     assert "National result" in (out / "en" / "index.html").read_text()
     assert (out / "index.html").read_text().count('<a href="u/04.html"><title>') == 2  # the maps
+    data = json.loads((out / "api/v1/data.json").read_text())
+    for f in data["sources"][0]["files"]:
+        assert hashlib.sha256((out / "data/verified" / f["path"]).read_bytes()).hexdigest() == f["sha256"]
+    assert 'href="data/verified/actas.csv"' in (out / "data.html").read_text()
     for image in out.glob("image/*.jpg"):
         assert b"Juan" not in image.read_bytes() and b"Exif" not in image.read_bytes()
     again = write_static(store, definition, evidence, out)

@@ -21,6 +21,7 @@ from veedor.cli.common import (
 def register(app: typer.Typer) -> None:
     app.command("import-results")(import_results)
     app.command("import-registry")(import_registry_cmd)
+    app.command("import-voters")(import_voters_cmd)
 
 
 def _show_errors(errors: list[dict[str, object]], limit: int = 10) -> None:
@@ -113,3 +114,38 @@ def import_registry_cmd(
         _show_errors(summary.errors)
         worst = max(worst, 1 if summary.errors else 0)
     exit_worst(worst)
+
+
+def import_voters_cmd(
+    path: Path = typer.Argument(
+        ..., help="Lista de electores: cédula, centro, mesa / voter list: id, centre, mesa."
+    ),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Importa dónde vota cada elector, para la búsqueda por cédula del sitio público.
+
+    Import where each voter votes, for the public site's lookup by id. The ids are kept only
+    as salted hashes, never shown or logged; the new list replaces the previous one whole.
+    """
+    from veedor.capture.tables import TableError
+    from veedor.capture.voters import VoterRows, read_voters
+    from veedor.store.voters import replace_voters
+
+    defn = get_definition(definition)
+    store = get_store(db)
+    summary = VoterRows()
+    with store.session() as session:
+        try:
+            stored = replace_voters(session, defn.id, read_voters(path, defn, summary))
+        except TableError as exc:
+            exit_worst(refused_file(str(exc)))
+            return
+        session.commit()
+    repeated = summary.rows - summary.refused - stored
+    console.print(
+        f"[green]{escape(path.name)}[/]: {stored:,} electores / voters; "
+        f"rechazados / refused: {summary.refused:,}; repetidos / repeated: {repeated:,}"
+    )
+    _show_errors(summary.errors)
+    exit_worst(1 if summary.errors else 0)

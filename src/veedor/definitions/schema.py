@@ -214,7 +214,7 @@ def parse_definition(raw: Any, source: str = "<definition>", base: Path = BUNDLE
 
 def _map(v: _Validator, geo: dict[str, Any], levels: list[GeoLevel], base: Path) -> MapSpec | None:
     """``geography.map``, optional: which level it draws, the boundary file beside the
-    definition (no absolute path, no way out of its folder) and the crosswalk of codes."""
+    definition or bundled (no absolute path, no way out of its folder) and the crosswalk."""
     if "map" not in geo:
         return None
     spec = v.mapping(geo["map"], "geography.map")
@@ -226,7 +226,9 @@ def _map(v: _Validator, geo: dict[str, Any], levels: list[GeoLevel], base: Path)
     relative = Path(name)
     if relative.is_absolute() or ".." in relative.parts:
         v.fail("geography.map.boundaries", "must be a path inside the definition's folder")
-    path = base / relative
+    # Beside the definition, else among the bundled ones: a copy of a bundled definition, edited
+    # elsewhere, keeps its map.
+    path = next((p for p in (base / relative, BUNDLED_DIR / relative) if p.is_file()), base / relative)
     if not path.is_file():
         v.fail("geography.map.boundaries", f"file not found: {name}")
     codes = v.mapping(spec.get("codes"), "geography.map.codes")

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -423,3 +424,23 @@ class ReviewPin(Base):
     pinned: Mapped[bool] = mapped_column(Boolean)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Voter(Base):
+    """Where one voter votes, from a voter-to-centre table someone imported (none is bundled).
+    ``key`` is a salted hash of the voter's id (:mod:`veedor.store.voters`): the id itself is
+    never stored, shown or logged."""
+
+    __tablename__ = "voters"
+    key: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    election: Mapped[str] = mapped_column(String(64))
+    centre: Mapped[str] = mapped_column(String(16))
+    mesa: Mapped[int] = mapped_column(Integer)
+
+
+class Setting(Base):
+    """A value the database keeps for itself (e.g. the voters' hash salt)."""
+
+    __tablename__ = "settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)

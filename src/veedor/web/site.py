@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
@@ -45,9 +45,17 @@ from veedor.store.schema import (
 from veedor.web.context import LANG_COOKIE, REQUEST_THREADS, language_of
 from veedor.web.headers import HEADERS
 from veedor.web.images import SHA, plain_jpeg
+from veedor.web.opendata import OpenData
 from veedor.web.pages import environment
+from veedor.web.voter import MAX_BODY, add_voter_lookup
+from veedor.web.voter import PATH as VOTER_PATH
 
 STATIC = Path(__file__).parent / "static"
+MEDIA = {
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".parquet": "application/vnd.apache.parquet",
+}
 MAX_QUERY = 2048
 """Longer URLs are refused before any work (414)."""
 CODE = re.compile(r"[0-9]{1,16}")
@@ -78,7 +86,11 @@ def create_site(
         lang = language_of(request)
         path = request.url.path
         html = render_page(
-            definition, template, lang, lambda kind, *parts: served_url(path, kind, *parts), data
+            definition,
+            template,
+            lang,
+            lambda kind, *parts: served_url(path, kind, *parts),
+            {"served": True, **data},
         )
         response = HTMLResponse(html, status_code=status)
         if request.query_params.get("lang") in LANGUAGES:
@@ -111,7 +123,32 @@ def create_site(
 
     @app.get("/verify", include_in_schema=False)
     def verify(request: Request) -> Response:
-        return page(request, "site/verify.html", {"served": True})
+        return page(request, "site/verify.html", {})
+
+    open_data = OpenData(store, definition, views.version)
+    app.router.on_shutdown.append(open_data.close)
+
+    @app.get("/data", include_in_schema=False)
+    def data_page(request: Request) -> Response:
+        return page(request, "site/data.html", {"sources": open_data.groups()})
+
+    @app.get("/api/v1/data", summary="Every export of the open data: sources, files, rows, SHA-256")
+    def api_data() -> Response:
+        _folder, index = open_data.index()
+        return JSONResponse(index, headers={"Cache-Control": "public, max-age=60"})
+
+    @app.get("/data/{source}/{name}", include_in_schema=False)
+    def data_file(source: str, name: str) -> Response:
+        found = open_data.file(source, name)
+        if found is None:
+            raise HTTPException(404)
+        path, listed = found
+        headers = {"Cache-Control": "public, max-age=60"}
+        if "sha256" in listed:
+            headers["ETag"] = f'"{listed["sha256"][:32]}"'
+        return FileResponse(
+            path, headers=headers, media_type=MEDIA.get(path.suffix, "application/octet-stream")
+        )
 
     @app.get("/manifest.json", include_in_schema=False)
     def manifest() -> Response:
@@ -164,6 +201,9 @@ def create_site(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     limiter = RateLimiter(rate) if rate > 0 else None
+    # A lookup by id is what someone mapping voters would repeat: a tenth of the pages' rate.
+    lookups = RateLimiter(max(rate / 10, 0.2)) if rate > 0 else None
+    add_voter_lookup(app, store, definition, page, lookups.allow if lookups else lambda _a: True)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -171,8 +211,14 @@ def create_site(
             return Response("too many requests", status_code=429, headers={"Retry-After": "1"})
         if len(str(request.url)) > MAX_QUERY:
             return Response("URI too long", status_code=414)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
+        lookup = request.method == "POST" and request.url.path == VOTER_PATH
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not lookup:
             return Response("read-only", status_code=405, headers={"Allow": "GET, HEAD"})
+        length = request.headers.get("content-length")
+        if lookup and length is None:
+            return Response("length required", status_code=411)
+        if length is not None and (not length.isdigit() or int(length) > (MAX_BODY if lookup else 0)):
+            return Response("request too large", status_code=413)
         response = await call_next(request)
         response.headers.update(HEADERS)
         if request.url.path.startswith("/api/"):
@@ -281,6 +327,9 @@ PLACES: dict[str, Callable[..., str]] = {
     "api_unit": lambda code: f"api/v1/units/{code}" if code else "api/v1/national",
     "api_mesa": lambda centre, mesa: f"api/v1/mesas/{centre}/{mesa}",
     "verify": lambda: "verify",
+    "data": lambda: "data",
+    "voter": lambda: "voter",
+    "data_file": lambda source, name: f"data/{source}/{name}",
     "manifest": lambda: "manifest.json",
 }
 """Where each kind of page lives, relative to the site's root (the static site adds suffixes)."""

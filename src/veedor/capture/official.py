@@ -31,6 +31,7 @@ from veedor.capture.numbers import count
 from veedor.capture.tables import TableError, decode_text, read_input, read_table
 from veedor.capture.tables import shown as shown_cells
 from veedor.definitions import ElectionDefinition
+from veedor.store import evidence_log as log
 from veedor.store.official import MESA, NATIONAL, OfficialSource, OfficialUnit, OfficialVotes
 from veedor.store.records import now
 
@@ -108,6 +109,17 @@ def import_official(
         _insert_units(session, row.id, src.units, definition)
         result.keys.append(src.key)
         result.units += len(src.units)
+        log.append(
+            session,
+            "bulletin",
+            {
+                "key": src.key,
+                "file_sha256": sha,
+                "format": fmt,
+                "units": len(src.units),
+                "announced_at": row.announced_at,
+            },
+        )
     session.flush()
     return result
 

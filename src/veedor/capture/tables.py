@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.numbers import COUNT_MAX, code, count
 from veedor.definitions import ElectionDefinition
+from veedor.store import evidence_log as log
 from veedor.store.records import now
 from veedor.store.schema import GeoUnit, ResultRow, ResultTable, ResultVotes
 
@@ -266,6 +267,18 @@ def import_results_table(
     count = _import_rows(session, records, col, spec, definition, table.id, first_id, width, names, errors)
     table.rows = count
     table.errors = errors
+    log.append(
+        session,
+        "results_table",
+        {
+            "table": table.id,
+            "name": table.name,
+            "sha256": sha,
+            "format": format_name,
+            "rows": count,
+            "refused": len(errors),
+        },
+    )
     _remember_names(session, definition, names)
     session.flush()
     return ImportSummary(table.id, table.name, count, encoding, errors)

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "desk",
     "serve",
     "publish",
+    "log",
 )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.evidence import EvidenceStore, file_sha256
 from veedor.definitions import ElectionDefinition, load_definition
+from veedor.store.evidence_log import audit, log_size
 from veedor.store.records import people_settled, seen_copy, set_aside_among, set_aside_of
 from veedor.store.schema import (
     ActaRecord,
@@ -64,6 +65,8 @@ def check_consistency(
     _half_records(session, report)
     _mesas_follow_from_copies(session, report)
     _tables(session, report)
+    report.counts["log_entries"] = log_size(session)
+    report.problems += [f"registro de evidencia / evidence log: {p}" for p in audit(session)]
     if evidence_root is not None:
         _evidence_files(session, EvidenceStore(evidence_root), report, hash_files)
     return report

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Grade, Status
+from veedor.store import evidence_log as log
 from veedor.store.accounts import LEASE, ReviewError, is_flagged, required_entries
 from veedor.store.records import combine_mesa, now
 from veedor.store.registry_view import registry_view
@@ -128,6 +129,7 @@ def identify(
     if user.role == "reviewer" and session.scalar(mine) is not None:
         raise ReviewError("ya identificó esta imagen / you already identified this image")
     session.add(ReviewIdentification(sha256=sha256, user_id=user.id, at=now(), centre=centre, mesa=mesa))
+    log.append(session, "identification", {"image": sha256, "by": user.name, "centre": centre, "mesa": mesa})
     session.execute(delete(ReviewSheetLease).where(ReviewSheetLease.sha256 == sha256))
     session.flush()
     said = session.execute(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from veedor import __version__
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Copy, FileOutcome, Grade, Status
+from veedor.store import evidence_log as log
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
@@ -105,6 +106,18 @@ def record_outcome(
         ],
     )
     session.execute(insert(ImageName), [{"sha256": outcome.sha256, "path": outcome.file, "seen_at": stamp}])
+    # What was received, never who sent it or from where (its path stays in image_names).
+    log.append(
+        session,
+        "image",
+        {
+            "sha256": outcome.sha256,
+            "bytes": facts.size if facts else 0,
+            "format": facts.format if facts else None,
+            "channel": cause,
+        },
+        stamp,
+    )
     if outcome.checks:
         session.execute(
             insert(CheckRecord),
@@ -140,6 +153,29 @@ def store_reading(
         else:
             session.execute(insert(Reading), [values])
     copy = outcome.copy
+    log.append(
+        session,
+        "reading",
+        {
+            "image": outcome.sha256,
+            "veedor": __version__,
+            "cause": cause,
+            "status": outcome.status.value,
+            "grade": copy.grade.value if copy else None,
+            "accepted": {
+                "engine": winner.engine,
+                "variant": winner.variant,
+                "source": winner.source,
+                "text": winner.text,
+            }
+            if winner is not None
+            else None,
+            "mesa": {"centre": copy.centre, "mesa": copy.mesa} if copy else None,
+            "votes": list(copy.votes) if copy else None,
+            "nulos": copy.nulos if copy else None,
+        },
+        stamp,
+    )
     session.execute(
         insert(Decision),
         [
@@ -256,6 +292,21 @@ def combine_mesa(
             nulos=nulos,
             alerts=alerts,
         )
+    )
+    log.append(
+        session,
+        "mesa",
+        {
+            "centre": record.centre,
+            "mesa": record.mesa,
+            "state": decision.state.value,
+            "previous": None if new else record.status,
+            "image": sha256,
+            "cause": cause,
+            "votes": votes,
+            "nulos": nulos,
+            "alerts": [a["kind"] for a in alerts or []],
+        },
     )
     numbers_changed = new or (record.votes, record.nulos) != (votes, nulos)
     record.status = decision.state.value

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Grade
+from veedor.store import evidence_log as log
 from veedor.store.accounts import (
     LEASE,
     ROLES,
@@ -377,6 +378,20 @@ def enter(
             }
         ],
     ).scalar_one()
+    log.append(
+        session,
+        "review_entry",
+        {
+            "centre": record.centre,
+            "mesa": record.mesa,
+            "by": user.name,
+            "votes": list(votes),
+            "nulos": nulos,
+            "blank": blank,
+            "images": images,
+            "channel": channel,
+        },
+    )
     session.execute(delete(ReviewLease).where(ReviewLease.acta_pk == record.id))
     state = apply(session, definition, record)
     # Only the scores of those who typed this mesa can have changed: not everyone's, each time.
@@ -455,6 +470,25 @@ def apply(session: Session, definition: ElectionDefinition, record: ActaRecord) 
     else:
         return state
     session.flush()
+    decision = session.scalar(
+        select(ReviewDecision).where(ReviewDecision.acta_pk == record.id).order_by(ReviewDecision.id.desc())
+    )
+    assert decision is not None
+    log.append(
+        session,
+        "review_decision",
+        {
+            "centre": record.centre,
+            "mesa": record.mesa,
+            "kind": decision.kind,
+            "basis": decision.basis,
+            "votes": decision.votes,
+            "nulos": decision.nulos,
+            "blank": decision.blank,
+            "entries": decision.entries,
+            "copies": decision.copies,
+        },
+    )
     combine_mesa(session, record, definition, cause="review")
     return state
 

@@ -444,3 +444,32 @@ class Setting(Base):
     __tablename__ = "settings"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogEntry(Base):
+    """One entry of the evidence log (:mod:`veedor.store.evidence_log`): its canonical bytes,
+    never changed. ``seq`` is its leaf index in the Merkle tree."""
+
+    __tablename__ = "log_entries"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogHash(Base):
+    """The hash of one complete subtree of the log, at its stored-hash index (``slot``)."""
+
+    __tablename__ = "log_hashes"
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogCheckpoint(Base):
+    """A signed checkpoint of the log (C2SP signed note), as published."""
+
+    __tablename__ = "log_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

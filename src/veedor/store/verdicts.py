@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
+from veedor.store import evidence_log as log
 from veedor.store.accounts import SUPERVISING, ReviewError, flagged_ids, is_flagged, required_entries
 from veedor.store.identify import attach_sheet, registered_mesa
 from veedor.store.records import as_utc, combine_mesa, now
@@ -81,6 +82,18 @@ def judge(
             ReviewVerdict(
                 acta_pk=record.id, sha256=sha, user_id=user.id, at=now(), verdict=verdict, other=other
             )
+        )
+        log.append(
+            session,
+            "copy_verdict",
+            {
+                "centre": record.centre,
+                "mesa": record.mesa,
+                "image": sha,
+                "by": user.name,
+                "verdict": verdict,
+                "other": other,
+            },
         )
     session.flush()
     session.execute(delete(ReviewLease).where(ReviewLease.acta_pk == record.id))
@@ -151,6 +164,18 @@ def apply_copies(session: Session, definition: ElectionDefinition, record: ActaR
                 basis=call.basis if call and call.verdict else "withdrawn",
                 verdicts=list(call.verdicts) if call and call.verdict else [],
             )
+        )
+        log.append(
+            session,
+            "copy_call",
+            {
+                "centre": record.centre,
+                "mesa": record.mesa,
+                "image": sha,
+                "verdict": now_said[0],
+                "other": now_said[1],
+                "basis": call.basis if call and call.verdict else "withdrawn",
+            },
         )
         changed = True
         if now_said[0] == OTHER and now_said[1] is not None:

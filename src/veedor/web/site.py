@@ -32,7 +32,7 @@ from veedor.definitions import ElectionDefinition
 from veedor.i18n import LANGUAGES
 from veedor.publish.maps import unit_maps
 from veedor.publish.views import NotFound, Snapshot, mesa_view, search_view
-from veedor.store import Store
+from veedor.store import Store, evidence_log
 from veedor.store.schema import (
     Evidence,
     GeoUnit,
@@ -150,6 +150,26 @@ def create_site(
             path, headers=headers, media_type=MEDIA.get(path.suffix, "application/octet-stream")
         )
 
+    log_files = LogFiles(store)
+
+    @app.get("/log/{path:path}", include_in_schema=False)
+    def log_file(path: str) -> Response:
+        """The evidence log as C2SP tlog-tiles (what ``publish --static`` writes under log/)."""
+        data = log_files.get(path)
+        if data is None:
+            raise HTTPException(404)
+        # Full tiles never change; the checkpoint and partial tiles do.
+        final = path.startswith("tile/") and ".p/" not in path
+        return Response(
+            data,
+            media_type="text/plain; charset=utf-8"
+            if not path.startswith("tile/")
+            else "application/octet-stream",
+            headers={
+                "Cache-Control": "public, max-age=31536000, immutable" if final else "public, max-age=10"
+            },
+        )
+
     @app.get("/manifest.json", include_in_schema=False)
     def manifest() -> Response:
         """Served, the site's files are its pages: the manifest is the static site's (see
@@ -256,6 +276,24 @@ def from_environment() -> FastAPI:
     store = open_store(os.environ[ENV_DB], migrate=False, connections=REQUEST_THREADS)
     definition = load_definition(os.environ[ENV_DEFINITION])
     return create_site(store, definition, os.environ[ENV_EVIDENCE], rate=float(os.environ.get(ENV_RATE, "0")))
+
+
+class LogFiles:
+    """The log's published files, made again at most every ``every`` seconds."""
+
+    def __init__(self, store: Store, every: float = 10.0) -> None:
+        self.store, self.every = store, every
+        self._files: dict[str, bytes] = {}
+        self._made = -every
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> bytes | None:
+        with self._lock:
+            if time.monotonic() - self._made >= self.every:
+                with self.store.session() as session:
+                    self._files = dict(evidence_log.published_files(session))
+                self._made = time.monotonic()
+            return self._files.get(path)
 
 
 class RateLimiter:

@@ -4,7 +4,7 @@ serve it, and it works opened from disk.
 
 Spanish at the root, English under ``en/``; the API's JSON under ``api/v1/``; images, re-encoded
 without metadata, under ``image/`` by SHA-256; the open data (one export per source) under
-``data/``; ``manifest.json`` lists every file with its
+``data/``; the evidence log (C2SP tlog-tiles: ``checkpoint``, tiles, entry bundles) under ``log/``; ``manifest.json`` lists every file with its
 SHA-256. Publishing again rewrites only the files whose bytes changed (and never re-encodes an
 image already there: its name is its content's hash).
 """
@@ -26,7 +26,7 @@ from veedor.definitions import ElectionDefinition
 from veedor.i18n import DEFAULT, LANGUAGES
 from veedor.publish.opendata import write_open_data
 from veedor.publish.views import Snapshot, all_mesa_views
-from veedor.store import Store
+from veedor.store import Store, evidence_log
 from veedor.web.images import plain_jpeg
 from veedor.web.opendata import data_groups
 from veedor.web.site import STATIC, render_page, unit_page
@@ -183,6 +183,9 @@ def write_static(
             writer.put(f"api/v1/mesas/{centre}/{number}.json", _json(mesa))
             pages("site/mesa.html", {"v": mesa}, ("m", centre, number))
             images.update(c["image"] for c in mesa.get("copies", []))
+    with store.session() as session:
+        for name, content in evidence_log.published_files(session):
+            writer.put(f"log/{name}", content)
     for sha in sorted(images):
         relative = f"image/{sha}.jpg"
         target = out / relative

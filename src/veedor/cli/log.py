@@ -1,0 +1,334 @@
+"""``veedor keys`` and ``veedor log``: the evidence log's keys, signed checkpoints and proofs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+
+from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_store
+
+keys_app = typer.Typer(
+    help="Claves para firmar el registro / keys that sign the evidence log.", no_args_is_help=True
+)
+log_app = typer.Typer(
+    help="El registro de evidencia: puntos de control firmados y pruebas / the evidence log: "
+    "signed checkpoints and proofs.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(log_app, name="log")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@keys_app.command("new")
+def keys_new(
+    name: str = typer.Option(..., "--name", help="Nombre de la clave, p. ej. veedor.example.org / key name."),
+    out_dir: Path = typer.Option(..., "--out", help="Carpeta / folder."),
+) -> None:
+    """Crea un par de claves Ed25519: NAME.key (privada, 0600) y NAME.vkey (para verificar).
+
+    Make an Ed25519 key pair in the signed-note format: NAME.key (private, mode 0600, never put
+    it in the database or the evidence store) and NAME.vkey (the verifier key to publish)."""
+    from veedor.tlog import generate_key
+
+    try:
+        signer, verifier = generate_key(name)
+    except ValueError as exc:
+        fail(f"nombre inválido / invalid name: {exc}", "sin espacios ni '+' / no spaces or '+'")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    private, public = out_dir / f"{name}.key", out_dir / f"{name}.vkey"
+    if private.exists() or public.exists():
+        fail(f"ya existe / already exists: {private}", "elija otro nombre / choose another name")
+    # Created with its mode: never readable by others, not even for an instant.
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(signer + "\n")
+    public.write_text(verifier + "\n")
+    console.print(f"[green]{escape(str(private))}[/] (privada / private) · [green]{escape(str(public))}[/]")
+    console.print(f"Verificador / verifier: {escape(verifier)}")
+
+
+@log_app.command("init")
+def log_init(
+    launch: str = typer.Option(
+        ...,
+        "--launch",
+        help="Valor público fijado antes del día de la elección (p. ej. el hash de un bloque, un titular) / "
+        "a public value fixed before election day.",
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Fija el valor de lanzamiento: la primera entrada del registro, antes de nada más.
+
+    Fix the launch value, the log's first entry: a public value nobody could know before it
+    was fixed, so that no alternative history can have been prepared in advance."""
+    from veedor.store import evidence_log as log
+
+    store = get_store(db)
+    with store.session() as session:
+        try:
+            log.start(session, launch)
+        except ValueError:
+            fail(
+                "el registro ya empezó / the log has already started", "un registro tiene un solo lanzamiento"
+            )
+        session.commit()
+        console.print(f"[green]Lanzamiento / launch:[/] {escape(launch)} (entrada / entry 0)")
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(
+    key: Path = typer.Option(..., "--key", help="Clave privada (veedor keys new) / private key file."),
+    origin: str | None = typer.Option(
+        None, "--origin", help="Identidad del registro (la primera vez) / the log's identity (first time)."
+    ),
+    db: str | None = DB_OPTION,
+    definition: str = DEFINITION_OPTION,
+) -> None:
+    """Firma el tamaño y la raíz del registro y lo añade a lo publicado (imprime el punto de control).
+
+    Sign the log's size and root hash (a C2SP checkpoint, a signed note), keep it for the
+    public site and print it."""
+    from veedor.store import evidence_log as log
+    from veedor.tlog import Checkpoint, sign, verifier_key
+
+    try:
+        signer = key.read_text().strip()
+        vkey = verifier_key(signer)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail(f"{key}: no es una clave privada / not a private key ({type(exc).__name__})", "veedor keys new")
+    store = get_store(db)
+    with store.session() as session:
+        known = log.setting_text(session, log.ORIGIN)
+        if known is not None and origin is not None and origin != known:
+            fail(f"el registro ya se llama / the log is already named {known!r}")
+        origin = known or origin or f"veedor/{definition}"
+        head = log.head(session)
+        try:
+            note = sign(Checkpoint(origin, head.size, head.root).format(), signer)
+        except ValueError as exc:
+            fail(str(exc))
+        log.add_checkpoint(session, note, head.size, head.root)
+        log.remember_setting_line(session, log.ORIGIN, origin)
+        log.remember_setting_line(session, log.VKEYS, vkey)
+        session.commit()
+    typer.echo(note, nl=False)
+
+
+def _proof(session: Any, seq: int, size: int) -> dict[str, Any]:
+    from veedor.store import evidence_log as log
+    from veedor.tlog import parse
+
+    # The entry's bytes are its canonical JSON: canonical(entry) gives them back exactly.
+    data = log.entry(session, seq)
+    assert data is not None
+    return {"index": seq, "entry": parse(data), "proof": [_b64(h) for h in log.inclusion(session, seq, size)]}
+
+
+@log_app.command("prove")
+def log_prove(
+    image_or_sha: str = typer.Argument(..., help="Imagen o su SHA-256 / image file or its SHA-256."),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Prueba de inclusión de una imagen y de las lecturas de su mesa en el último punto de control.
+
+    Print the inclusion proofs of an image's entries and of its mesa's entries against the
+    latest signed checkpoint (or the current tree head if none), as JSON."""
+    from veedor.capture.evidence import file_sha256
+    from veedor.store import evidence_log as log
+
+    path = Path(image_or_sha)
+    sha = file_sha256(path) if path.is_file() else image_or_sha.lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        fail(f"no es un archivo ni un SHA-256 / neither a file nor a SHA-256: {image_or_sha}")
+    store = get_store(db)
+    with store.session() as session:
+        latest = log.latest_checkpoint(session)
+        size = latest.size if latest is not None else log.log_size(session)
+        found = log.entries_about(session, sha, size)
+        if not found:
+            fail(
+                f"{sha[:16]}…: no está en el registro / not in the log",
+                "¿se escaneó con esta base? / scanned here?",
+            )
+        result = {
+            "image": sha,
+            "tree_size": size,
+            "checkpoint": latest.note if latest is not None else None,
+            "root": _b64(latest.root if latest is not None else log.head(session).root),
+            "entries": [_proof(session, seq, size) for seq in found],
+        }
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
+
+
+def _read_checkpoint(path: Path, vkeys: list[str]) -> tuple[Any, list[str]]:
+    from veedor.tlog import Checkpoint, open_note
+
+    try:
+        note = path.read_text()
+        if vkeys:
+            text, names = open_note(note, vkeys)
+        else:
+            text, names = note.split("\n\n", 1)[0] + "\n", []
+        return Checkpoint.parse(text), names
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail(
+            f"{path}: {exc}",
+            "¿es un punto de control firmado con esa clave? / a checkpoint signed by that key?",
+        )
+
+
+VKEY_OPTION = typer.Option([], "--vkey", help="Clave de verificación (.vkey), repetible / verifier key file.")
+
+
+def _vkeys(files: list[Path]) -> list[str]:
+    try:
+        return [line.strip() for f in files for line in f.read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"no se puede leer la clave / cannot read the key: {exc}")
+
+
+@log_app.command("consistency")
+def log_consistency(
+    old: Path = typer.Argument(..., help="Punto de control anterior / older checkpoint."),
+    new: Path = typer.Argument(..., help="Punto de control nuevo / newer checkpoint."),
+    vkey: list[Path] = VKEY_OPTION,
+    db: str | None = DB_OPTION,
+) -> None:
+    """Prueba (y comprueba) que un punto de control extiende a otro: nada quitado ni cambiado.
+
+    Prove, and check, that the newer checkpoint's log extends the older one's: nothing
+    removed or changed. Prints the proof as JSON; exit 1 if it does not hold."""
+    from veedor.store import evidence_log as log
+    from veedor.tlog import verify_consistency
+
+    keys = _vkeys(vkey)
+    before, _ = _read_checkpoint(old, keys)
+    after, _ = _read_checkpoint(new, keys)
+    if before.origin != after.origin or before.size > after.size:
+        fail(
+            "no son del mismo registro, o el anterior es más grande / not the same log, or the old one is larger"
+        )
+    store = get_store(db)
+    with store.session() as session:
+        if after.size > log.log_size(session):
+            fail(
+                f"este registro tiene {log.log_size(session)} entradas, no {after.size} / this log is shorter"
+            )
+        proof = log.consistency(session, before.size, after.size)
+    holds = verify_consistency(before.size, after.size, before.root_hash, after.root_hash, proof)
+    typer.echo(
+        json.dumps(
+            {
+                "old_size": before.size,
+                "new_size": after.size,
+                "proof": [_b64(h) for h in proof],
+                "holds": holds,
+            },
+            indent=1,
+        )
+    )
+    if not holds:
+        console.print(
+            "[bold red]No se extiende / does NOT extend:[/] el registro se reescribió / the log was rewritten"
+        )
+        raise typer.Exit(1)
+
+
+@log_app.command("check")
+def log_check(
+    checkpoint: Path | None = typer.Option(
+        None, "--checkpoint", help="Punto de control a aceptar / checkpoint."
+    ),
+    vkey: list[Path] = VKEY_OPTION,
+    state: Path = typer.Option(
+        Path("veedor-last-checkpoint.txt"), "--state", help="Último punto de control visto / last one seen."
+    ),
+    published: Path | None = typer.Option(
+        None,
+        "--published",
+        help="Carpeta log/ de un sitio publicado (sin base de datos) / a published log/ folder.",
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Comprueba el registro y que un punto de control extiende al último visto (si no, lo rechaza).
+
+    Check the log: every stored entry still gives its hash and every stored checkpoint its
+    root; with --checkpoint, that it is signed (--vkey) and extends the last one this client
+    saw (kept in --state), as Go's checksum database client does; refused otherwise."""
+    from veedor.store import evidence_log as log
+    from veedor.tlog import root_from_tiles, verify_consistency
+
+    keys = _vkeys(vkey)
+    problems: list[str] = []
+    if published is None:
+        with get_store(db).session() as session:
+            problems += log.audit(session)
+            size = log.log_size(session)
+            console.print(f"Registro / log: {size:,} entradas / entries")
+    if checkpoint is not None or published is not None:
+        source = checkpoint or (published / "checkpoint" if published else None)
+        assert source is not None
+        if not keys and published is not None and (published / "verifier-keys.txt").is_file():
+            keys = _vkeys([published / "verifier-keys.txt"])
+            console.print(
+                "[yellow]Claves del propio sitio / keys from the site itself[/] (--vkey es más fuerte)"
+            )
+        if not keys:
+            fail(
+                "falta --vkey / no verifier key",
+                "la clave .vkey publicada por quien firma / the signer's .vkey",
+            )
+        new, names = _read_checkpoint(source, keys)
+        console.print(f"Firmado por / signed by: {', '.join(names)} · tamaño / size {new.size:,}")
+
+        def root_of(size: int) -> bytes:
+            if published is not None:
+                return root_from_tiles(size, lambda p: (published / p).read_bytes(), check_entries=True)
+            with get_store(db).session() as session:
+                return log.head_at(session, size)
+
+        try:
+            if root_of(new.size) != new.root_hash:
+                problems.append("la raíz firmada no es la del registro / the signed root is not the log's")
+        except (OSError, ValueError) as exc:
+            problems.append(f"no se puede recomputar la raíz / cannot recompute the root: {exc}")
+        if state.is_file():
+            old, _ = _read_checkpoint(state, keys)
+            if old.origin != new.origin:
+                problems.append(f"otro registro / another log: {old.origin!r} vs {new.origin!r}")
+            elif old.size > new.size:
+                problems.append(f"el registro se acortó / the log shrank: {old.size} → {new.size}")
+            else:
+                try:
+                    extends = root_of(old.size) == old.root_hash
+                    if extends and published is None:
+                        with get_store(db).session() as session:
+                            proof = log.consistency(session, old.size, new.size)
+                        extends = verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
+                except (OSError, ValueError):
+                    extends = False
+                if not extends:
+                    problems.append(
+                        f"no extiende al último visto (tamaño {old.size}): el registro se reescribió / "
+                        f"does not extend the last one seen (size {old.size}): the log was rewritten"
+                    )
+        if not problems:
+            state.write_text(source.read_text())
+    for problem in problems:
+        console.print(f"[bold red]Problema / problem:[/] {escape(problem)}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("[green]El registro está íntegro / the log is whole[/]")

@@ -173,6 +173,9 @@ def test_nothing_can_be_written_and_headers_are_strict(site):
     again = client.get("/api/v1/national", headers={"If-None-Match": answer.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
     assert client.get("/u/" + "1" * 3000).status_code == 414
+    home = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert home.headers["content-encoding"] == "gzip" and "<html" in home.text  # compressed once, kept
+    assert client.get("/", headers={"If-None-Match": home.headers["etag"]}).status_code == 304
 
 
 def test_the_open_data_page_lists_every_export_and_each_file_is_what_its_manifest_says(site, definition):

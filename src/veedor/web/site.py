@@ -7,6 +7,7 @@ sessions exist here, even when both run on one machine. No public answer changes
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -82,17 +83,28 @@ def create_site(
         except NotFound:
             raise HTTPException(404) from None
 
-    def page(request: Request, template: str, data: dict[str, Any], status: int = 200) -> Response:
+    def page(
+        request: Request, template: str, data: dict[str, Any], status: int = 200, cache: bool = True
+    ) -> Response:
         lang = language_of(request)
         path = request.url.path
-        html = render_page(
-            definition,
-            template,
-            lang,
-            lambda kind, *parts: served_url(path, kind, *parts),
-            {"served": True, **data},
-        )
-        response = HTMLResponse(html, status_code=status)
+
+        def render() -> bytes:
+            return render_page(
+                definition,
+                template,
+                lang,
+                lambda kind, *parts: served_url(path, kind, *parts),
+                {"served": True, **data},
+            ).encode()
+
+        if not (cache and status == 200):
+            return HTMLResponse(render(), status_code=status)
+        # A page is the same for everyone who asks for it in one language until the data
+        # changes: rendered and compressed once, then answered with its ETag (304s on a slow
+        # link cost nothing).
+        html = views.rendered((template, path, request.url.query, lang), render)
+        response = cached_response(request, html, "text/html; charset=utf-8")
         if request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(
                 LANG_COOKIE, lang, max_age=365 * 86400, path="/", httponly=True, samesite="lax"
@@ -373,12 +385,28 @@ PLACES: dict[str, Callable[..., str]] = {
 """Where each kind of page lives, relative to the site's root (the static site adds suffixes)."""
 
 
+def cached_response(request: Request, shown: Rendered, media_type: str) -> Response:
+    headers = {"ETag": shown.etag, "Cache-Control": "public, max-age=60", "Vary": "Accept-Encoding, Cookie"}
+    if shown.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        return Response(shown.gzip, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(shown.body, media_type=media_type, headers=headers)
+
+
 def api(request: Request, shown: Shown) -> Response:
     """JSON with an ETag of its own bytes: a client that has it gets 304 and no body."""
     headers = {"ETag": shown.etag, "Cache-Control": "public, max-age=60"}
     if shown.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(shown.body, media_type="application/json", headers=headers)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    gzip: bytes
+    etag: str
 
 
 @dataclass(frozen=True)
@@ -399,6 +427,7 @@ class Views:
         self._version: tuple[Any, ...] = ()
         self._checked = 0.0
         self._built: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Shown]] = OrderedDict()
+        self._pages: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Rendered]] = OrderedDict()
         self._snapshot: tuple[tuple[Any, ...], Snapshot] | None = None
         self._building = threading.Lock()
 
@@ -433,6 +462,23 @@ class Views:
             with self._lock:
                 self._snapshot = (version, snapshot)
         return snapshot
+
+    def rendered(self, key: tuple[Any, ...], render: Callable[[], bytes]) -> Rendered:
+        """A page's bytes (and gzipped), rendered once per state of the data."""
+        version = self.version()
+        with self._lock:
+            hit = self._pages.get(key)
+            if hit is not None and hit[0] == version:
+                self._pages.move_to_end(key)
+                return hit[1]
+        body = render()
+        shown = Rendered(body, gzip.compress(body, 6), '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        with self._lock:
+            self._pages[key] = (version, shown)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
+        return shown
 
     def get(self, key: tuple[Any, ...], build: Callable[[Session], dict[str, Any]]) -> Shown:
         version = self.version()

@@ -47,7 +47,7 @@ def add_voter_lookup(
 
     @app.get(PATH, include_in_schema=False)
     def voter_form(request: Request) -> Response:
-        return page(request, "site/voter.html", {"available": available(), "asked": False})
+        return page(request, "site/voter.html", {"available": available(), "asked": False}, cache=False)
 
     @app.post(PATH, include_in_schema=False)
     async def voter_lookup(request: Request) -> Response:
@@ -70,6 +70,7 @@ def add_voter_lookup(
             request,
             "site/voter.html",
             {"available": True, "asked": True, "valid": voter is not None, "found": found},
+            cache=False,
         )
         response.headers["Cache-Control"] = "no-store"
         return response

@@ -378,6 +378,7 @@ PLACES: dict[str, Callable[..., str]] = {
     "api_mesa": lambda centre, mesa: f"api/v1/mesas/{centre}/{mesa}",
     "verify": lambda: "verify",
     "data": lambda: "data",
+    "search": lambda: "search",
     "voter": lambda: "voter",
     "data_file": lambda source, name: f"data/{source}/{name}",
     "manifest": lambda: "manifest.json",

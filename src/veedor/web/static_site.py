@@ -70,6 +70,8 @@ def page_path(lang: str, kind: str, *parts: Any) -> str:
         return base + "verify.html"
     if kind == "data":
         return base + "data.html"
+    if kind == "search":
+        return base + "search.html"
     if kind == "u":
         return base + f"u/{parts[0]}.html"
     return base + f"m/{parts[0]}/{parts[1]}.html"
@@ -82,7 +84,7 @@ def static_url(here: str, lang: str, page: tuple[Any, ...]) -> Any:
     def url(kind: str, *parts: Any) -> str:
         if kind == "lang":
             return up + page_path(parts[0], *page)
-        if kind in ("home", "u", "m", "verify", "data"):
+        if kind in ("home", "u", "m", "verify", "data", "search"):
             return up + page_path(lang, kind, *parts)
         if kind == "data_file":
             return up + f"data/{parts[0]}/{parts[1]}"
@@ -142,7 +144,7 @@ def write_static(
     writer = _Writer(out, report)
     langs = [lang for lang in LANGUAGES if lang in set(langs)] or [DEFAULT]
     evidence = EvidenceStore(evidence_root)
-    for name in ("desk.css", "favicon.svg"):
+    for name in ("desk.css", "favicon.svg", "search.js"):
         writer.put(f"static/{name}", (STATIC / name).read_bytes())
 
     def pages(template: str, shown: dict[str, Any], page: tuple[Any, ...]) -> None:
@@ -154,7 +156,6 @@ def write_static(
                 lang,
                 static_url(here, lang, page),
                 shown,
-                searchable=False,
                 served=False,
             )
             writer.put(here, html.encode())
@@ -172,6 +173,11 @@ def write_static(
         pages("site/data.html", {"sources": data_groups(index)}, ("data",))
         national = snapshot.unit()
         writer.put("api/v1/national.json", _json(national))
+        pages("site/static_search.html", {"v": national}, ("search",))
+        units = [[code, snapshot.names.get(code)] for code in snapshot.codes()]
+        # A script, not JSON: a page opened from disk may load a script but not fetch a file.
+        names_js = json.dumps(units, ensure_ascii=True, separators=(",", ":")).replace("</", "<\\/")
+        writer.put("static/search-index.js", f"window.VEEDOR_UNITS={names_js};\n".encode())
         pages("site/unit.html", unit_page(definition, national), ("home",))
         for code in snapshot.codes():
             unit = snapshot.unit(code)

@@ -104,6 +104,26 @@ def test_keys_are_private_and_a_signed_checkpoint_is_accepted_then_extended(logg
     second = tmp_path / "cp2.txt"
     second.write_text(checkpoint(db, keys))
     assert check(db, keys, second, state).exit_code == 0
+    observer = tmp_path / "observer"
+    runner.invoke(cli, ["keys", "new", "--name", "observer.example", "--out", str(observer)])
+    both = runner.invoke(
+        cli, ["log", "cosign", str(second), "--key", str(observer / "observer.example.key"), "--db", str(db)]
+    )
+    assert both.exit_code == 0, both.output
+    keys_both = [
+        (keys / "veedor.test.vkey").read_text().strip(),
+        (observer / "observer.example.vkey").read_text().strip(),
+    ]
+    assert sorted(tlog.open_note(both.output, keys_both)[1]) == ["observer.example", "veedor.test"]
+    lie = tmp_path / "lie.txt"
+    signer = (keys / "veedor.test.key").read_text().strip()
+    lie.write_text(
+        tlog.sign(tlog.Checkpoint("veedor/ve-2024-presidential", 3, b"\x07" * 32).format(), signer)
+    )
+    refused = runner.invoke(
+        cli, ["log", "cosign", str(lie), "--key", str(observer / "observer.example.key"), "--db", str(db)]
+    )
+    assert refused.exit_code == 2 and "do not sign" in refused.output
     proof = runner.invoke(cli, ["log", "consistency", str(first), str(second), "--db", str(db)])
     assert proof.exit_code == 0 and json.loads(proof.output)["holds"] is True
     assert runner.invoke(cli, ["log", "init", "--launch", "again", "--db", str(db)]).exit_code == 2

@@ -127,6 +127,52 @@ def log_checkpoint(
     typer.echo(note, nl=False)
 
 
+@log_app.command("cosign")
+def log_cosign(
+    checkpoint: Path = typer.Argument(..., help="Punto de control firmado / a signed checkpoint."),
+    key: Path = typer.Option(..., "--key", help="Su clave privada / your private key file."),
+    vkey: list[Path] = typer.Option([], "--vkey", help="Claves de quien ya firmó / signers' verifier keys."),
+    published: Path | None = typer.Option(
+        None, "--published", help="Carpeta log/ publicada / a published log/."
+    ),
+    db: str | None = DB_OPTION,
+) -> None:
+    """Añade su firma a un punto de control, después de comprobar que su raíz es la del registro.
+
+    Co-sign a checkpoint (another party: an observer mission, a party, a newspaper), after
+    recomputing its root from the log (--published: the site's log/ folder; else the database,
+    where the co-signed note is then kept and published). Prints the co-signed note."""
+    from veedor.store import evidence_log as log
+    from veedor.tlog import cosign, root_from_tiles, verifier_key
+
+    keys = _vkeys(vkey)
+    head, _ = _read_checkpoint(checkpoint, keys)
+    try:
+        signer = key.read_text().strip()
+        verifier_key(signer)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail(f"{key}: no es una clave privada / not a private key ({type(exc).__name__})", "veedor keys new")
+    if published is not None:
+        try:
+            root = root_from_tiles(head.size, lambda p: (published / p).read_bytes(), check_entries=True)
+        except (OSError, ValueError) as exc:
+            fail(f"no se puede recomputar la raíz / cannot recompute the root: {exc}")
+    else:
+        with get_store(db).session() as session:
+            if head.size > log.log_size(session):
+                fail("el registro es más corto que el punto de control / the log is shorter")
+            root = log.head_at(session, head.size)
+    if root != head.root_hash:
+        fail("la raíz no es la del registro: no firme / the root is not the log's: do not sign")
+    note = cosign(checkpoint.read_text(), signer)
+    if published is None:
+        with get_store(db).session() as session:
+            log.add_checkpoint(session, note, head.size, head.root_hash)
+            log.remember_setting_line(session, log.VKEYS, verifier_key(signer))
+            session.commit()
+    typer.echo(note, nl=False)
+
+
 def _proof(session: Any, seq: int, size: int) -> dict[str, Any]:
     from veedor.store import evidence_log as log
     from veedor.tlog import parse

@@ -78,6 +78,8 @@ def append_many(
     rows, hashes, indexes = [], [], []
     first_hash = tlog.stored_hash_count(size)
     for kind, body, at in items:
+        if "kind" in body or "at" in body:  # the entry's own fields: a body must not hide them
+            raise ValueError(f"a {kind} entry's body may not hold 'kind' or 'at'")
         data = tlog.canonical({**body, "kind": kind, "at": stamp(at)})
         new = tlog.stored_hashes_for(size, tlog.leaf_hash(data), read)
         for offset, h in enumerate(new):

@@ -480,7 +480,7 @@ def apply(session: Session, definition: ElectionDefinition, record: ActaRecord) 
         {
             "centre": record.centre,
             "mesa": record.mesa,
-            "kind": decision.kind,
+            "decision": decision.kind,
             "basis": decision.basis,
             "votes": decision.votes,
             "nulos": decision.nulos,

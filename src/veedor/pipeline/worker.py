@@ -19,7 +19,7 @@ from veedor.capture.evidence import EvidenceStore
 from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sniff_format
 from veedor.capture.pages import split_pages
 from veedor.definitions import ElectionDefinition, load_definition
-from veedor.model import ActaCounts, FileOutcome, ImageFacts, Reading, Status
+from veedor.model import ActaCounts, CheckResult, FileOutcome, ImageFacts, Reading, Status
 from veedor.read.acta import read_qr
 from veedor.read.deblur import deblurred, smear
 from veedor.read.print import PrintReading, read_print
@@ -27,7 +27,7 @@ from veedor.read.print.combine import combine, combine_print
 from veedor.read.print.ocr import recogniser
 from veedor.read.variants import retouched_views
 from veedor.verify.checks import RegistryView
-from veedor.verify.decide import judge
+from veedor.verify.decide import Verdict, judge
 from veedor.verify.grade import grade_copy
 
 
@@ -134,6 +134,8 @@ def _read_image(
         return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
     printed, print_reading = read_print_views(loaded.gray, definition, qr.acta, ctx.cross_check)
     verdict = judge(qr.acta, qr.problems, printed, definition, ctx.registry, cross_check=ctx.cross_check)
+    if qr.acta is not None:
+        verdict = _qr_belongs_to_sheet(loaded.gray, {r.text for r in qr.readings if r.text}, verdict)
     readings = qr.readings + ((print_reading,) if print_reading else ())
     return FileOutcome(
         path,
@@ -146,6 +148,35 @@ def _read_image(
         facts=loaded.facts,
         source=verdict.source,
         copy=grade_copy(verdict, printed, cross_check=ctx.cross_check),
+    )
+
+
+QR_PASTED = "qr_belongs_to_sheet"
+
+
+def _qr_belongs_to_sheet(gray: np.ndarray, texts: set[str], verdict: Verdict) -> Verdict:
+    """Do the QR's pixels belong to the sheet around them (``read.forensics.pasted_qr``)? A QR
+    that looks pasted on is a failed check: the copy is not confirmed and a person looks, with
+    the reason; its numbers are never changed. Only where the plain image shows the QR (a QR
+    read only from a retouched view has no position on the original to compare)."""
+    import zxingcpp
+
+    from veedor.read.forensics import pasted_qr
+    from veedor.read.regions import position_quad
+
+    found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
+    quad = next((position_quad(r.position) for r in found if r.valid and r.text in texts), None)
+    if quad is None:
+        return verdict
+    finding = pasted_qr(gray, quad)
+    if not finding.suspicious:
+        return replace(verdict, checks=(*verdict.checks, CheckResult(QR_PASTED, True, finding.reason)))
+    reason = f"¿QR pegado sobre la hoja? sus píxeles no son los del papel que lo rodea / {finding.reason}"
+    return replace(
+        verdict,
+        checks=(*verdict.checks, CheckResult(QR_PASTED, False, reason)),
+        status=Status.REVIEW,
+        reason=reason if verdict.status is Status.OK else verdict.reason,
     )
 
 

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "publish",
     "log",
     "evidence",
+    "forensics",
 )
 
 

@@ -31,6 +31,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import LANGUAGES
+from veedor.publish.forensics_report import LATEST, latest_forensics, render_report
 from veedor.publish.maps import unit_maps
 from veedor.publish.views import NotFound, Snapshot, mesa_view, search_view
 from veedor.store import Store, evidence_log
@@ -42,6 +43,7 @@ from veedor.store.schema import (
     ResultTable,
     ReviewCopyCall,
     ReviewDecision,
+    Setting,
 )
 from veedor.web.context import LANG_COOKIE, REQUEST_THREADS, language_of
 from veedor.web.headers import HEADERS
@@ -88,6 +90,7 @@ def create_site(
     ) -> Response:
         lang = language_of(request)
         path = request.url.path
+        report = forensics_made()
 
         def render() -> bytes:
             return render_page(
@@ -95,7 +98,7 @@ def create_site(
                 template,
                 lang,
                 lambda kind, *parts: served_url(path, kind, *parts),
-                {"served": True, **data},
+                {"served": True, "forensics": report, **data},
             ).encode()
 
         if not (cache and status == 200):
@@ -103,13 +106,17 @@ def create_site(
         # A page is the same for everyone who asks for it in one language until the data
         # changes: rendered and compressed once, then answered with its ETag (304s on a slow
         # link cost nothing).
-        html = views.rendered((template, path, request.url.query, lang), render)
+        html = views.rendered((template, path, request.url.query, lang, report), render)
         response = cached_response(request, html, "text/html; charset=utf-8")
         if request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(
                 LANG_COOKIE, lang, max_age=365 * 86400, path="/", httponly=True, samesite="lax"
             )
         return response
+
+    def forensics_made() -> bool:
+        with store.session() as session:
+            return session.get(Setting, LATEST) is not None
 
     def unit_code(code: str) -> str:
         if not CODE.fullmatch(code):
@@ -182,6 +189,20 @@ def create_site(
             },
         )
 
+    @app.get("/forensics", include_in_schema=False)
+    def forensics_report(request: Request) -> Response:
+        """The latest ``veedor forensics`` report, in the visitor's language."""
+        data = latest_forensics(store)
+        if data is None:
+            raise HTTPException(404)
+        html = render_report(data, definition, language_of(request))
+        # The report is one self-contained page (it is also a file people keep): its style is
+        # inline and its figures data: URLs; nothing else is allowed.
+        policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'"
+        return HTMLResponse(
+            html, headers={"Content-Security-Policy": policy, "Cache-Control": "public, max-age=60"}
+        )
+
     @app.get("/manifest.json", include_in_schema=False)
     def manifest() -> Response:
         """Served, the site's files are its pages: the manifest is the static site's (see
@@ -252,7 +273,10 @@ def create_site(
         if length is not None and (not length.isdigit() or int(length) > (MAX_BODY if lookup else 0)):
             return Response("request too large", status_code=413)
         response = await call_next(request)
+        own_policy = response.headers.get("content-security-policy")
         response.headers.update(HEADERS)
+        if own_policy:  # a page that sets its own, stricter in all but its inline style
+            response.headers["Content-Security-Policy"] = own_policy
         if request.url.path.startswith("/api/"):
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
@@ -379,6 +403,7 @@ PLACES: dict[str, Callable[..., str]] = {
     "verify": lambda: "verify",
     "data": lambda: "data",
     "search": lambda: "search",
+    "forensics": lambda: "forensics",
     "voter": lambda: "voter",
     "data_file": lambda source, name: f"data/{source}/{name}",
     "manifest": lambda: "manifest.json",

@@ -24,6 +24,7 @@ from typing import Any
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.i18n import DEFAULT, LANGUAGES
+from veedor.publish.forensics_report import latest_forensics, render_report
 from veedor.publish.opendata import write_open_data
 from veedor.publish.views import Snapshot, all_mesa_views
 from veedor.store import Store, evidence_log
@@ -72,6 +73,8 @@ def page_path(lang: str, kind: str, *parts: Any) -> str:
         return base + "data.html"
     if kind == "search":
         return base + "search.html"
+    if kind == "forensics":
+        return base + "forensics.html"
     if kind == "u":
         return base + f"u/{parts[0]}.html"
     return base + f"m/{parts[0]}/{parts[1]}.html"
@@ -84,7 +87,7 @@ def static_url(here: str, lang: str, page: tuple[Any, ...]) -> Any:
     def url(kind: str, *parts: Any) -> str:
         if kind == "lang":
             return up + page_path(parts[0], *page)
-        if kind in ("home", "u", "m", "verify", "data", "search"):
+        if kind in ("home", "u", "m", "verify", "data", "search", "forensics"):
             return up + page_path(lang, kind, *parts)
         if kind == "data_file":
             return up + f"data/{parts[0]}/{parts[1]}"
@@ -155,11 +158,15 @@ def write_static(
                 template,
                 lang,
                 static_url(here, lang, page),
-                shown,
+                {"forensics": forensics_data is not None, **shown},
                 served=False,
             )
             writer.put(here, html.encode())
 
+    forensics_data = latest_forensics(store)
+    if forensics_data is not None:
+        for lang in langs:
+            writer.put(page_path(lang, "forensics"), render_report(forensics_data, definition, lang).encode())
     with store.session() as session:
         snapshot = Snapshot(session, definition)
         pages("site/verify.html", {}, ("verify",))

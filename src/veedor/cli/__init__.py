@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "log",
     "evidence",
     "forensics",
+    "verify",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_store
+from veedor.cli.common import DB_OPTION, console, fail, get_store
 
 keys_app = typer.Typer(
     help="Claves para firmar el registro / keys that sign the evidence log.", no_args_is_help=True
@@ -95,7 +95,6 @@ def log_checkpoint(
         None, "--origin", help="Identidad del registro (la primera vez) / the log's identity (first time)."
     ),
     db: str | None = DB_OPTION,
-    definition: str = DEFINITION_OPTION,
 ) -> None:
     """Firma el tamaño y la raíz del registro y lo añade a lo publicado (imprime el punto de control).
 
@@ -114,7 +113,9 @@ def log_checkpoint(
         known = log.setting_text(session, log.ORIGIN)
         if known is not None and origin is not None and origin != known:
             fail(f"el registro ya se llama / the log is already named {known!r}")
-        origin = known or origin or f"veedor/{definition}"
+        # The log's name is its key's unless given (C2SP: a checkpoint's origin names the log,
+        # and verifiers look the key up by it).
+        origin = known or origin or vkey.split("+", 1)[0]
         head = log.head(session)
         try:
             note = sign(Checkpoint(origin, head.size, head.root).format(), signer)

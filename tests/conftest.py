@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import testdb
 from veedor.definitions import ElectionDefinition, load_definition
 from veedor.store import Store, open_store
 
@@ -42,9 +44,38 @@ def v1_rows() -> dict[tuple[str, int], dict[str, str]]:
         return {(r["CENTRO"].zfill(9), int(r["MESA"])): r for r in csv.DictReader(handle)}
 
 
+# The fixtures whose database is the server's when VEEDOR_TEST_DB_URL is set (tests/testdb.py),
+# here and in test modules: every test using one, or the shared V1 database (v1db.py), is marked
+# ``postgres``, so that `pytest -m postgres` runs the tests a PostgreSQL run changes (the others
+# keep a SQLite file of their own and would only repeat the SQLite run).
+DB_FIXTURES = {"store", "db_url", "v1_session", "site", "logged", "desk", "sheet_desk"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: runs against PostgreSQL when VEEDOR_TEST_DB_URL is set")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())) or hasattr(module, "v1_store"):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return open_store(str(tmp_path / "veedor.db"))
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database for the test, as ``--db`` takes it: a SQLite file, or a new
+    PostgreSQL database with VEEDOR_TEST_DB_URL set (dropped after the test)."""
+    url = testdb.db_url(tmp_path)
+    yield url
+    testdb.drop(url)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = open_store(db_url)
+    yield opened
+    opened.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ on the page count a mesa in conflict."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
+import testdb
 from imaging import payload, qr_image, write
 from veedor.i18n import LANGUAGES, catalog_path, negotiate, one_language
 from veedor.pipeline.scan import scan_paths
@@ -55,7 +55,7 @@ def scanned(tmp_path_factory, definition):
             )
         else:
             write(folder / f"{mesa}-a.png", qr_image(payload(mesa=mesa, votes=TRUE)))
-    store = open_store(str(root / "veedor.db"))
+    store = open_store(testdb.db_url(root))  # PostgreSQL with VEEDOR_TEST_DB_URL
     scan_paths([folder], store, evidence_root=root / "ev", workers=1)
     with store.session() as session:
         for name, role in PEOPLE.items():
@@ -69,8 +69,7 @@ def scanned(tmp_path_factory, definition):
 @pytest.fixture
 def desk(scanned, tmp_path, definition):
     """A fresh copy of the scanned database, and the desk's app on it."""
-    shutil.copy(scanned / "veedor.db", tmp_path / "veedor.db")
-    store = open_store(str(tmp_path / "veedor.db"))
+    store = open_store(testdb.copy(testdb.db_url(scanned), tmp_path))
     app = create_app(store, definition, scanned / "ev", SECRET)
     yield app, store
     store.engine.dispose()
@@ -447,7 +446,7 @@ def sheet_desk(tmp_path, definition):
     folder.mkdir()
     for i in (1, 2):
         write(folder / f"{i}.png", qr_image(f"https://example.org/{i}"))
-    store = open_store(str(tmp_path / "veedor.db"))
+    store = open_store(testdb.db_url(tmp_path))
     scan_paths([folder], store, evidence_root=tmp_path / "ev", workers=1)
     with store.session() as session:
         for name, role in PEOPLE.items():

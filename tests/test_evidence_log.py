@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+import testdb
 from imaging import payload, qr_image, write
 from veedor import tlog
 from veedor.cli import app as cli
@@ -35,7 +36,7 @@ def scanned(root: Path, mesas: range) -> Path:
 
 @pytest.fixture
 def logged(tmp_path):
-    db = tmp_path / "v.db"
+    db = testdb.db_url(tmp_path, "v.db")  # PostgreSQL with VEEDOR_TEST_DB_URL
     assert runner.invoke(cli, ["log", "init", "--launch", "block 850000", "--db", str(db)]).exit_code == 0
     store = open_store(str(db))
     scan_paths([scanned(tmp_path, range(1, 4))], store, evidence_root=tmp_path / "ev", workers=1)
@@ -97,7 +98,7 @@ def test_keys_are_private_and_a_signed_checkpoint_is_accepted_then_extended(logg
     first.write_text(checkpoint(db, keys))
     text, names = tlog.open_note(first.read_text(), (keys / "veedor.test.vkey").read_text().strip())
     head = tlog.Checkpoint.parse(text)
-    assert names == ["veedor.test"] and head.origin == "veedor/ve-2024-presidential"
+    assert names == ["veedor.test"] and head.origin == "veedor.test"
     state = tmp_path / "state.txt"
     assert check(db, keys, first, state).exit_code == 0 and state.read_text() == first.read_text()
     scan_paths([scanned(tmp_path, range(4, 6))], store, evidence_root=tmp_path / "ev", workers=1)
@@ -117,9 +118,7 @@ def test_keys_are_private_and_a_signed_checkpoint_is_accepted_then_extended(logg
     assert sorted(tlog.open_note(both.output, keys_both)[1]) == ["observer.example", "veedor.test"]
     lie = tmp_path / "lie.txt"
     signer = (keys / "veedor.test.key").read_text().strip()
-    lie.write_text(
-        tlog.sign(tlog.Checkpoint("veedor/ve-2024-presidential", 3, b"\x07" * 32).format(), signer)
-    )
+    lie.write_text(tlog.sign(tlog.Checkpoint("veedor.test", 3, b"\x07" * 32).format(), signer))
     refused = runner.invoke(
         cli, ["log", "cosign", str(lie), "--key", str(observer / "observer.example.key"), "--db", str(db)]
     )

@@ -158,7 +158,7 @@ def veedor(*args, password=None, db):
 
 
 def test_the_command_line_contract(conflicts, tmp_path):
-    db = tmp_path / "veedor.db"
+    db = conflicts.url  # the fixture's store: a SQLite file or a PostgreSQL database
     assert (
         veedor(
             "users", "add", "dani", "--role", "reviewer", "--password-stdin", password="a-long-secret", db=db
@@ -264,7 +264,7 @@ def test_an_identification_is_checked_against_the_registry(sheets, definition):
 
 
 def test_the_command_line_lists_and_identifies_sheets(sheets, tmp_path):
-    db = tmp_path / "veedor.db"
+    db = sheets.url
     listed = json.loads(veedor("review", "list", "--format", "json", db=db).stdout)
     sheet = next(t for t in listed if t["needs"] == "identify")
     assert sheet["mesa"] is None and len(sheet["image"]) == 64
@@ -324,7 +324,7 @@ def test_accounts_refuse_bad_input_with_a_reason_and_store_nothing(store, tmp_pa
         disable_user(session, "ana")
         with pytest.raises(ReviewError, match="disabled"):
             authenticate(session, "ana", "secret-ana")
-    db = tmp_path / "veedor.db"
+    db = store.url
     no_stdin = veedor("users", "add", "caro", "--role", "reviewer", db=db)
     assert no_stdin.returncode == 2 and b"--password-stdin" in no_stdin.stderr
     bad_json = veedor(

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
+import testdb
 from imaging import payload, qr_image, write
 from v1db import CENTRES, UNITS
 from veedor.capture.registry import import_registry
@@ -59,7 +60,7 @@ def site(tmp_path_factory, definition):
     aragua.write_text(
         "".join([lines[0], *(line for line in lines[1:] if line.startswith("04"))]), encoding="utf-8"
     )
-    store = open_store(str(root / "veedor.db"))
+    store = open_store(testdb.db_url(root))  # PostgreSQL with VEEDOR_TEST_DB_URL
     with store.session() as session:
         for path in (aragua, UNITS):
             import_registry(session, path, definition)
@@ -346,7 +347,7 @@ def test_the_static_site_has_the_same_numbers_relative_links_that_resolve_and_re
     from veedor.web.static_site import write_static
 
     client, store = site
-    evidence = Path(store.url.removeprefix("sqlite:///")).parent / "ev"
+    evidence = testdb.folder_of(store.url) / "ev"
     out = tmp_path / "public"
     first = write_static(store, definition, evidence, out)
     assert first.written == len(first.files) and first.images == 4 and not first.images_missing

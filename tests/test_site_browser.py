@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import testdb
 from conftest import ROOT
 from test_site import CENTRE, COUNTED
 from test_site import site as site  # the database: registry, two counted actas, a conflict
@@ -34,11 +35,11 @@ DOCS = Path(os.environ["VEEDOR_SCREENSHOTS"]) if os.environ.get("VEEDOR_SCREENSH
 def served(site):
     """``veedor serve --workers 2`` itself on the fixture's database, on a free port of 127.0.0.1."""
     _client, store = site
-    db = store.url.removeprefix("sqlite:///")
+    db = store.url.removeprefix("sqlite:///")  # a file, or a PostgreSQL URL (VEEDOR_TEST_DB_URL)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(Path(db).parent / "serve.log", "w+")  # noqa: SIM115 (closed below)
+    log = open(testdb.folder_of(store.url) / "serve.log", "w+")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +51,7 @@ def served(site):
             "--db",
             db,
             "--evidence",
-            str(Path(db).parent / "ev"),
+            str(testdb.folder_of(store.url) / "ev"),
             "--workers",
             "2",
         ],
@@ -126,7 +127,7 @@ def test_the_same_walk_on_the_static_site_opened_from_disk(site, browser, defini
 
     _client, store = site
     out = tmp_path / "public"
-    write_static(store, definition, Path(store.url.removeprefix("sqlite:///")).parent / "ev", out)
+    write_static(store, definition, testdb.folder_of(store.url) / "ev", out)
     page = browser.new_context(locale="es-VE", viewport={"width": 1200, "height": 1300}).new_page()
     # The static copy searches in the page itself (search.js over search-index.js).
     _walk(page, (out / "index.html").as_uri(), store, None, searchable=True)

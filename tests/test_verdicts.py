@@ -211,7 +211,7 @@ def test_a_supervisor_settles_a_copy_alone_and_a_saboteurs_calls_are_withdrawn(c
 
 
 def test_the_command_line_judges_copies_and_refuses_a_wrong_password(conflicts, tmp_path):
-    db = tmp_path / "veedor.db"
+    db = conflicts.url
     with conflicts.session() as session:
         shas = copies_of(session, 8)
     said_json = json.dumps({shas["other"]: "forged", shas["genuine"]: "genuine"})
@@ -232,7 +232,7 @@ def test_the_command_line_judges_copies_and_refuses_a_wrong_password(conflicts, 
 
 
 def test_the_command_line_refuses_verdicts_that_are_not_json_with_a_reason(conflicts, tmp_path):
-    db = tmp_path / "veedor.db"
+    db = conflicts.url
     for copies in ("{not json", "[1, 2]"):
         refused = veedor(
             "review",

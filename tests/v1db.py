@@ -7,6 +7,7 @@ import functools
 import tempfile
 from pathlib import Path
 
+import testdb
 from veedor.capture.official import import_official
 from veedor.capture.registry import import_registry
 from veedor.capture.tables import import_results_table
@@ -26,7 +27,7 @@ BULLETINS = SAMPLES / "official" / "cne_bulletins_2024.json"
 def v1_store() -> Store:
     definition = load_definition("ve-2024-presidential")
     folder = Path(tempfile.mkdtemp(prefix="veedor-v1-"))
-    store = open_store(str(folder / "v1.db"))
+    store = open_store(testdb.db_url(folder, "v1.db"))  # PostgreSQL with VEEDOR_TEST_DB_URL
     with store.session() as session:
         for path in (CENTRES, UNITS, V1):
             import_registry(session, path, definition)

@@ -31,6 +31,7 @@ from veedor.pipeline.report import outcome_json
 from veedor.pipeline.worker import WorkerContext, init_worker, process_file
 from veedor.store import Store
 from veedor.store.claims import Claims
+from veedor.store.db import lost_a_race
 from veedor.store.records import known_images, record_outcome
 from veedor.store.registry_view import registry_view
 
@@ -153,9 +154,7 @@ def _commit_batch(
             return stored
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
-            if attempt == RETRIES - 1 or (
-                isinstance(exc, OperationalError) and "locked" not in str(exc) and "busy" not in str(exc)
-            ):
+            if attempt == RETRIES - 1 or (isinstance(exc, OperationalError) and not lost_a_race(exc)):
                 raise
             wait = 0.5 * 2**attempt
             if on_retry:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from veedor import __version__
+from veedor.store.db import lost_a_race
 from veedor.store.records import now
 from veedor.store.schema import Image, ScanClaim, ScanRun
 
@@ -157,7 +158,7 @@ def _retrying(work: Callable[[Session], T], sessions: sessionmaker[Session], tri
                 return value
             except (IntegrityError, OperationalError) as exc:
                 session.rollback()
-                locked = isinstance(exc, IntegrityError) or "locked" in str(exc) or "busy" in str(exc)
+                locked = isinstance(exc, IntegrityError) or lost_a_race(exc)
                 if attempt == tries - 1 or not locked:
                     raise
         time.sleep(0.05 * 2**attempt)

@@ -56,7 +56,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-WRITER_LOCK = 0x7665_6564  # "veed": the advisory lock PostgreSQL writers of the desk share
+WRITER_LOCK = 0x7665_6564  # "veed": the advisory lock every PostgreSQL writer shares (scans, desk, imports)
+MIGRATION_LOCK = 0x7665_6D69  # "vemi": held while a process migrates the schema
 
 
 def serialize_writes(session: Session) -> None:
@@ -71,6 +72,20 @@ def serialize_writes(session: Session) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
     elif connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+
+
+RETRY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL: serialization failure, deadlock detected, lock not available."""
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    """A write that another writer got in the way of, and that succeeds if run again: SQLite's
+    "database is locked" (busy), PostgreSQL's deadlock or serialization failure (each names it
+    otherwise, and a deadlock's message only says "locked" by chance: "blocked by process")."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in RETRY_SQLSTATES:
+        return True
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def open_store(db: str | None = None, *, migrate: bool = True, connections: int | None = None) -> Store:
@@ -102,5 +117,12 @@ def upgrade(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             if MigrationContext.configure(conn).get_current_revision() == head:
                 return  # another process migrated it meanwhile
+        elif engine.dialect.name == "postgresql":
+            # DDL is transactional here too, but nothing stops two processes (two scans started
+            # on a fresh database) both creating the tables: the second waits on this lock,
+            # then finds the work done.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veedor.store.schema import Base
@@ -27,7 +27,7 @@ class OfficialSource(Base):
     announced_at: Mapped[str | None] = mapped_column(String(40))
     actas_pct: Mapped[float | None] = mapped_column(Float)
     """Share of actas the authority said it had counted (None: not said)."""
-    registered_electors: Mapped[int | None] = mapped_column(Integer)
+    registered_electors: Mapped[int | None] = mapped_column(BigInteger)
     sources: Mapped[list | None] = mapped_column(JSON)
     caveat: Mapped[str | None] = mapped_column(Text)
     path: Mapped[str] = mapped_column(Text)
@@ -47,11 +47,11 @@ class OfficialUnit(Base):
     code: Mapped[str] = mapped_column(String(32))
     mesa: Mapped[int] = mapped_column(Integer, default=0)
     """Mesa number at level ``mesa`` (code is then the centre); 0 otherwise."""
-    electors: Mapped[int | None] = mapped_column(Integer)
-    voters: Mapped[int | None] = mapped_column(Integer)
-    valid: Mapped[int | None] = mapped_column(Integer)
-    nulos: Mapped[int | None] = mapped_column(Integer)
-    others: Mapped[int | None] = mapped_column(Integer)
+    electors: Mapped[int | None] = mapped_column(BigInteger)
+    voters: Mapped[int | None] = mapped_column(BigInteger)
+    valid: Mapped[int | None] = mapped_column(BigInteger)
+    nulos: Mapped[int | None] = mapped_column(BigInteger)
+    others: Mapped[int | None] = mapped_column(BigInteger)
     """Votes of candidates the publication lumps together as 'others' (not in official_votes)."""
     __table_args__ = (UniqueConstraint("source_id", "level", "code", "mesa"),)
 
@@ -62,4 +62,4 @@ class OfficialVotes(Base):
         ForeignKey("official_units.id", ondelete="CASCADE"), primary_key=True
     )
     candidate: Mapped[str] = mapped_column(String(32), primary_key=True)
-    votes: Mapped[int] = mapped_column(Integer)
+    votes: Mapped[int] = mapped_column(BigInteger)

@@ -19,6 +19,7 @@ from veedor import __version__
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState, Copy, FileOutcome, Grade, Status
 from veedor.store import evidence_log as log
+from veedor.store.db import serialize_writes
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
@@ -81,6 +82,10 @@ def record_outcome(
     """Store one processed file; returns it with its mesa's state after combining."""
     if outcome.sha256 is None:
         return outcome  # unreadable path: nothing to keep but the report line
+    # The writer's lock before any row is written: the evidence log takes it anyway, and taken
+    # first, every writer locks in one order (PostgreSQL: no deadlock between a scan holding
+    # it and one that inserted the same image before asking for it).
+    serialize_writes(session)
     if outcome.duplicate_of:
         return record_duplicate(session, outcome)
     if session.get(Image, outcome.sha256) is not None:
@@ -218,10 +223,12 @@ def store_reading(
 def mesa_record(session: Session, definition: ElectionDefinition, copy: Copy) -> tuple[ActaRecord, bool]:
     """The mesa's record, and whether it was created just now."""
     record = session.scalar(
-        select(ActaRecord).where(
-            ActaRecord.election == definition.id,
-            ActaRecord.centre == copy.centre,
-            ActaRecord.mesa == copy.mesa,
+        _current(
+            select(ActaRecord).where(
+                ActaRecord.election == definition.id,
+                ActaRecord.centre == copy.centre,
+                ActaRecord.mesa == copy.mesa,
+            )
         )
     )
     if record is None:
@@ -237,6 +244,16 @@ def mesa_record(session: Session, definition: ElectionDefinition, copy: Copy) ->
         session.flush()
         return record, True
     return record, False
+
+
+def _current(query: Select[Any]) -> Select[Any]:
+    """``query`` for mesa records to change: locked until the transaction ends (PostgreSQL's
+    row lock; SQLite has one writer at a time anyway) and read as committed, not as this session
+    last saw them. A scan's session lives across batches: without ``populate_existing`` a mesa
+    still in its identity map, that another scan or the desk changed meanwhile, keeps the state
+    this session saw, and a combine that finds "nothing changed" against it leaves the new
+    state unwritten."""
+    return query.with_for_update().execution_options(populate_existing=True)
 
 
 def grade_of(evidence: Evidence) -> Grade:
@@ -270,6 +287,9 @@ def combine_mesa(
 ) -> MesaDecision:
     """Recompute one mesa from its copies (one indexed query of its own rows) and, when
     anything changed, append the change to its history with the copy that caused it."""
+    # The mesa's row, locked and as committed: its copies and state are read while no other
+    # writer can combine it (two scans storing two copies of one mesa at once).
+    session.execute(_current(select(ActaRecord).where(ActaRecord.id == record.id)))
     copies = [seen_copy(e) for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))]
     decision = decide_mesa(copies, people_settled(session, record.id), set_aside_of(session, record.id))
     votes = list(decision.numbers[0]) if decision.numbers else None

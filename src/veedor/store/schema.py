@@ -34,7 +34,7 @@ class GeoUnit(Base):
     level: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     parent_code: Mapped[str | None] = mapped_column(String(32))
-    mesas_total: Mapped[int | None] = mapped_column(Integer)
+    mesas_total: Mapped[int | None] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(200))
 
 
@@ -45,7 +45,7 @@ class Mesa(Base):
     election: Mapped[str] = mapped_column(String(64), primary_key=True)
     centre: Mapped[str] = mapped_column(String(32), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
-    electors: Mapped[int | None] = mapped_column(Integer)
+    electors: Mapped[int | None] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(200))
 
 
@@ -103,7 +103,7 @@ class ActaRecord(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     votes: Mapped[list | None] = mapped_column(JSON)
-    nulos: Mapped[int | None] = mapped_column(Integer)
+    nulos: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     alerts: Mapped[list | None] = mapped_column(JSON)
     """Alerts raised by its copies (a pasted QR...), recomputed with the state; see MesaEvent."""
@@ -128,12 +128,12 @@ class Evidence(Base):
     reading_id: Mapped[int] = mapped_column(ForeignKey("readings.id"))
     status: Mapped[str] = mapped_column(String(16))
     votes: Mapped[list] = mapped_column(JSON)
-    nulos: Mapped[int | None] = mapped_column(Integer)
+    nulos: Mapped[int | None] = mapped_column(BigInteger)
     extra: Mapped[dict | None] = mapped_column(JSON)
     grade: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str | None] = mapped_column(String(16))
     printed: Mapped[list | None] = mapped_column(JSON)
-    printed_nulos: Mapped[int | None] = mapped_column(Integer)
+    printed_nulos: Mapped[int | None] = mapped_column(BigInteger)
     __table_args__ = (UniqueConstraint("acta_pk", "sha256"),)
 
 
@@ -148,10 +148,10 @@ class EvidenceArchive(Base):
     status: Mapped[str] = mapped_column(String(16))
     grade: Mapped[str | None] = mapped_column(String(16))
     votes: Mapped[list | None] = mapped_column(JSON)
-    nulos: Mapped[int | None] = mapped_column(Integer)
+    nulos: Mapped[int | None] = mapped_column(BigInteger)
     extra: Mapped[dict | None] = mapped_column(JSON)
     printed: Mapped[list | None] = mapped_column(JSON)
-    printed_nulos: Mapped[int | None] = mapped_column(Integer)
+    printed_nulos: Mapped[int | None] = mapped_column(BigInteger)
     archived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -169,7 +169,7 @@ class MesaEvent(Base):
     cause: Mapped[str] = mapped_column(String(16))
     """"scan", "rescan" or "combine" (the rule re-applied to stored evidence)."""
     votes: Mapped[list | None] = mapped_column(JSON)
-    nulos: Mapped[int | None] = mapped_column(Integer)
+    nulos: Mapped[int | None] = mapped_column(BigInteger)
     alerts: Mapped[list | None] = mapped_column(JSON)
 
 
@@ -204,7 +204,7 @@ class ActaVotes(Base):
     __tablename__ = "acta_votes"
     acta_pk: Mapped[int] = mapped_column(ForeignKey("actas.id"), primary_key=True)
     candidate: Mapped[str] = mapped_column(String(32), primary_key=True)
-    votes: Mapped[int] = mapped_column(Integer)
+    votes: Mapped[int] = mapped_column(BigInteger)
 
 
 class CacheChecksum(Base):
@@ -227,7 +227,7 @@ class ResultTable(Base):
     path: Mapped[str] = mapped_column(Text)
     format: Mapped[str] = mapped_column(String(64))
     encoding: Mapped[str] = mapped_column(String(32))
-    rows: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(BigInteger)
     errors: Mapped[list | None] = mapped_column(JSON)
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     __table_args__ = (UniqueConstraint("election", "sha256"),)
@@ -240,9 +240,9 @@ class ResultRow(Base):
     line: Mapped[int] = mapped_column(Integer)
     centre: Mapped[str] = mapped_column(String(32))
     mesa: Mapped[int] = mapped_column(Integer)
-    electors: Mapped[int | None] = mapped_column(Integer)
-    valid: Mapped[int] = mapped_column(Integer)
-    nulos: Mapped[int] = mapped_column(Integer)
+    electors: Mapped[int | None] = mapped_column(BigInteger)
+    valid: Mapped[int] = mapped_column(BigInteger)
+    nulos: Mapped[int] = mapped_column(BigInteger)
     image_ref: Mapped[str | None] = mapped_column(Text)
 
 
@@ -250,7 +250,7 @@ class ResultVotes(Base):
     __tablename__ = "result_votes"
     row_id: Mapped[int] = mapped_column(ForeignKey("result_rows.id"), primary_key=True)
     candidate: Mapped[str] = mapped_column(String(32), primary_key=True)
-    votes: Mapped[int] = mapped_column(Integer)
+    votes: Mapped[int] = mapped_column(BigInteger)
 
 
 Index("ix_result_rows_centre", ResultRow.table_id, ResultRow.centre)
@@ -315,8 +315,8 @@ class ReviewEntry(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     votes: Mapped[list] = mapped_column(JSON)
-    nulos: Mapped[int] = mapped_column(Integer)
-    blank: Mapped[int] = mapped_column(Integer)
+    nulos: Mapped[int] = mapped_column(BigInteger)
+    blank: Mapped[int] = mapped_column(BigInteger)
     images: Mapped[list] = mapped_column(JSON)
     """SHA-256 of the images the person had in front of them."""
     channel: Mapped[str] = mapped_column(String(8))
@@ -335,8 +335,8 @@ class ReviewDecision(Base):
     basis: Mapped[str] = mapped_column(String(16))
     """"agreement", "machine", "supervisor"; for a withdrawal, why ("flagged")."""
     votes: Mapped[list | None] = mapped_column(JSON)
-    nulos: Mapped[int | None] = mapped_column(Integer)
-    blank: Mapped[int | None] = mapped_column(Integer)
+    nulos: Mapped[int | None] = mapped_column(BigInteger)
+    blank: Mapped[int | None] = mapped_column(BigInteger)
     entries: Mapped[list] = mapped_column(JSON)
     """The review_entries ids that settled it."""
     copies: Mapped[list] = mapped_column(JSON)

@@ -20,6 +20,7 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
+from veedor.store.portable import frame_of, total
 from veedor.store.schema import ActaRecord, ActaVotes, CacheChecksum, GeoUnit, Mesa, ResultTable
 from veedor.tally.aggregate import COVERAGE_COLUMNS, SCAN, TallyResult, resolve_source
 from veedor.tally.coverage import (
@@ -42,7 +43,7 @@ def _registry_version(session: Session, definition: ElectionDefinition) -> tuple
     # One scan; the weighted sum also changes when electors move between mesas.
     return tuple(
         session.execute(
-            select(func.count(), func.total(Mesa.electors * (Mesa.number + 7))).where(
+            select(func.count(), total(Mesa.electors * (Mesa.number + 7))).where(
                 Mesa.election == definition.id
             )
         ).one()
@@ -54,8 +55,8 @@ def _geo_version(session: Session, definition: ElectionDefinition) -> tuple:
         session.execute(
             select(
                 func.count(),
-                func.total(GeoUnit.mesas_total),
-                func.total(func.length(GeoUnit.name) + func.length(GeoUnit.source)),
+                total(GeoUnit.mesas_total),
+                total(func.length(GeoUnit.name) + func.length(GeoUnit.source)),
             ).where(GeoUnit.election == definition.id)
         ).one()
     )
@@ -82,7 +83,7 @@ def _version(
         )
         data += tuple(
             session.execute(
-                select(func.count(), func.total(ActaVotes.votes * (ActaVotes.acta_pk % 9973 + 1) * which))
+                select(func.count(), total(ActaVotes.votes * (ActaVotes.acta_pk % 9973 + 1) * which))
             ).one()
         )
     else:
@@ -177,12 +178,10 @@ def registry_frame(
     key = _digest(session, f"{definition.id}|{registry}")
 
     def build() -> pl.DataFrame:
-        rows = session.execute(
-            select(Mesa.centre, Mesa.electors).where(
-                Mesa.election == definition.id, Mesa.electors.is_not(None)
-            )
-        ).all()
-        return pl.DataFrame(rows, schema={"centre": pl.Utf8, "electors": pl.Int64}, orient="row")
+        query = select(Mesa.centre, Mesa.electors).where(
+            Mesa.election == definition.id, Mesa.electors.is_not(None)
+        )
+        return frame_of(session, query, {"centre": pl.Utf8, "electors": pl.Int64})
 
     return _cached(session, "registry", key, build)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaState
+from veedor.store.portable import frame_of
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
@@ -314,7 +315,7 @@ def verified_mesas(session: Session, definition: ElectionDefinition, source: str
         "nulos": pl.Int64,
         "evidence": pl.Utf8,
     }
-    frame = pl.DataFrame(session.execute(rows).all(), schema=schema, orient="row")
+    frame = frame_of(session, rows, schema)
     cands = definition.candidate_codes
     if session.get_bind().dialect.name == "sqlite":
         # Fetching one packed string per mesa is ~3x faster than 10 rows per mesa through the driver.
@@ -333,10 +334,10 @@ def verified_mesas(session: Session, definition: ElectionDefinition, source: str
         )
     else:
         pivot = [func.sum(case((cand == c, n), else_=0)).label(c) for c in cands]
-        wide = pl.DataFrame(
-            session.execute(select(key, *pivot).where(where).group_by(key)).all(),
-            schema={"id": pl.Int64, **dict.fromkeys(cands, pl.Int64)},
-            orient="row",
+        wide = frame_of(
+            session,
+            select(key, *pivot).where(where).group_by(key),
+            {"id": pl.Int64, **dict.fromkeys(cands, pl.Int64)},
         )
     frame = frame.join(wide, on="id", how="left").with_columns(pl.col(c).fill_null(0) for c in cands)
     return frame.drop("id").with_columns(pl.sum_horizontal(*cands).alias("valid")).sort("centre", "mesa")

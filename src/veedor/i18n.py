@@ -15,6 +15,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "veedor"
@@ -72,3 +73,24 @@ def one_language(message: str, lang: str) -> str:
     if not sep:
         return message
     return english.strip() if lang == "en" else spanish.strip()
+
+
+@cache
+def templates(folder: Path, lang: str) -> Environment:
+    """Jinja2 templates of ``folder`` in ``lang`` only: one environment per folder and language,
+    so no page or report mixes languages and no render changes another's. The catalog is looked
+    up on each call (not bound once), so a test's replacement of :func:`gettext` is used."""
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: gettext(message, lang),
+        lambda singular, plural, n: ngettext(singular, plural, n, lang),
+        newstyle=True,
+    )
+    return env

@@ -19,11 +19,9 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -373,25 +371,6 @@ def _check_keys(note: str | None, keys: Sequence[str]) -> None:
             raise DisputeError(f"the verifier keys given do not verify the checkpoint: {error}") from None
 
 
-@cache
-def _environment(lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    # Looked up on each call (not bound once), so a catalog added later, or a test's, is used.
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        lambda message: i18n.gettext(message, lang),
-        lambda singular, plural, n: i18n.ngettext(singular, plural, n, lang),
-        newstyle=True,
-    )
-    return env
-
-
 def render_summary(definition: ElectionDefinition, lang: str, context: dict[str, Any]) -> str:
     """The one-page summary in ``lang``: the acta small, its numbers beside every published
     figure, whether they are counted and why, people's steps, and how to check the pack."""
@@ -411,7 +390,7 @@ def render_summary(definition: ElectionDefinition, lang: str, context: dict[str,
     rows.append(row(i18n.gettext("Null votes", lang), lambda x: x["nulos"]))
     trail = view["people"]
     return (
-        _environment(lang)
+        i18n.templates(TEMPLATES, lang)
         .get_template("summary.html")
         .render(
             lang=lang,

@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
 from veedor.forensics import BatteryResult, Bulletin, fingerprint_png, run_battery
-from veedor.i18n import gettext, translations
+from veedor.i18n import gettext, templates
 from veedor.store.official import OfficialSource, OfficialUnit, OfficialVotes
 from veedor.tally.coverage import verified_mesas
 
@@ -109,23 +108,21 @@ def report_json(result: BatteryResult, definition: ElectionDefinition, source: s
 
 def render_report(data: dict[str, Any], definition: ElectionDefinition, lang: str) -> str:
     """The report in ``lang``: every sentence through the catalogs, figures inline."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     names = {c.code: c.name for c in definition.candidates}
 
     def say(messages: list[dict[str, Any]]) -> str:
         return " ".join(gettext(m["msgid"], lang).format(**m["params"]) for m in messages)
 
-    return env.get_template("forensics.html").render(
-        d=data,
-        lang=lang,
-        say=say,
-        name=lambda code: names.get(code, code),
-        election=definition.name_en if lang == "en" else definition.name_es,
+    return (
+        templates(TEMPLATES, lang)
+        .get_template("forensics.html")
+        .render(
+            d=data,
+            lang=lang,
+            say=say,
+            name=lambda code: names.get(code, code),
+            election=definition.name_en if lang == "en" else definition.name_es,
+        )
     )
 
 

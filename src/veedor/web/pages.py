@@ -3,33 +3,22 @@ in one language only and no request changes another's."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from veedor.i18n import LANGUAGES, translations
+from veedor.i18n import LANGUAGES, templates
 from veedor.web.auth import SessionData
 from veedor.web.context import LANG_COOKIE, Desk, Viewer
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-@cache
 def environment(lang: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return templates(TEMPLATES, lang)
 
 
 def render(

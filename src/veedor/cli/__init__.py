@@ -38,6 +38,9 @@ COMMAND_MODULES = (
     "evidence",
     "forensics",
     "verify",
+    "doctor",
+    "push",
+    "field",
 )
 
 

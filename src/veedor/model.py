@@ -126,6 +126,16 @@ class ImageFacts:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """What the reused-photo search keeps of an image (``veedor.read.forensics``)."""
+
+    qr_quad: tuple[tuple[float, float], ...]
+    """The QR's four corners, clockwise from its top-left, in the image's pixels."""
+    sheet_key: str
+    """:func:`veedor.read.forensics.sheet_key`, 48 hex digits."""
+
+
+@dataclass(frozen=True)
 class FileOutcome:
     """The result for one input file: one line of the scan report."""
 
@@ -145,6 +155,9 @@ class FileOutcome:
     """What this file is worth as evidence for its mesa; None when it names no mesa."""
     mesa: dict[str, Any] | None = None
     """Its mesa's state after this file was stored (the report's ``mesa``; docs/report.md)."""
+    picture: Picture | None = None
+    """Where its QR lies and the key of the sheet around it (reused-photo search), when the
+    plain image shows the QR."""
 
     @property
     def winning_reading(self) -> Reading | None:

@@ -4,6 +4,7 @@ with its row, its counted totals and its last log entries; every tally level sum
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.pipeline.audit import Audit, LogIndex, Mesa, code
 from veedor.pipeline.audit_numbers import Sum, compare_lines, compare_sum, differ_if, level_digits
-from veedor.store.records import people_settled, seen_copy, set_aside_among
+from veedor.store.records import people_settled, reused_among, seen_copy, set_aside_among
 from veedor.store.schema import ActaRecord, ActaVotes, Evidence, ReviewCopyCall, ReviewDecision
 from veedor.tally import tally
 from veedor.tally.aggregate import SCAN
@@ -36,13 +37,17 @@ def check_mesas(
         totals.setdefault(pk, {})[candidate] = n
     decided = set(session.scalars(select(ReviewDecision.acta_pk).distinct()))
     aside = set_aside_among(session, select(ReviewCopyCall.acta_pk))
+    reused = reused_among(session)
     counted: dict[Mesa, tuple[list[int], int]] = {}
     mesas: set[Mesa] = set()
     for record in session.scalars(select(ActaRecord).where(ActaRecord.election == definition.id)):
         mesa = (record.centre, record.mesa)
         mesas.add(mesa)
         where = f"mesa:{code(mesa)}"
-        seen = [fresh.get(e.id) or seen_copy(e) for e in copies.get(record.id, [])]
+        seen = [
+            replace(fresh[e.id], reused=reused.get(e.sha256)) if e.id in fresh else seen_copy(e, reused)
+            for e in copies.get(record.id, [])
+        ]
         settled = people_settled(session, record.id) if record.id in decided else None
         decision = decide_mesa(seen, settled, aside.get(record.id, {}))
         votes = list(decision.numbers[0]) if decision.numbers else None

@@ -19,6 +19,7 @@ from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import IO
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -28,12 +29,14 @@ from veedor.capture.images import MAX_FILE_BYTES
 from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
 from veedor.model import FileOutcome, Status
 from veedor.pipeline.report import outcome_json
+from veedor.pipeline.reuse import ReuseSearch
 from veedor.pipeline.worker import WorkerContext, init_worker, process_file
 from veedor.store import Store
 from veedor.store.claims import Claims
 from veedor.store.db import lost_a_race
-from veedor.store.records import known_images, record_outcome
+from veedor.store.records import known_images, mesa_view, record_outcome
 from veedor.store.registry_view import registry_view
+from veedor.store.schema import ActaRecord, Evidence
 
 BATCH_FILES = 32
 BATCH_SECONDS = 2.0
@@ -98,9 +101,11 @@ def scan_paths(
     seen_this_run: set[str] = set()
     last_commit = time.perf_counter()
 
+    reuse = ReuseSearch(ctx.evidence_root)
+
     def flush() -> None:
         nonlocal last_commit
-        stored = _commit_batch(session, pending, definition, on_retry)
+        stored = _commit_batch(session, pending, definition, on_retry, reuse=reuse)
         for outcome in stored:
             if report is not None:
                 report.write(outcome_json(outcome, definition) + "\n")
@@ -143,14 +148,21 @@ def _commit_batch(
     batch: list[FileOutcome],
     definition: ElectionDefinition,
     on_retry: Callable[[str], None] | None,
+    reuse: ReuseSearch | None = None,
 ) -> list[FileOutcome]:
     """Record and commit one batch, whole or not at all. When another scan on the same
     database holds the lock, or stored some of the same images first, the batch is rolled
-    back and recorded again: what the other took is then a duplicate, not a crash."""
+    back and recorded again: what the other took is then a duplicate, not a crash. ``reuse``
+    looks for photos passed off as another mesa's in the same transaction."""
     for attempt in range(RETRIES):
         try:
             stored = [record_outcome(session, outcome, definition) for outcome in batch]
+            if reuse is not None and reuse.after_batch(session, stored, definition):
+                session.flush()
+                stored = [_mesa_now(session, outcome) for outcome in stored]
             session.commit()
+            if reuse is not None:
+                reuse.committed()
             return stored
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
@@ -164,6 +176,21 @@ def _commit_batch(
                 )
             time.sleep(wait)
     raise AssertionError("unreachable")
+
+
+def _mesa_now(session: Session, outcome: FileOutcome) -> FileOutcome:
+    """The report's mesa state once a reused photo changed it after the file was stored."""
+    if outcome.mesa is None or outcome.copy is None:
+        return outcome
+    record = session.scalar(
+        select(ActaRecord)
+        .join(Evidence, Evidence.acta_pk == ActaRecord.id)
+        .where(Evidence.sha256 == outcome.sha256)
+    )
+    if record is None:
+        return outcome
+    before = outcome.mesa.get("changed_from", outcome.mesa["state"])
+    return replace(outcome, mesa=mesa_view(record, before))
 
 
 TASK_LIMIT = 300.0

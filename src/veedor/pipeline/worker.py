@@ -19,7 +19,7 @@ from veedor.capture.evidence import EvidenceStore
 from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sniff_format
 from veedor.capture.pages import split_pages
 from veedor.definitions import ElectionDefinition, load_definition
-from veedor.model import ActaCounts, CheckResult, FileOutcome, ImageFacts, Reading, Status
+from veedor.model import ActaCounts, CheckResult, FileOutcome, ImageFacts, Picture, Reading, Status
 from veedor.read.acta import read_qr
 from veedor.read.deblur import deblurred, smear
 from veedor.read.print import PrintReading, read_print
@@ -134,8 +134,9 @@ def _read_image(
         return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
     printed, print_reading = read_print_views(loaded.gray, definition, qr.acta, ctx.cross_check)
     verdict = judge(qr.acta, qr.problems, printed, definition, ctx.registry, cross_check=ctx.cross_check)
+    picture = None
     if qr.acta is not None:
-        verdict = _qr_belongs_to_sheet(loaded.gray, {r.text for r in qr.readings if r.text}, verdict)
+        verdict, picture = _qr_belongs_to_sheet(loaded.gray, {r.text for r in qr.readings if r.text}, verdict)
     readings = qr.readings + ((print_reading,) if print_reading else ())
     return FileOutcome(
         path,
@@ -148,36 +149,43 @@ def _read_image(
         facts=loaded.facts,
         source=verdict.source,
         copy=grade_copy(verdict, printed, cross_check=ctx.cross_check),
+        picture=picture,
     )
 
 
 QR_PASTED = "qr_belongs_to_sheet"
 
 
-def _qr_belongs_to_sheet(gray: np.ndarray, texts: set[str], verdict: Verdict) -> Verdict:
+def _qr_belongs_to_sheet(
+    gray: np.ndarray, texts: set[str], verdict: Verdict
+) -> tuple[Verdict, Picture | None]:
     """Do the QR's pixels belong to the sheet around them (``read.forensics.pasted_qr``)? A QR
     that looks pasted on is a failed check: the copy is not confirmed and a person looks, with
     the reason; its numbers are never changed. Only where the plain image shows the QR (a QR
-    read only from a retouched view has no position on the original to compare)."""
+    read only from a retouched view has no position on the original to compare). Also returns
+    where the QR lies and the sheet's key, for the reused-photo search (``pipeline/reuse.py``)."""
     import zxingcpp
 
-    from veedor.read.forensics import pasted_qr
+    from veedor.read.forensics import pasted_qr, sheet_key
     from veedor.read.regions import position_quad
 
     found = zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
     quad = next((position_quad(r.position) for r in found if r.valid and r.text in texts), None)
     if quad is None:
-        return verdict
+        return verdict, None
+    picture = Picture(tuple((float(x), float(y)) for x, y in quad), f"{sheet_key(gray, quad):048x}")
     finding = pasted_qr(gray, quad)
     if not finding.suspicious:
-        return replace(verdict, checks=(*verdict.checks, CheckResult(QR_PASTED, True, finding.reason)))
+        return replace(
+            verdict, checks=(*verdict.checks, CheckResult(QR_PASTED, True, finding.reason))
+        ), picture
     reason = f"¿QR pegado sobre la hoja? sus píxeles no son los del papel que lo rodea / {finding.reason}"
     return replace(
         verdict,
         checks=(*verdict.checks, CheckResult(QR_PASTED, False, reason)),
         status=Status.REVIEW,
         reason=reason if verdict.status is Status.OK else verdict.reason,
-    )
+    ), picture
 
 
 # Every view is read until one holds (at most 4 views and 5 retouches), so an image with

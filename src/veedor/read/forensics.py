@@ -279,6 +279,51 @@ def same_picture(a: np.ndarray | PictureHash, b: np.ndarray | PictureHash) -> Ma
     )
 
 
+
+# -- finding the candidates in a national archive ----------------------------------------
+# same_picture costs ~100 ms a pair: it cannot run on every pair of 30,000 mesas. The sheet
+# just above the QR (on the Venezuelan receipt: the last officers' names and signatures) is
+# unique to each mesa and survives a pasted QR untouched. Straightened by the QR's own
+# corners (which removes crop, scale and rotation) and equalised (tone), its low DCT
+# frequencies give a 192-bit key: re-submitted copies and pasted-QR forgeries of one photo
+# land within a few dozen bits of the original, different actas 66 or more apart (the 23
+# real actas). Pairs closer than SHEET_KEY_NEAR are then compared with same_picture, the QR
+# masked so that a new code pasted on an old photo does not hide the reuse.
+_SHEET_UP = 3.0  # the band above the QR, in QR heights
+SHEET_KEY_BITS = 192
+SHEET_KEY_NEAR = 56
+"""Key distance at or under which two images are compared with :func:`same_picture`: above
+every plain paste of the tuning split (max 42), under every pair of different real actas
+(min 66); docs/image-forensics.md."""
+
+
+def sheet_key(gray: np.ndarray, qr_quad: ArrayLike) -> int:
+    """The 192-bit key of the band of sheet above the QR (see above)."""
+    tl, tr, _br, bl = np.asarray(qr_quad, np.float32)
+    up = (bl - tl) * _SHEET_UP
+    width, height = 64, int(64 * _SHEET_UP)
+    src = np.array([tl - up, tr - up, tr, tl], np.float32)
+    dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    band = cv2.warpPerspective(
+        _to_gray(gray), m, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
+    small = cv2.resize(cv2.equalizeHist(band), (32, 96), interpolation=cv2.INTER_AREA).astype(np.float32)
+    low = cv2.dct(small)[:24, :8].flatten()
+    bits = low > np.median(low[1:])
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def without_qr(gray: np.ndarray, qr_quad: ArrayLike, grow: float = 1.25) -> np.ndarray:
+    """A copy of the image with the QR and its quiet zone filled with paper: its tiles carry
+    no detail, so :func:`same_picture` compares the sheet only."""
+    out = _to_gray(gray).copy()
+    quad = np.asarray(qr_quad, np.float32)
+    centre = quad.mean(axis=0)
+    cv2.fillConvexPoly(out, np.round(centre + (quad - centre) * grow).astype(np.int32), int(np.median(out)))
+    return out
+
+
 # -- pasted QR --------------------------------------------------------------------------
 # A genuine QR was printed with the sheet and went through the same camera or scanner
 # and the same JPEG saves; a pasted one did not. Two cues, each measured against the

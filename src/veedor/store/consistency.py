@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from veedor.capture.evidence import EvidenceStore, file_sha256
 from veedor.definitions import ElectionDefinition, load_definition
 from veedor.store.evidence_log import audit, log_size
-from veedor.store.records import people_settled, seen_copy, set_aside_among, set_aside_of
+from veedor.store.records import people_settled, reused_among, seen_copy, set_aside_among, set_aside_of
 from veedor.store.schema import (
     ActaRecord,
     ActaVotes,
@@ -221,12 +221,15 @@ def _mesas_follow_from_copies(session: Session, report: Consistency) -> None:
     aside = {
         pk: set_aside_of(session, pk) for pk in session.scalars(select(ReviewCopyCall.acta_pk).distinct())
     }
+    reused = reused_among(session)
     wrong: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for record in session.scalars(select(ActaRecord)):
         code = f"{record.centre}.{record.mesa:02d}"
         decision = decide_mesa(
-            [seen_copy(e) for e in copies.get(record.id, [])], settled.get(record.id), aside.get(record.id)
+            [seen_copy(e, reused) for e in copies.get(record.id, [])],
+            settled.get(record.id),
+            aside.get(record.id),
         )
         numbers = (list(decision.numbers[0]), decision.numbers[1]) if decision.numbers else (None, None)
         if decision.state.value != record.status or numbers != (record.votes, record.nulos):

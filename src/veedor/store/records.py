@@ -8,11 +8,12 @@ state is appended to ``mesa_events`` with the copy that caused it.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, literal, select
+from sqlalchemy import Select, delete, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from veedor import __version__
@@ -29,11 +30,13 @@ from veedor.store.schema import (
     Image,
     ImageName,
     MesaEvent,
+    PictureKey,
+    PictureMatch,
     Reading,
     ReviewCopyCall,
     ReviewDecision,
 )
-from veedor.verify.mesa import MesaDecision, PeopleSettled, SeenCopy, decide_mesa
+from veedor.verify.mesa import MesaDecision, PeopleSettled, Reused, SeenCopy, decide_mesa
 from veedor.verify.verdicts import SET_ASIDE
 
 
@@ -123,6 +126,18 @@ def record_outcome(
         },
         stamp,
     )
+    if outcome.picture is not None:
+        picture = outcome.picture
+        session.execute(
+            insert(PictureKey),
+            [
+                {
+                    "sha256": outcome.sha256,
+                    "sheet_key": picture.sheet_key,
+                    "qr_quad": [list(p) for p in picture.qr_quad],
+                }
+            ],
+        )
     if outcome.checks:
         session.execute(
             insert(CheckRecord),
@@ -263,7 +278,8 @@ def grade_of(evidence: Evidence) -> Grade:
     return {"ok": Grade.CONFIRMED, "unverified": Grade.QR_ONLY}.get(evidence.status, Grade.PARTIAL)
 
 
-def seen_copy(evidence: Evidence) -> SeenCopy:
+def seen_copy(evidence: Evidence, reused: Mapping[str, Reused] | None = None) -> SeenCopy:
+    """``reused``: the images found to be the same picture as another mesa's (:func:`reused_among`)."""
     return SeenCopy(
         evidence.sha256,
         grade_of(evidence),
@@ -273,7 +289,27 @@ def seen_copy(evidence: Evidence) -> SeenCopy:
         evidence.source or "qr",
         tuple(evidence.printed) if evidence.printed is not None else None,
         evidence.printed_nulos,
+        (reused or {}).get(evidence.sha256),
     )
+
+
+def reused_among(session: Session, shas: Collection[str] | None = None) -> dict[str, Reused]:
+    """Images found to be the same picture as another mesa's (``pipeline/reuse.py``), both
+    ways; only those in ``shas`` when given. An image is held back unless every match found
+    it the original."""
+    query = select(PictureMatch.sha256, PictureMatch.other_sha256, PictureMatch.original).order_by(
+        PictureMatch.id
+    )
+    if shas is not None:
+        query = query.where(or_(PictureMatch.sha256.in_(shas), PictureMatch.other_sha256.in_(shas)))
+    found: dict[str, Reused] = {}
+    for a, b, original in session.execute(query):
+        for this, other in ((a, b), (b, a)):
+            was = found.get(this)
+            found[this] = Reused(
+                was.other if was else other, (was.original if was else True) and original == this
+            )
+    return found
 
 
 def combine_mesa(
@@ -290,7 +326,9 @@ def combine_mesa(
     # The mesa's row, locked and as committed: its copies and state are read while no other
     # writer can combine it (two scans storing two copies of one mesa at once).
     session.execute(_current(select(ActaRecord).where(ActaRecord.id == record.id)))
-    copies = [seen_copy(e) for e in session.scalars(select(Evidence).where(Evidence.acta_pk == record.id))]
+    rows = list(session.scalars(select(Evidence).where(Evidence.acta_pk == record.id)))
+    reused = reused_among(session, [e.sha256 for e in rows])
+    copies = [seen_copy(e, reused) for e in rows]
     decision = decide_mesa(copies, people_settled(session, record.id), set_aside_of(session, record.id))
     votes = list(decision.numbers[0]) if decision.numbers else None
     nulos = decision.numbers[1] if decision.numbers else None

@@ -137,6 +137,33 @@ class Evidence(Base):
     __table_args__ = (UniqueConstraint("acta_pk", "sha256"),)
 
 
+class PictureKey(Base):
+    """Where an image's QR lies and the key of the sheet above it (``read.forensics``): what
+    the reused-photo search compares (``pipeline/reuse.py``). One row per image, written with
+    its first reading."""
+
+    __tablename__ = "picture_keys"
+    sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), primary_key=True)
+    sheet_key: Mapped[str] = mapped_column(String(48))
+    qr_quad: Mapped[list] = mapped_column(JSON)
+
+
+class PictureMatch(Base):
+    """Two images found to be the same picture filed under different mesas (append-only): an
+    alert on both mesas, which then wait for a person; their numbers are never changed."""
+
+    __tablename__ = "picture_matches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    other_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    original: Mapped[str | None] = mapped_column(String(64))
+    """The one of the two whose QR belongs to its sheet when the other's looks pasted on (its
+    count stands, with the alert); None when the pixels cannot tell (both mesas wait)."""
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class EvidenceArchive(Base):
     """Evidence a re-read replaced, kept as it was (append-only)."""
 

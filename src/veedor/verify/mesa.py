@@ -11,7 +11,10 @@ The rule (docs/copies.md has it as a table, with the reason for each row):
 - QR-only claims alone: ``unconfirmed`` (only in the labelled preliminary figure);
 - nothing claimed: ``review``;
 - copies people judged forged or another mesa's (:mod:`veedor.verify.verdicts`) are left out
-  before the rule runs; a forged one raises an alert.
+  before the rule runs; a forged one raises an alert;
+- a copy that is the same picture as another mesa's image (``pipeline/reuse.py``) raises an
+  alert, and a mesa the machine would count waits for a person instead (``review``): at
+  least one of the two mesas is not what its image claims, and the machine cannot tell which.
 """
 
 from __future__ import annotations
@@ -29,6 +32,17 @@ CLAIMS = (Grade.CONFIRMED, Grade.QR_ONLY)
 ALERT_PASTED = "qr_print_mismatch"
 ALERT_OTHER_QR = "qr_other_numbers"
 ALERT_FORGED = "people_forged"
+ALERT_REUSED = "reused_photo"
+
+
+@dataclass(frozen=True)
+class Reused:
+    """This image is the same picture as ``other``, filed under another mesa."""
+
+    other: str
+    original: bool = False
+    """The pixels say this one is the original (the other's QR looks pasted on): its count
+    stands, with the alert. Otherwise the mesa waits for a person."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class SeenCopy:
     source: str = "qr"
     printed: tuple[int | None, ...] | None = None
     printed_nulos: int | None = None
+    reused: Reused | None = None
+    """Set when this image was found to be the same picture as another mesa's."""
 
     @property
     def numbers(self) -> Numbers | None:
@@ -154,6 +170,7 @@ def decide_mesa(
             alerts=machine.alerts + forged,
             source="chosen" if machine.numbers is not None else machine.source,
         )
+    machine = _reused(machine, seen)
     if settled is None:
         return machine
     later = [
@@ -176,6 +193,35 @@ def decide_mesa(
         )
     return MesaDecision(
         ActaState.OK, None, settled.numbers, machine.alerts, machine.support, machine.audit, "people"
+    )
+
+
+def _reused(decision: MesaDecision, copies: list[SeenCopy]) -> MesaDecision:
+    reused = sorted((c.sha256, c.reused) for c in copies if c.reused)
+    if not reused:
+        return decision
+    alerts = tuple(
+        Alert(
+            ALERT_REUSED,
+            sha,
+            f"la imagen {_short(sha)} es la misma foto que la imagen {_short(r.other)} de otra mesa"
+            + (", cuyo QR parece pegado" if r.original else "")
+            + f" / image {_short(sha)} is the same photo as another mesa's image {_short(r.other)}"
+            + (", whose QR looks pasted on" if r.original else ""),
+        )
+        for sha, r in reused
+    )
+    held = any(not r.original for _, r in reused)
+    if not held or decision.state not in (ActaState.OK, ActaState.UNCONFIRMED):
+        return replace(decision, alerts=decision.alerts + alerts)
+    return MesaDecision(
+        ActaState.REVIEW,
+        "una imagen de esta mesa es la misma foto que una de otra mesa; una persona debe comparar "
+        "las dos / an image of this mesa is the same photo as another mesa's: a person must compare them",
+        None,
+        decision.alerts + alerts,
+        audit=tuple(sorted({*decision.support, *decision.audit})),
+        source=decision.source,
     )
 
 

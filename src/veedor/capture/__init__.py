@@ -1,5 +1,5 @@
 """Capture: find input files, store each once by SHA-256, and open images safely.
 
-Also the importers of published tables and registries (``tables.py``, ``registry.py``):
-everything that takes material in from outside.
+The bottom stage: it imports nothing of veedor but the data model and the definitions. The
+importers of published tables and registries are in :mod:`veedor.ingest`.
 """

@@ -6,13 +6,16 @@ Nothing here trusts the file name or extension; only the bytes decide.
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageOps
 
 from veedor.model import ImageFacts
 
@@ -55,6 +58,41 @@ def sniff_format(data: bytes) -> str | None:
     if data[:4] == b"%PDF":
         return "PDF"
     return None
+
+
+IMAGE_SUFFIXES = frozenset(
+    [
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".gif",
+        ".webp",
+        ".heic",
+        ".heif",
+        ".pdf",
+    ]
+)
+"""Names that say "image" (or a scanner's PDF): such a file is read even if its bytes are not
+one, so that a broken photo is reported, not passed over in silence."""
+
+
+def looks_like_image(path: str) -> bool:
+    """Worth reading as an acta: an image's (or PDF's) name, or an image's first bytes under any
+    name. What is neither (a README, a CSV, the JSON a simulation writes beside its images) is
+    not an acta, and reading it would only store it as rejected evidence."""
+    if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+    except OSError:
+        return True  # the reader says why it cannot be opened
+    return sniff_format(head) is not None
 
 
 def jpeg_end(data: bytes) -> int | None:
@@ -272,3 +310,26 @@ def _plain(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError):
         return str(value)
+
+
+@lru_cache(maxsize=64)
+def plain_jpeg(path: Path) -> bytes | None:
+    """The image at ``path`` as a JPEG without metadata, EXIF orientation applied: what the desk
+    shows and what a public dispute package carries."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if sniff_format(data) == "HEIC":
+        _heif_opener()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_PIXELS:
+                return None
+            upright = ImageOps.exif_transpose(img)
+            plain = upright.convert("L" if upright.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+    except Exception:  # the evidence is kept as it came; a corrupt one is simply not shown
+        return None
+    out = io.BytesIO()
+    plain.save(out, format="JPEG", quality=88, optimize=True)
+    return out.getvalue()

@@ -33,6 +33,11 @@ def register_parser(name: str) -> Callable[[PayloadParser], PayloadParser]:
 
 
 def get_parser(name: str) -> PayloadParser:
+    if name not in _PARSERS:
+        from veedor.plugins import plugins
+
+        for plugin, parser in plugins("veedor.parsers").items():
+            _PARSERS.setdefault(plugin, parser)
     try:
         return _PARSERS[name]
     except KeyError:
@@ -90,3 +95,21 @@ def parse_separated_fields(text: str, definition: ElectionDefinition) -> ActaCou
         nulos=_integer(values["nulos"], "nulos"),
         extra=extra,
     )
+
+
+@register_parser("id-only")
+def parse_id_only(text: str, definition: ElectionDefinition) -> ActaCounts:
+    """A code that names the acta and carries no counts (``payload.counts`` false): the id, its
+    centre and mesa, and no votes. The counts come from the sheet or from people; an id-only
+    reading is never a claim about numbers (see ``ElectionDefinition.qr_counts``)."""
+    spec: dict[str, Any] = definition.payload
+    text = text.strip()
+    if len(text) > int(spec.get("max_length", 256)):
+        raise PayloadError(f"texto demasiado largo / payload too long ({len(text)} characters)")
+    match = re.match(spec["acta_id_pattern"], text)
+    if not match:
+        raise PayloadError(
+            f"identificador de acta {text[:40]!r} no tiene el formato esperado / "
+            "acta id does not fit the expected pattern"
+        )
+    return ActaCounts(acta_id=text, centre=match["centre"], mesa=int(match["mesa"]), votes=(), nulos=0)

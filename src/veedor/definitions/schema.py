@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
+from veedor.definitions.forms import FormSpec, parse_form
+
 BUNDLED_DIR = Path(__file__).parent
 
 
@@ -36,6 +38,19 @@ class GeoLevel:
     label_es: str
     label_en: str
     code_digits: int
+
+
+@dataclass(frozen=True)
+class IncidentKind:
+    """A kind of incident a witness may report at a centre (``incident_kinds``), with its label
+    in each language: the list is the election's, not the code's."""
+
+    code: str
+    label_es: str
+    label_en: str
+
+    def label(self, lang: str) -> str:
+        return self.label_en if lang == "en" else self.label_es
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,21 @@ class ElectionDefinition:
     on every count where the mesa's registered electors are unknown."""
     map: MapSpec | None = None
     """The map the public site draws (geography.map), if the definition brings one."""
+    reader: dict[str, Any] = field(default_factory=lambda: {"name": "none"})
+    """How the sheet itself is read (``reader.name``: a reader registered in
+    :mod:`veedor.read.readers`), with what that reader needs to know of this election's sheet."""
+    form: FormSpec | None = None
+    """The boxes and sums of a hand-filled form (a ``boxed-form`` reader), checked on load."""
+    unit_names: dict[str, str] = field(default_factory=dict)
+    """Unit code → name as the authority writes it (geography.unit_names): lets a table that
+    names its units, without codes, say which unit each row is in."""
+    incident_kinds: tuple[IncidentKind, ...] = ()
+    """What witnesses may report from a centre (optional; none: the field app offers no form)."""
+
+    @property
+    def qr_counts(self) -> bool:
+        """Whether the code carries the counts (False: it names the acta only, ``payload.counts``)."""
+        return self.payload.get("counts", True) is not False
 
     @property
     def candidate_codes(self) -> tuple[str, ...]:
@@ -180,12 +210,12 @@ def parse_definition(raw: Any, source: str = "<definition>", base: Path = BUNDLE
             v.fail("payload.acta_id_pattern", f"invalid regular expression: {exc}")
         if not {"centre", "mesa"} <= set(groups):
             v.fail("payload.acta_id_pattern", "needs named groups 'centre' and 'mesa'")
-    from veedor.verify.checks import KNOWN_CHECKS
+    from veedor.verify.checks import known_checks
 
     checks = tuple(v.string_list(obj, "checks"))
     for name in checks:
-        if name not in KNOWN_CHECKS:
-            v.fail("checks", f"unknown check {name!r}; known: {sorted(KNOWN_CHECKS)}")
+        if name not in known_checks():
+            v.fail("checks", f"unknown check {name!r}; known: {sorted(known_checks())}")
     names = v.mapping(obj.get("name"), "name")
     from veedor.definitions.parsers import get_parser
 
@@ -193,6 +223,9 @@ def parse_definition(raw: Any, source: str = "<definition>", base: Path = BUNDLE
         get_parser(payload["parser"])
     except KeyError as exc:
         v.fail("payload.parser", str(exc))
+    if "counts" in payload and not isinstance(payload["counts"], bool):
+        v.fail("payload.counts", "must be true or false")
+    reader, form = _reader(v, obj, len(ballot))
     return ElectionDefinition(
         id=v.string(obj, "", key="id"),
         name_es=v.string(names, "name", key="es"),
@@ -209,7 +242,82 @@ def parse_definition(raw: Any, source: str = "<definition>", base: Path = BUNDLE
         raw=obj,
         max_voters_per_mesa=_bound(v, geo, "max_voters_per_mesa"),
         map=_map(v, geo, levels, base),
+        reader=reader,
+        form=form,
+        unit_names=_unit_names(v, geo, levels),
+        incident_kinds=_incident_kinds(v, obj),
     )
+
+
+def _incident_kinds(v: _Validator, obj: dict[str, Any]) -> tuple[IncidentKind, ...]:
+    """``incident_kinds``, optional: each a ``code`` (letters, digits, ``_``) and a label in
+    each language; codes unique."""
+    if "incident_kinds" not in obj:
+        return ()
+    raw = obj["incident_kinds"]
+    if not isinstance(raw, list):
+        v.fail("incident_kinds", "must be a list")
+    kinds = []
+    for i, item in enumerate(raw):
+        where = f"incident_kinds[{i}]"
+        code = v.string(item, where, key="code")
+        if not re.fullmatch(r"[a-z0-9_]{1,48}", code):
+            v.fail(f"{where}.code", "lower-case letters, digits and _ only, at most 48")
+        label = v.mapping(item.get("label"), f"{where}.label")
+        kinds.append(
+            IncidentKind(
+                code, v.string(label, f"{where}.label", key="es"), v.string(label, f"{where}.label", key="en")
+            )
+        )
+    codes = [k.code for k in kinds]
+    if len(set(codes)) != len(codes):
+        v.fail("incident_kinds", f"códigos repetidos / duplicate codes: {sorted(codes)}")
+    return tuple(kinds)
+
+
+def _reader(v: _Validator, obj: dict[str, Any], positions: int) -> tuple[dict[str, Any], FormSpec | None]:
+    """``reader``, optional (none: the sheet's print is not read): a registered reader's name,
+    and what that reader needs, checked whole."""
+    if "reader" not in obj:
+        return {"name": "none"}, None
+    spec = v.mapping(obj["reader"], "reader")
+    name = v.string(spec, "reader", key="name")
+    from veedor.read.readers import known_readers
+
+    if name not in known_readers():
+        v.fail("reader.name", f"unknown reader {name!r}; registered: {sorted(known_readers())}")
+    form = parse_form(spec, positions, v.fail) if name == "boxed-form" else None
+    if name == "thermal-receipt":
+        words = spec.get("digit_words")
+        if not (
+            isinstance(words, list) and len(words) == 10 and all(isinstance(w, str) and w for w in words)
+        ):
+            v.fail("reader.digit_words", "must be the ten words for 0 to 9")
+        if len({w.lower() for w in words}) != 10:
+            v.fail("reader.digit_words", "two digits with one word")
+        labels = spec.get("summary_labels")
+        if not (
+            isinstance(labels, list) and len(labels) == 8 and all(isinstance(s, str) and s for s in labels)
+        ):
+            v.fail("reader.summary_labels", "must be the eight summary rows' labels, in printed order")
+        v.string(spec, "reader", key="electors_label")
+        v.integer(spec, "reader", key="word_digits")
+    return spec, form
+
+
+def _unit_names(v: _Validator, geo: dict[str, Any], levels: list[GeoLevel]) -> dict[str, str]:
+    """``geography.unit_names``, optional: every code a level's length, its parent named too."""
+    names = v.mapping(geo.get("unit_names", {}), "geography.unit_names")
+    lengths = {lv.code_digits for lv in levels}
+    for code, name in names.items():
+        if not (code.isascii() and code.isdigit() and len(code) in lengths):
+            v.fail(f"geography.unit_names.{code}", "must be a level's code (ASCII digits, a level's length)")
+        if not isinstance(name, str) or not name.strip():
+            v.fail(f"geography.unit_names.{code}", "must be a non-empty name")
+        parents = [lv.code_digits for lv in levels if lv.code_digits < len(code)]
+        if parents and code[: parents[-1]] not in names:
+            v.fail(f"geography.unit_names.{code}", f"its parent {code[: parents[-1]]} has no name")
+    return dict(names)
 
 
 def _map(v: _Validator, geo: dict[str, Any], levels: list[GeoLevel], base: Path) -> MapSpec | None:

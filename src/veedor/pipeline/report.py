@@ -32,6 +32,8 @@ def outcome_record(outcome: FileOutcome, definition: ElectionDefinition) -> dict
         "status": outcome.status.value,
         "reason": outcome.reason,
         "acta": acta_json,
+        # The acta's id even where no numbers were read (a form whose QR only names it).
+        "acta_id": acta.acta_id if acta is not None else (outcome.copy.acta_id if outcome.copy else None),
         "source": outcome.source,
         "engine": winner.engine if winner else None,
         "variant": winner.variant if winner else None,

@@ -250,8 +250,7 @@ def _add_images(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each image into ``images/`` (original, or metadata-free copy); rows for the manifest and
     small metadata-free thumbnails for the summary."""
-    from veedor.capture.images import sniff_format
-    from veedor.web.images import plain_jpeg
+    from veedor.capture.images import plain_jpeg, sniff_format
 
     rows: list[dict[str, Any]] = []
     thumbs: list[dict[str, Any]] = []

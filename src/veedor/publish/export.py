@@ -27,8 +27,8 @@ from veedor.model import ActaState
 from veedor.store.official import OfficialSource
 from veedor.store.schema import ActaRecord, GeoUnit, ResultTable
 from veedor.tally import tally
-from veedor.tally.aggregate import SCAN, resolve_source
 from veedor.tally.coverage import verified_mesas
+from veedor.tally.sources import SCAN, resolve_source
 
 FORMATS = ("csv", "parquet", "json")
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.publish.export import FORMATS, export
 from veedor.store.schema import MesaEvent, ResultTable
-from veedor.tally.aggregate import SCAN
+from veedor.tally.sources import SCAN
 
 INDEX = "index.json"
 

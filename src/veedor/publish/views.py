@@ -35,7 +35,7 @@ from veedor.store.schema import (
     ReviewEntry,
     ReviewVerdict,
 )
-from veedor.tally.aggregate import SCAN, tally
+from veedor.tally import SCAN, tally
 
 API_VERSION = "v1"
 

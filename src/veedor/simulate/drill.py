@@ -107,8 +107,7 @@ def run_drill(
     """Render, scan and tally ``specs``; ``on_progress(stage, n)`` is called per acta."""
     from veedor.pipeline.scan import scan_paths
     from veedor.store import open_store
-    from veedor.tally import tally
-    from veedor.tally.coverage import PRELIMINARY
+    from veedor.tally import PRELIMINARY, tally
 
     definition = load_definition(definition_id)
     out = Path(out)

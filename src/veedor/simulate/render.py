@@ -22,7 +22,7 @@ import numpy as np
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from veedor.definitions.schema import ElectionDefinition
+from veedor.definitions.schema import DefinitionError, ElectionDefinition
 
 FONT_DIR = Path(__file__).parent / "fonts"
 _FALLBACK_FONTS = {
@@ -128,15 +128,23 @@ class _Ink:
         self.vline(x1, y0, y1, t)
 
 
+def require_render(definition: ElectionDefinition) -> None:
+    """A clear refusal, before any work, for a definition that does not say how its actas look.
+
+    Not a crash: a definition may describe a real election without an ``acta_render`` section
+    (a hand-filled form: nothing here could fake the hand)."""
+    if "acta_render" not in definition.raw:
+        raise DefinitionError(
+            f"la definición {definition.id} no tiene sección acta_render: no se pueden simular sus "
+            "actas / the definition has no acta_render section: its actas cannot be simulated"
+        )
+
+
 class ActaRenderer:
     """Renders :class:`ActaSpec` into a grayscale acta; one per process, reused."""
 
     def __init__(self, definition: ElectionDefinition) -> None:
-        if "acta_render" not in definition.raw:
-            raise ValueError(
-                f"la definición {definition.id} no tiene sección acta_render / "
-                "the definition has no acta_render section"
-            )
+        require_render(definition)
         self.d = definition
         self.t: dict[str, Any] = definition.raw["acta_render"]
         self._noise = np.clip(np.random.default_rng(7).normal(8, 2.0, (1024, 1024)), 0, 16).astype(np.uint8)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from veedor.definitions.schema import ElectionDefinition
-from veedor.simulate.render import ActaSpec
+from veedor.simulate.render import ActaSpec, require_render
 from veedor.simulate.spread import mesa_seed, spread_totals
 
 
@@ -45,6 +45,7 @@ def _pick(columns: dict[str, str], *names: str) -> str | None:
 
 def read_table(path: str | Path, definition: ElectionDefinition, seed: int = 0) -> Iterator[ActaSpec]:
     """Yield one ActaSpec per row, streaming (the file is never held in memory)."""
+    require_render(definition)  # before reading a row of a table it could not draw
     path = Path(path)
     config = next(iter(definition.results_tables.values()), {})
     with path.open(encoding=_encoding(path), newline="") as fh:

@@ -19,15 +19,17 @@ def registry_view(session: Session, definition: ElectionDefinition) -> RegistryV
             GeoUnit.source != "results-table",
         )
     ).all()
-    electors = {
-        (centre, number): n
-        for centre, number, n in session.execute(
-            select(Mesa.centre, Mesa.number, Mesa.electors).where(Mesa.election == definition.id)
-        )
-        if n is not None
-    }
+    listed = session.execute(
+        select(Mesa.centre, Mesa.number, Mesa.electors).where(Mesa.election == definition.id)
+    ).all()
+    electors = {(centre, number): n for centre, number, n in listed if n is not None}
+    # Only where the definition checks it: a set of every mesa is kept (and sent to every worker)
+    # for nothing otherwise.
+    every = "mesa_in_registry" in definition.checks
+    mesas = frozenset((centre, number) for centre, number, _ in listed) if every else frozenset()
     return RegistryView(
         centres=frozenset(code for code, _ in rows),
         mesas_per_centre={code: n for code, n in rows if n},
         electors=electors,
+        mesas=mesas,
     )

@@ -1,4 +1,5 @@
-"""One SQL group-by per tally: the database does the summing, not Python loops."""
+"""The tally's result (:class:`TallyResult`), and the tally as one SQL group-by per level
+(:func:`tally_sql`): the reference :func:`veedor.tally.tally` (columnar) is held equal to."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from veedor.definitions import ElectionDefinition
-from veedor.store.schema import ActaRecord, ActaVotes, GeoUnit, Mesa, ResultRow, ResultTable, ResultVotes
-from veedor.tally.coverage import PRELIMINARY, Coverage, LevelCoverage, attach_coverage, counted_states
-
-SCAN = "scan"
+from veedor.store.schema import ActaRecord, ActaVotes, GeoUnit, Mesa, ResultRow, ResultVotes
+from veedor.tally.coverage import Coverage, LevelCoverage, attach_coverage
+from veedor.tally.sources import MESA, SCAN, counted_states, resolve_source, unit_sql
 
 
 @dataclass
@@ -163,45 +163,18 @@ def _rows_of(frame: pl.DataFrame, candidates: tuple[str, ...]) -> list[TallyRow]
     return rows
 
 
-class SourceError(ValueError):
-    pass
-
-
-def resolve_source(
-    session: Session, definition: ElectionDefinition, source: str
-) -> tuple[str, int | None, str]:
-    """``scan`` or ``table:<id|name>`` (a bare table name works too) → (kind, table id, label)."""
-    if source == SCAN:
-        return SCAN, None, "actas escaneadas (solo ok) / scanned actas (ok only)"
-    if source == PRELIMINARY:
-        return (
-            SCAN,
-            None,
-            "CIFRA PRELIMINAR: actas verificadas + mesas con solo QR sin confirmar / "
-            "PRELIMINARY FIGURE: verified actas + mesas with unconfirmed QR codes only",
-        )
-    ref = source.removeprefix("table:")
-    query = select(ResultTable).where(ResultTable.election == definition.id)
-    tables = list(session.scalars(query.order_by(ResultTable.id)))
-    for table in tables:
-        if ref in (str(table.id), table.name, table.sha256):
-            return "table", table.id, f"tabla importada / imported table {table.name}"
-    names = ", ".join(f"{t.id}:{t.name}" for t in tables) or "ninguna / none (use veedor import-results)"
-    raise SourceError(f"fuente desconocida / unknown source {source!r}; tablas / tables: {names}")
-
-
 def _grouped(definition: ElectionDefinition, level: str, centre_col: Any, mesa_col: Any) -> tuple[Any, ...]:
     """The GROUP BY keys of a level: a code prefix, or (centre, mesa) for single mesas."""
-    if level == "mesa":
+    if level == MESA:
         return (centre_col.label("code"), mesa_col.label("mesa_no"))
-    if level == "national":
-        return (literal("").label("code"),)
-    return (func.substr(centre_col, 1, definition.level(level).code_digits).label("code"),)
+    return (unit_sql(definition, level, centre_col).label("code"),)
 
 
-def tally(
+def tally_sql(
     session: Session, definition: ElectionDefinition, level: str = "national", source: str = SCAN
 ) -> TallyResult:
+    """The tally as SQL group-bys, row objects first: the reference implementation (the tests
+    hold :func:`veedor.tally.tally` equal to it); use :func:`veedor.tally.tally`."""
     kind, table_id, label = resolve_source(session, definition, source)
     base: Any
     votes: Any

@@ -22,18 +22,24 @@ from sqlalchemy.orm import Session
 from veedor.definitions import ElectionDefinition
 from veedor.store.portable import frame_of, total
 from veedor.store.schema import ActaRecord, ActaVotes, CacheChecksum, GeoUnit, Mesa, ResultTable
-from veedor.tally.aggregate import COVERAGE_COLUMNS, SCAN, TallyResult, resolve_source
+from veedor.tally.aggregate import COVERAGE_COLUMNS, TallyResult
 from veedor.tally.coverage import (
-    MESA,
-    NATIONAL,
-    PRELIMINARY,
     REGISTRY_FROM_TABLE,
     LevelCoverage,
-    counted_states,
     finish_summary,
     pending_counts,
     registry_totals,
     verified_mesas,
+)
+from veedor.tally.sources import (
+    MESA,
+    NATIONAL,
+    PRELIMINARY,
+    SCAN,
+    code_prefix,
+    counted_states,
+    resolve_source,
+    unit_frame,
 )
 
 _MEMORY: dict[str, pl.DataFrame] = {}
@@ -151,7 +157,14 @@ def _read_checked(session: Session, path: Path, name: str) -> pl.DataFrame | Non
 
 
 def _record_checksum(session: Session, name: str, sha: str) -> None:
-    """In a transaction of its own: a read-only command's session is not committed."""
+    """In a transaction of its own: a read-only command's session is not committed. A session
+    that has written already holds SQLite's write lock, so there it goes in that session's
+    transaction (if that rolls back, the checksum is lost and the snapshot simply rebuilt)."""
+    mine = session.connection()
+    if getattr(mine.connection.dbapi_connection, "in_transaction", False):
+        mine.execute(delete(CacheChecksum).where(CacheChecksum.name == name))
+        mine.execute(insert(CacheChecksum).values(name=name, sha256=sha))
+        return
     with session.get_bind().engine.begin() as conn:
         conn.execute(delete(CacheChecksum).where(CacheChecksum.name == name))
         conn.execute(insert(CacheChecksum).values(name=name, sha256=sha))
@@ -213,12 +226,7 @@ def _registry_electors(
 ) -> pl.DataFrame:
     """(code, mesas with known electors, their electors) per unit of ``level``."""
     frame = registry_frame(session, definition, registry)
-    key = (
-        pl.lit("")
-        if level == NATIONAL
-        else pl.col("centre").str.slice(0, definition.level(level).code_digits)
-    )
-    return frame.group_by(key.alias("code")).agg(
+    return frame.group_by(unit_frame(definition, level).alias("code")).agg(
         pl.len().cast(pl.Int64).alias("_known"), pl.col("electors").sum().cast(pl.Int64).alias("_electors")
     )
 
@@ -291,16 +299,8 @@ def tally_columnar(
     registry = _registry_version(session, definition)
     frame = verified_frame(session, definition, source, registry)
     cands = list(definition.candidate_codes)
-    if level == MESA:
-        key = pl.format("{}.{}", pl.col("centre"), pl.col("mesa").cast(pl.Utf8).str.zfill(2))
-    elif level == NATIONAL:
-        key = pl.lit("")
-    elif definition.level(level).code_digits == definition.centre_code_digits:
-        key = pl.col("centre")  # no slice: saves a copy of a million strings
-    else:
-        key = pl.col("centre").str.slice(0, definition.level(level).code_digits)
     counted = (
-        frame.group_by(key.alias("code"))
+        frame.group_by(unit_frame(definition, level).alias("code"))
         .agg(
             *(pl.col(c).sum().cast(pl.Int64) for c in cands),
             pl.col("nulos").fill_null(0).sum().cast(pl.Int64),
@@ -320,7 +320,7 @@ def tally_columnar(
         counted = counted.sort("code")
         units, summary = _mesa_units(counted)
         rows = (
-            counted.with_columns(pl.col("code").str.slice(0, definition.centre_code_digits).alias("_centre"))
+            counted.with_columns(code_prefix(definition.centre_code_digits, "code").alias("_centre"))
             .join(names, on="_centre", how="left", maintain_order="left")
             .select(*columns)
             .join(units, on="code", how="left", maintain_order="left")

@@ -17,6 +17,7 @@ from veedor.definitions import ElectionDefinition
 from veedor.store.official import MESA, NATIONAL, OfficialSource, OfficialUnit, OfficialVotes
 from veedor.tally.columnar import verified_frame
 from veedor.tally.coverage import Coverage, level_coverage
+from veedor.tally.sources import unit_frame
 
 OTHERS = "others"
 """Pseudo-candidate: the candidates an official source lumps together."""
@@ -136,11 +137,7 @@ def load_official(session: Session, definition: ElectionDefinition, key: str) ->
 
 
 def unit_expr(definition: ElectionDefinition, level: str, column: str = "centre") -> pl.Expr:
-    if level == NATIONAL:
-        return pl.lit("").alias("code")
-    if level == MESA:
-        return pl.format("{}.{}", pl.col(column), pl.col("mesa").cast(pl.Utf8).str.zfill(2)).alias("code")
-    return pl.col(column).str.slice(0, definition.level(level).code_digits).alias("code")
+    return unit_frame(definition, level, column).alias("code")
 
 
 def official_at_level(official: Official, definition: ElectionDefinition, level: str) -> pl.DataFrame:

@@ -27,23 +27,10 @@ from veedor.store.schema import (
     ResultRow,
     ResultVotes,
 )
+from veedor.tally.sources import MESA, NATIONAL, SCAN, counted_states, is_scanned, resolve_source, unit_sql
 
 if TYPE_CHECKING:
     from veedor.tally.aggregate import TallyResult
-
-NATIONAL = "national"
-MESA = "mesa"
-PRELIMINARY = "scan+unconfirmed"
-"""The source of ``veedor tally --include unconfirmed``: verified mesas plus the mesas only QR
-codes vouch for, a separate preliminary figure (never the verified one)."""
-
-
-def counted_states(source: str) -> tuple[str, ...]:
-    """The mesa states a scanned source counts: ``ok`` only, unless it is the preliminary figure."""
-    if source == PRELIMINARY:
-        return (ActaState.OK.value, ActaState.UNCONFIRMED.value)
-    return (ActaState.OK.value,)
-
 
 REGISTRY_FROM_TABLE = "results-table"
 """``geo_units.source`` of units only named by a results table: they carry no totals."""
@@ -111,12 +98,6 @@ def _round(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-def unit_key(definition: ElectionDefinition, level: str, centre_col: Any) -> Any:
-    if level == NATIONAL:
-        return literal("")
-    return func.substr(centre_col, 1, definition.level(level).code_digits)
-
-
 def registry_totals(session: Session, definition: ElectionDefinition, level: str) -> dict[str, int | None]:
     """Total mesas per unit of ``level`` as the registry says (national: the definition)."""
     if level == NATIONAL:
@@ -139,7 +120,7 @@ def registry_electors(
     session: Session, definition: ElectionDefinition, level: str
 ) -> dict[str, tuple[int, int]]:
     """(mesas with known electors, their electors) per unit, from the per-mesa registry."""
-    key = unit_key(definition, level, Mesa.centre).label("code")
+    key = unit_sql(definition, level, Mesa.centre).label("code")
     rows = session.execute(
         select(key, func.count(), func.coalesce(func.sum(Mesa.electors), 0))
         .where(Mesa.election == definition.id, Mesa.electors.is_not(None))
@@ -153,7 +134,7 @@ def pending_counts(
 ) -> dict[str, tuple[int, int]]:
     """(review, conflict) actas per unit: scanned actas that are not counted yet (a mesa only
     QR codes vouch for is pending review unless the preliminary figure counts it)."""
-    key = unit_key(definition, level, ActaRecord.centre).label("code")
+    key = unit_sql(definition, level, ActaRecord.centre).label("code")
     counted = counted_states(source)
     review = func.sum(case((ActaRecord.status == ActaState.CONFLICT.value, 0), else_=1))
     conflict = func.sum(case((ActaRecord.status == ActaState.CONFLICT.value, 1), else_=0))
@@ -233,7 +214,7 @@ def finish_summary(summary: LevelCoverage, national: int | None, *, any_electors
 def attach_coverage(session: Session, definition: ElectionDefinition, result: TallyResult) -> None:
     """Give each tally row its coverage and the result a level summary (rows unchanged otherwise)."""
     counted = {row.code: (row.actas, row.electors) for row in result.rows}
-    scan = result.source in ("scan", PRELIMINARY)
+    scan = is_scanned(result.source)
     cov, summary = level_coverage(session, definition, result.level, counted, scan=scan, source=result.source)
     for row in result.rows:
         row.coverage = cov.get(row.code)
@@ -244,8 +225,6 @@ def attach_coverage(session: Session, definition: ElectionDefinition, result: Ta
 def verified_mesas(session: Session, definition: ElectionDefinition, source: str) -> pl.DataFrame:
     """One row per verified mesa: centre, mesa, electors, nulos, evidence (image URL or SHA-256
     behind the numbers), one column per candidate, and valid. Two queries, pivoted in Polars."""
-    from veedor.tally.aggregate import SCAN, resolve_source
-
     kind, table_id, _ = resolve_source(session, definition, source)
     votes_of: Any
     if kind == SCAN:

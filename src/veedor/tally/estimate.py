@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from veedor.definitions import ElectionDefinition
+from veedor.tally.sources import code_prefix
 
 Z95 = 1.959963984540054
 MIN_DONORS = 2
@@ -97,6 +98,7 @@ class Estimate:
 
 
 def _levels(definition: ElectionDefinition, strata_level: str) -> list[tuple[str, int]]:
+    strata_level = strata_of(definition, strata_level)
     chain = [("national", 0)]
     for lv in definition.levels:
         chain.append((lv.name, lv.code_digits))
@@ -105,25 +107,31 @@ def _levels(definition: ElectionDefinition, strata_level: str) -> list[tuple[str
     raise ValueError(f"nivel desconocido / unknown level {strata_level!r}")
 
 
-def _prefix(digits: int, column: str = "centre") -> pl.Expr:
-    return pl.lit("") if digits == 0 else pl.col(column).str.slice(0, digits)
+def strata_of(definition: ElectionDefinition, strata_level: str | None = None) -> str:
+    """The level whose units are the strata: the one given, else the next-to-finest level of the
+    definition (the finest is one centre: too few mesas to stand for the missing ones)."""
+    if strata_level is not None:
+        return strata_level
+    levels = definition.levels
+    return levels[-2].name if len(levels) > 1 else levels[-1].name
 
 
 def cells_from_totals(
     verified: pl.DataFrame,
     totals: dict[str, dict[str, int | None]],
     definition: ElectionDefinition,
-    strata_level: str = "parish",
+    strata_level: str | None = None,
 ) -> pl.DataFrame:
     """Missing mesas per cell from the registry's mesas per unit (``totals[level][code]``).
 
     Missing mesas go to the finest unit whose total is known; what its known children do not
     account for stays at the parent (flagged ``borrowed``: their own unit is unknown)."""
+    strata_level = strata_of(definition, strata_level)
     chain = _levels(definition, strata_level)
     rows: list[dict] = []
     parent_missing: dict[str, int] = {"": max((totals["national"].get("") or 0) - verified.height, 0)}
     for depth, (level, digits) in enumerate(chain[1:], start=1):
-        counts = dict(verified.group_by(_prefix(digits).alias("c")).len().iter_rows())
+        counts = dict(verified.group_by(code_prefix(digits).alias("c")).len().iter_rows())
         child_missing: dict[str, int] = {}
         for code, total in totals.get(level, {}).items():
             if total is not None:
@@ -178,16 +186,17 @@ def cells_from_population(
     verified: pl.DataFrame,
     population: pl.DataFrame,
     definition: ElectionDefinition,
-    strata_level: str = "parish",
+    strata_level: str | None = None,
     auxiliary: str = "electors",
 ) -> pl.DataFrame:
     """Missing mesas per stratum when the registry lists every mesa (``centre``, ``mesa``,
     ``electors``): x is their electors (``auxiliary="electors"``) or 1 per mesa."""
+    strata_level = strata_of(definition, strata_level)
     digits = definition.level(strata_level).code_digits
     missing = population.join(verified.select("centre", "mesa"), on=["centre", "mesa"], how="anti")
     x = pl.col("electors").cast(pl.Float64).sum() if auxiliary == "electors" else pl.len().cast(pl.Float64)
     return (
-        missing.group_by(_prefix(digits).alias("code"))
+        missing.group_by(code_prefix(digits).alias("code"))
         .agg(pl.len().cast(pl.Int64).alias("m"), x.alias("x"))
         .with_columns(
             pl.lit(strata_level).alias("level"),
@@ -201,7 +210,7 @@ def cells_from_population(
 
 def _donor_stats(donors: pl.DataFrame, digits: int, measures: Sequence[str]) -> pl.DataFrame:
     """Per unit: n, Σx, Σx², and for each measure Σy, ratio R and residual variance s²."""
-    g = donors.group_by(_prefix(digits).alias("code")).agg(
+    g = donors.group_by(code_prefix(digits).alias("code")).agg(
         pl.len().alias("n"),
         pl.col("_x").sum().alias("sx"),
         (pl.col("_x") ** 2).sum().alias("sxx"),
@@ -226,10 +235,10 @@ def _num(value: Any) -> float:
 
 def _sizes(donors: pl.DataFrame, cells: pl.DataFrame, digits: int) -> dict[str, float]:
     """Mesas of every unit of a level: verified plus missing (a hidden unit's size is known)."""
-    verified = donors.group_by(_prefix(digits).alias("code")).agg(pl.len().alias("n"))
+    verified = donors.group_by(code_prefix(digits).alias("code")).agg(pl.len().alias("n"))
     missing = (
         cells.filter(pl.col("digits") >= digits)
-        .group_by(pl.col("code").str.slice(0, digits).alias("code"))
+        .group_by(code_prefix(digits, "code").alias("code"))
         .agg(pl.col("m").sum().alias("n"))
     )
     both = pl.concat([verified.cast({"n": pl.Int64}), missing.cast({"n": pl.Int64})])
@@ -294,7 +303,7 @@ def _borrow_model(
     sums = ["n", "sx", *(f"sy_{j}" for j in measures)]
     ok = (
         child.filter(pl.col("n") >= min_n)
-        .with_columns(pl.col("code").str.slice(0, parent_digits).alias("_parent"))
+        .with_columns(code_prefix(parent_digits, "code").alias("_parent"))
         .join(
             parent.select("code", *(pl.col(c).alias(f"P{c}") for c in sums)),
             left_on="_parent",
@@ -408,7 +417,7 @@ def estimate(
     cells: pl.DataFrame,
     definition: ElectionDefinition,
     *,
-    strata_level: str = "parish",
+    strata_level: str | None = None,
     auxiliary: str = "mesas",
     min_n: int = MIN_DONORS,
     margins: Sequence[tuple[str, str]] = (),
@@ -416,6 +425,7 @@ def estimate(
     """Project totals and shares. ``verified``: one row per verified mesa (centre, electors,
     candidate columns, valid, nulos); ``cells``: from :func:`cells_from_totals` or
     :func:`cells_from_population` (whose ``auxiliary`` must match)."""
+    strata_level = strata_of(definition, strata_level)
     chain = _levels(definition, strata_level)
     cands = list(definition.candidate_codes)
     measures = [*cands, "valid", "nulos"]
@@ -449,7 +459,9 @@ def estimate(
     return est
 
 
-HIDE_MODES = ("random", "state", "parish", "centre")
+def hide_modes(definition: ElectionDefinition) -> tuple[str, ...]:
+    """How :func:`hide` may hide mesas: at random, or by whole units of any level."""
+    return ("random", *(level.name for level in definition.levels))
 
 
 def hide(
@@ -461,12 +473,13 @@ def hide(
     seed: int = 0,
 ) -> pl.DataFrame:
     """The verified part of ``population`` after hiding ``frac`` of its mesas: at random, or by
-    whole units (``state``, ``parish``) taken in random order until ``frac`` is reached."""
+    whole units of a level (``mode``, a level's name) taken in random order until ``frac`` is
+    reached."""
     if mode == "random":
         return population.sample(fraction=1 - frac, seed=seed, shuffle=False)
     digits = definition.level(mode).code_digits
     units = (
-        population.group_by(pl.col("centre").str.slice(0, digits).alias("u"))
+        population.group_by(code_prefix(digits).alias("u"))
         .len()
         .sort("u")
         .sample(fraction=1.0, shuffle=True, seed=seed)
@@ -476,7 +489,7 @@ def hide(
     # Hide units until the target is reached (the last one may overshoot).
     k = int((cumulative < target).sum()) + 1
     hidden = set(units["u"].head(k).to_list())
-    return population.filter(~pl.col("centre").str.slice(0, digits).is_in(list(hidden)))
+    return population.filter(~code_prefix(digits).is_in(list(hidden)))
 
 
 @dataclass
@@ -503,13 +516,15 @@ def validate(
     frac: float = 0.2,
     reps: int = 20,
     seed: int = 0,
-    strata_level: str = "parish",
+    strata_level: str | None = None,
     auxiliary: str = "mesas",
-    candidates: tuple[str, str] = ("EG", "NM"),
+    candidates: tuple[str, str] | None = None,
 ) -> Validation:
     """Hide part of a fully known ``population`` (one row per mesa), estimate, and count how
-    often the 95 % interval contains the true total / share / margin."""
-    a, b = candidates
+    often the 95 % interval contains the true total / share / margin of two candidates (by
+    default the definition's first two)."""
+    a, b = candidates if candidates is not None else definition.candidate_codes[:2]
+    strata_level = strata_of(definition, strata_level)
     truth_tot = population.select(pl.col(c).sum() for c in (a, b, "valid")).row(0, named=True)
     truth = {
         a: truth_tot[a],
@@ -553,34 +568,43 @@ def validate(
     return result
 
 
-def load_population(v2_csv: str, v1_csv: str | None = None) -> pl.DataFrame:
+def load_population(
+    v2_csv: str, v1_csv: str | None = None, definition: ElectionDefinition | None = None
+) -> pl.DataFrame:
     """A fully known 'population' for :func:`validate`: the per-mesa table ``v2_csv`` (latin-1 or
-    UTF-8), with registered electors from ``v1_csv`` (mesas without them are dropped)."""
+    UTF-8), with registered electors from ``v1_csv`` (mesas without them are dropped). Both in the
+    definition's first results-table format (the default definition's when none is given): its
+    centre, mesa, null and electors columns, one column per candidate."""
     from pathlib import Path
 
-    from veedor.capture.tables import decode_text
+    from veedor.definitions import DEFAULT_DEFINITION, load_definition
+    from veedor.ingest.tables import decode_text
+
+    definition = definition or load_definition(DEFAULT_DEFINITION)
+    spec = next(iter(definition.results_tables.values()))
+    digits = definition.centre_code_digits
 
     def read(path: str) -> pl.DataFrame:
         text, _ = decode_text(Path(path).read_bytes())
         return pl.read_csv(text.encode(), infer_schema_length=0)
 
+    def place(frame: pl.DataFrame) -> list[pl.Expr]:
+        return [
+            pl.col(spec["centre_column"]).str.zfill(digits).alias("centre"),
+            pl.col(spec["mesa_column"]).cast(pl.Int64).alias("mesa"),
+        ]
+
     frame = read(v2_csv)
-    cands = [
-        c for c in frame.columns if c in {"EG", "NM", "LM", "JABE", "JOBR", "AE", "CF", "DC", "EM", "BERA"}
-    ]
+    cands = [c for c in frame.columns if c in definition.candidate_codes]
     frame = frame.select(
-        pl.col("CENTRO").str.zfill(9).alias("centre"),
-        pl.col("MESA").cast(pl.Int64).alias("mesa"),
-        pl.col("VOTOS_NULOS").cast(pl.Int64).alias("nulos"),
+        *place(frame),
+        pl.col(spec["null_column"]).cast(pl.Int64).alias("nulos"),
         *(pl.col(c).cast(pl.Int64) for c in cands),
     )
     if v1_csv:
-        re = read(v1_csv).select(
-            pl.col("CENTRO").str.zfill(9).alias("centre"),
-            pl.col("MESA").cast(pl.Int64).alias("mesa"),
-            pl.col("RE").cast(pl.Int64).alias("electors"),
-        )
-        frame = frame.join(re, on=["centre", "mesa"], how="inner")
+        v1 = read(v1_csv)
+        electors = v1.select(*place(v1), pl.col(spec["electors_column"]).cast(pl.Int64).alias("electors"))
+        frame = frame.join(electors, on=["centre", "mesa"], how="inner")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Int64).alias("electors"))
     return frame.with_columns(pl.sum_horizontal(*cands).alias("valid"))

@@ -26,6 +26,8 @@ class RegistryView:
     centres: frozenset[str] = frozenset()
     mesas_per_centre: Mapping[str, int] = field(default_factory=dict)
     electors: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    mesas: frozenset[tuple[str, int]] = frozenset()
+    """Every (centre, mesa) the registry lists, where it lists mesas one by one."""
 
     @property
     def loaded(self) -> bool:
@@ -103,6 +105,21 @@ def mesa_in_centre(acta: ActaCounts, _d: ElectionDefinition, reg: RegistryView) 
     )
 
 
+@_check("mesa_in_registry")
+def mesa_in_registry(acta: ActaCounts, _d: ElectionDefinition, reg: RegistryView) -> CheckResult | None:
+    """The mesa itself is in the registry's list of mesas (where numbers run through a whole
+    country, as Honduras' JRVs, a code naming a real JRV under another municipality fails here)."""
+    if not reg.mesas:
+        return None
+    known = acta.key in reg.mesas
+    return CheckResult(
+        "mesa_in_registry",
+        known,
+        f"mesa {acta.centre}.{acta.mesa:02d} {'existe' if known else 'no existe'} en el registro / "
+        f"mesa {'found' if known else 'not found'} in the registry",
+    )
+
+
 @_check("votes_within_electors")
 def votes_within_electors(acta: ActaCounts, d: ElectionDefinition, reg: RegistryView) -> CheckResult | None:
     """No more votes than the mesa's electors; where they are unknown, than any mesa can have."""
@@ -138,10 +155,20 @@ def mesa_id_possible(acta: ActaCounts, d: ElectionDefinition, _r: RegistryView) 
     )
 
 
+def known_checks() -> dict[str, Check]:
+    """veedor's checks and those other packages declare (entry point group ``veedor.checks``)."""
+    from veedor.plugins import plugins
+
+    for name, check in plugins("veedor.checks").items():
+        KNOWN_CHECKS.setdefault(name, check)
+    return KNOWN_CHECKS
+
+
 def run_checks(acta: ActaCounts, definition: ElectionDefinition, registry: RegistryView) -> list[CheckResult]:
     results = []
+    checks = known_checks()
     for name in definition.checks:
-        result = KNOWN_CHECKS[name](acta, definition, registry)
+        result = checks[name](acta, definition, registry)
         if result is not None:
             results.append(result)
     return results

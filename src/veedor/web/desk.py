@@ -200,6 +200,8 @@ def _task(
         judging=judging,
         said=said or {},
         doubtful=doubtful,
+        # A hand-filled form's null and blank boxes are placed too (its reader knows them).
+        count_crops=desk.definition.form is not None,
     )
 
 

@@ -5,21 +5,20 @@ ever leave the evidence store."""
 from __future__ import annotations
 
 import base64
-import io
 import re
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 from fastapi import APIRouter
-from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from veedor.capture.images import MAX_PIXELS, sniff_format
-from veedor.read.print.geometry import ballot_rows
+from veedor.capture.images import plain_jpeg
+from veedor.definitions import ElectionDefinition
+from veedor.read.readers import get_reader
 from veedor.store.schema import ActaRecord, Evidence
 from veedor.web.auth import Forbidden
 from veedor.web.context import DbDep, DeskDep, Viewer, ViewerDep
@@ -54,28 +53,20 @@ def image(sha: str, desk: DeskDep, db: DbDep, viewer: ViewerDep) -> Response:
     )
 
 
-@lru_cache(maxsize=64)
-def plain_jpeg(path: Path) -> bytes | None:
-    """The image at ``path`` as a JPEG without metadata, EXIF orientation applied."""
-    try:
-        data = path.read_bytes()
-    except OSError:
+def public_jpeg(path: Path, definition: ElectionDefinition) -> bytes | None:
+    """The image as the public may see it: :func:`plain_jpeg`, with what the definition's sheet
+    reader says is personal data (a form's names, identity numbers and signatures) painted out;
+    None when that cannot be done safely (then the image is not shown at all)."""
+    data = plain_jpeg(path)
+    public = get_reader(definition.reader["name"]).public
+    if data is None or public is None:
+        return data
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    safe = public(image, definition) if image is not None else None
+    if safe is None:
         return None
-    if sniff_format(data) == "HEIC":
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                return None
-            upright = ImageOps.exif_transpose(img)
-            plain = upright.convert("L" if upright.mode in ("1", "L", "I", "I;16", "F") else "RGB")
-    except Exception:  # the evidence is kept as it came; a corrupt one is simply not shown
-        return None
-    out = io.BytesIO()
-    plain.save(out, format="JPEG", quality=88, optimize=True)
-    return out.getvalue()
+    ok, encoded = cv2.imencode(".jpg", safe, [cv2.IMWRITE_JPEG_QUALITY, 88])
+    return encoded.tobytes() if ok else None
 
 
 BLANK = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
@@ -85,32 +76,54 @@ BLANK = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRA
 @router.get("/crop/{sha}/{line}")
 def line_crop(sha: str, line: int, desk: DeskDep, db: DbDep, viewer: ViewerDep) -> Response:
     """Ballot line ``line`` (1-based) as printed on the image: shown beside its field."""
+    return _crop(sha, f"v{line - 1}" if line >= 1 else "", desk, db, viewer)
+
+
+@router.get("/crop/{sha}/count/{name}")
+def count_crop(sha: str, name: str, desk: DeskDep, db: DbDep, viewer: ViewerDep) -> Response:
+    """The null or blank votes' box, where the sheet's reader places it (a hand-filled form)."""
+    return _crop(sha, name if name in ("nulos", "blank") else "", desk, db, viewer)
+
+
+def _crop(sha: str, field: str, desk: DeskDep, db: DbDep, viewer: ViewerDep) -> Response:
     _check(db, viewer, sha)
-    crops = line_crops(desk.evidence.path_for(sha), len(desk.definition.ballot))
-    piece = crops[line - 1] if crops is not None and 1 <= line <= len(crops) else None
+    piece = field_crops(desk.evidence.path_for(sha), desk.definition).get(field)
     if piece is None:
         return Response(BLANK, media_type="image/gif")
     return Response(piece, media_type="image/jpeg")
 
 
-@lru_cache(maxsize=32)
-def line_crops(path: Path, ballot_lines: int) -> tuple[bytes | None, ...] | None:
-    """Each ballot line's crop of the image at ``path`` (as plain JPEGs, no metadata), or None
-    when its table was not found whole (:func:`veedor.read.print.geometry.ballot_rows`)."""
+_CROPS: dict[tuple[Path, str], dict[str, bytes]] = {}
+_CROPS_LOCK = threading.Lock()
+CROPS_KEPT = 32
+
+
+def field_crops(path: Path, definition: ElectionDefinition) -> dict[str, bytes]:
+    """Each entry field's crop of the image at ``path`` (as plain JPEGs, no metadata), keyed by
+    the entry form's input names (``v0`` …, ``nulos``, ``blank``), where the definition's sheet
+    reader places them (:mod:`veedor.read.readers`); none when it cannot place them whole. Only
+    the counts' own boxes are ever cropped: never a form's names or signatures."""
+    key = (path, definition.id)
+    with _CROPS_LOCK:
+        if key in _CROPS:
+            return _CROPS[key]
     data = plain_jpeg(path)
-    if data is None:
-        return None
-    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    found = ballot_rows(gray, ballot_lines) if gray is not None else None
-    if found is None:
-        return None
-    upright, boxes = found
-    out: list[bytes | None] = []
-    for box in boxes:
-        pad = max(4, box.height // 2)
-        piece = upright[max(0, box.y0 - pad) : box.y1 + pad, max(0, box.x0 - pad) : box.x1 + pad]
-        ok, encoded = (
-            cv2.imencode(".jpg", piece, [cv2.IMWRITE_JPEG_QUALITY, 85]) if piece.size else (False, None)
-        )
-        out.append(encoded.tobytes() if ok and encoded is not None else None)
-    return tuple(out)
+    gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) if data is not None else None
+    reader = get_reader(definition.reader["name"])
+    found = reader.boxes(gray, definition) if gray is not None else None
+    out: dict[str, bytes] = {}
+    if found is not None:
+        upright, boxes = found
+        for name, box in boxes.items():
+            pad = max(4, int(box.height * reader.crop_margin))
+            piece = upright[max(0, box.y0 - pad) : box.y1 + pad, max(0, box.x0 - pad) : box.x1 + pad]
+            ok, encoded = (
+                cv2.imencode(".jpg", piece, [cv2.IMWRITE_JPEG_QUALITY, 85]) if piece.size else (False, None)
+            )
+            if ok and encoded is not None:
+                out[name] = encoded.tobytes()
+    with _CROPS_LOCK:
+        if len(_CROPS) >= CROPS_KEPT:
+            _CROPS.pop(next(iter(_CROPS)))
+        _CROPS[key] = out
+    return out

@@ -47,7 +47,7 @@ from veedor.store.schema import (
 )
 from veedor.web.context import LANG_COOKIE, REQUEST_THREADS, language_of
 from veedor.web.headers import HEADERS
-from veedor.web.images import SHA, plain_jpeg
+from veedor.web.images import SHA, public_jpeg
 from veedor.web.opendata import OpenData
 from veedor.web.pages import environment
 from veedor.web.voter import MAX_BODY, add_voter_lookup
@@ -242,7 +242,7 @@ def create_site(
             raise HTTPException(404)
         with store.session() as session:
             known = session.scalar(select(Evidence.id).where(Evidence.sha256 == sha).limit(1))
-        data = plain_jpeg(evidence.path_for(sha)) if known is not None else None
+        data = public_jpeg(evidence.path_for(sha), definition) if known is not None else None
         if data is None:
             raise HTTPException(404)
         return Response(

@@ -28,7 +28,7 @@ from veedor.publish.forensics_report import latest_forensics, render_report
 from veedor.publish.opendata import write_open_data
 from veedor.publish.views import Snapshot, all_mesa_views
 from veedor.store import Store, evidence_log
-from veedor.web.images import plain_jpeg
+from veedor.web.images import public_jpeg
 from veedor.web.opendata import data_groups
 from veedor.web.site import STATIC, render_page, unit_page
 
@@ -206,7 +206,7 @@ def write_static(
             report.files[relative] = hashlib.sha256(target.read_bytes()).hexdigest()
             report.unchanged += 1
             continue
-        data = plain_jpeg(evidence.path_for(sha))
+        data = public_jpeg(evidence.path_for(sha), definition)
         if data is None:
             report.images_missing.append(sha)
             continue

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from veedor.capture.voters import normal_id
 from veedor.definitions import ElectionDefinition
+from veedor.ingest.voters import normal_id
 from veedor.store import Store
 from veedor.store.schema import GeoUnit, Voter
 from veedor.store.voters import find_voter

@@ -1,4 +1,5 @@
-"""The header fields: acta id near the top, centre code and "NNN Electores" above the tables."""
+"""The header fields: acta id near the top, centre code and "NNN <electors label>" above the
+tables (the label, the id's pattern and the centre's digits are the definition's: :mod:`.vocabulary`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import numpy as np
 from veedor.read.print import lexicon, ocr
 from veedor.read.print.layout import Band, Box, Layout
 from veedor.read.print.rows import crop
+from veedor.read.print.vocabulary import current
 
-ACTA_ID = re.compile(r"(\d{9})\.(\d{2})\.(\d)\.(\d{4})")
-_ELECTORS = re.compile(r"(\d{1,5})\s*Electores", re.IGNORECASE)
-_CENTRE = re.compile(r"^\s*(\d{9})\s*$")
+
+def _electors_pattern() -> re.Pattern[str]:
+    return re.compile(rf"(\d{{1,5}})\s*{re.escape(current().electors_label)}", re.IGNORECASE)
 
 
 def _lines_of(gray: np.ndarray, box: Box, scale: float) -> list[Box]:
@@ -83,18 +85,26 @@ def _centre_electors(
         if bands[i].segments[-1].width < 12 * scale
     ]
     centre = electors = None
+    vocabulary = current()
+    electors_line = _electors_pattern()
     for chunk in (near[:3], near[3:]):
         texts = rec.read(
             [
-                [ocr.Piece(crop(gray, bands[i].segments[-1], scale), ocr.ID_CHARS + "Electores", 0.8)]
+                [
+                    ocr.Piece(
+                        crop(gray, bands[i].segments[-1], scale),
+                        vocabulary.id_chars + vocabulary.electors_label,
+                        0.8,
+                    )
+                ]
                 for i in chunk
             ]
         )
         for t in texts:
             text = t[0].text
-            if (m := _ELECTORS.search(text)) and electors is None:
+            if (m := electors_line.search(text)) and electors is None:
                 electors = int(m[1])
-            elif (m := _CENTRE.match(text)) and centre is None:
+            elif (m := vocabulary.centre.match(text)) and centre is None:
                 centre = m[1]
         if centre is not None and electors is not None:
             break
@@ -136,9 +146,10 @@ def _acta_id(
     order += range(len(candidates), len(candidates) + len(others) + len(joined))
     candidates += others + joined
     looked = []
+    vocabulary = current()
     for k in order:
-        found = rec.read([[ocr.Piece(crop(gray, candidates[k], scale), ocr.ID_CHARS, 0.8)]])
-        if m := ACTA_ID.search(found[0][0].text.replace(" ", "")):
+        found = rec.read([[ocr.Piece(crop(gray, candidates[k], scale), vocabulary.id_chars, 0.8)]])
+        if m := vocabulary.acta_id.search(found[0][0].text.replace(" ", "")):
             return m[0]
         looked.append(found[0][0])
     # A faded or blurred id whose greedy reading lost a glyph: the QR's id is taken only

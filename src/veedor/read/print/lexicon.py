@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from veedor.read.print.ocr import Text
-from veedor.read.print.words import DIGIT_WORDS, word_digit
+from veedor.read.print.words import digit_words, word_digit, words_per_count
 
 MARGIN = math.log(1000.0)  # the winner must be a thousand times likelier than the next
 EXPLAINS = math.log(20.0)  # a text "explains" an image within a factor 20 of the best reading
@@ -62,11 +62,12 @@ def _segments(text: Text) -> list[tuple[int, int]] | None:
     return [(max(0, a - 1), min(len(best), b + 1)) for a, b in cuts]
 
 
-def word_digits(text: Text, width: int = 4, margin: float = MARGIN) -> list[int | None]:
+def word_digits(text: Text, width: int | None = None, margin: float = MARGIN) -> list[int | None]:
     """Each word's digit: by spelling when it is clear, else by likelihood (the winner
     ``margin`` likelier than the next), else None."""
     import re
 
+    width = words_per_count() if width is None else width
     spelled = re.findall(r"[A-ZÁÉÍÓÚ][a-záéíóúñ]*|[a-záéíóúñ]+", text.text)
     if text.probs is None or not text.alphabet:
         return [word_digit(w) for w in spelled] if len(spelled) == width else [None] * width
@@ -90,7 +91,7 @@ def word_digits(text: Text, width: int = 4, margin: float = MARGIN) -> list[int 
         scores = sorted(
             (
                 (_ctc_log_likelihood(logp[a:b], [index[c] for c in w if c in index]), d)
-                for d, w in enumerate(DIGIT_WORDS)
+                for d, w in enumerate(digit_words())
             ),
             reverse=True,
         )
@@ -99,7 +100,7 @@ def word_digits(text: Text, width: int = 4, margin: float = MARGIN) -> list[int 
     return out
 
 
-def words_value(texts: list[Text], width: int = 4) -> int | None:
+def words_value(texts: list[Text], width: int | None = None) -> int | None:
     """The count the words spell, or None when any word is unknown."""
     if not texts:
         return None

@@ -12,7 +12,8 @@ import numpy as np
 from veedor.model import ActaCounts, CheckResult
 from veedor.read.print import ocr
 from veedor.read.print.align import assign_rows
-from veedor.read.print.header import ACTA_ID, read_header
+from veedor.read.print.checks import print_checks
+from veedor.read.print.header import read_header
 from veedor.read.print.layout import upright_layout
 from veedor.read.print.rows import (
     Line,
@@ -24,6 +25,7 @@ from veedor.read.print.rows import (
 )
 from veedor.read.print.summary import SUMMARY_KEYS, by_label, by_position, summary_rows
 from veedor.read.print.sums import settle_by_sums
+from veedor.read.print.vocabulary import current, using
 
 if TYPE_CHECKING:
     from veedor.definitions.schema import ElectionDefinition
@@ -83,6 +85,15 @@ class PrintReading:
 
 
 def read_print(
+    gray: np.ndarray, definition: ElectionDefinition, expect: ActaCounts | None = None
+) -> PrintReading | None:
+    """Read the printed acta in a grayscale image, with the definition's words, labels and id
+    pattern (:mod:`.vocabulary`); None when no acta table is found (see :func:`_read_print`)."""
+    with using(definition):
+        return _read_print(gray, definition, expect)
+
+
+def _read_print(
     gray: np.ndarray, definition: ElectionDefinition, expect: ActaCounts | None = None
 ) -> PrintReading | None:
     """Read the printed acta in a grayscale image; None when no acta table is found.
@@ -237,7 +248,7 @@ def print_reading_checks(
     tables: int,
 ) -> tuple[ActaCounts, list[CheckResult]]:
     """The acta a reading gives and the print's checks on it."""
-    checks = redundancy_checks(lines, summary, acta_id, centre, positions)
+    checks = print_checks(lines, summary, acta_id, centre, positions)
     if expect is not None and centre is None and acta_id == expect.acta_id:
         checks = [_id_equals_qr(acta_id) if c.name == "print_header" else c for c in checks]
     if tables > 1:
@@ -389,26 +400,14 @@ def summary_wanted(expect: ActaCounts) -> dict[str, int]:
 def _acta(
     acta_id: str | None, centre: str | None, lines: list[Line | None], summary: dict[str, Line]
 ) -> ActaCounts:
-    m = ACTA_ID.fullmatch(acta_id or "")
+    m = current().acta_id.fullmatch(acta_id or "")
     votes = tuple(-1 if ln is None or ln.value is None else ln.value for ln in lines)
     nulos_line = summary.get("nulos")
     nulos = -1 if nulos_line is None or nulos_line.value is None else nulos_line.value
     return ActaCounts(
         acta_id=acta_id or "",
-        centre=m[1] if m else (centre or ""),
-        mesa=int(m[2]) if m else 0,
+        centre=m["centre"] if m else (centre or ""),
+        mesa=int(m["mesa"]) if m else 0,
         votes=votes,
         nulos=nulos,
     )
-
-
-def redundancy_checks(
-    lines: list[Line | None] | tuple[Line | None, ...],
-    summary: dict[str, Line],
-    acta_id: str | None,
-    centre: str | None,
-    positions: int,
-) -> list[CheckResult]:
-    from veedor.verify.crosscheck import print_checks
-
-    return print_checks(lines, summary, acta_id, centre, positions)

@@ -11,7 +11,8 @@ import numpy as np
 
 from veedor.read.print import lexicon, ocr
 from veedor.read.print.layout import Box, NumericRow
-from veedor.read.print.words import from_words, to_words, word_digit
+from veedor.read.print.vocabulary import current
+from veedor.read.print.words import from_words, to_words, word_digit, words_per_count
 
 _WORDS = re.compile(r"[A-ZÁÉÍÓÚ][a-záéíóúñ]*|[a-záéíóúñ]+")
 
@@ -81,7 +82,7 @@ def row_pieces(
         pieces.append(ocr.Piece(crop(gray, box, scale), ocr.DIGITS))
     pieces.append(digits_piece(gray, row, scale))
     if words:
-        pieces += [ocr.Piece(crop(gray, w, scale, pad_x=0.0), ocr.WORD_CHARS) for w in row.words]
+        pieces += [ocr.Piece(crop(gray, w, scale, pad_x=0.0), current().word_chars) for w in row.words]
     return pieces
 
 
@@ -132,7 +133,7 @@ class RowRead:
                 self.digits.append(digits)
             self.digit_looks.append(rest[0])
             return
-        if len(rest) > 2 and len(_WORDS.findall(rest[1].text)) >= 4:
+        if len(rest) > 2 and len(_WORDS.findall(rest[1].text)) >= words_per_count():
             rest = rest[:2]  # four words on the row itself: the "wrapped" line is a stray mark
         if code and as_int(self.code_text) is None:
             self.code_text = texts[0].text
@@ -164,15 +165,16 @@ class RowRead:
         count taken this way is never settled by itself: it goes on to the checks
         (with the QR, equal to the QR's count; without, lines summing to válidos)."""
         slots = self._word_slots(True)
+        width = words_per_count()
         for value in dict.fromkeys(self.digits):
-            spelt = str(value).zfill(4)
-            if len(spelt) > 4:
+            spelt = str(value).zfill(width)
+            if len(spelt) > width:
                 continue
-            lead = 4 - len(str(value))
+            lead = width - len(str(value))
             unsure = [k for k, slot in enumerate(slots) if len(slot) != 1]
             if not unsure or any(k >= lead or slots[k] for k in unsure):
                 continue
-            if any(next(iter(slots[k])) != int(spelt[k]) for k in range(4) if k not in unsure):
+            if any(next(iter(slots[k])) != int(spelt[k]) for k in range(width) if k not in unsure):
                 continue
             if all(self._likeliest(k) == 0 for k in unsure):
                 return value
@@ -188,13 +190,13 @@ class RowRead:
         return next(iter(found)) if len(found) == 1 else None
 
     def _word_slots(self, scored: bool) -> list[set[int]]:
-        slots: list[set[int]] = [set() for _ in range(4)]
+        slots: list[set[int]] = [set() for _ in range(words_per_count())]
         for look in self.looks:
             for k, d in enumerate(_spelled(look)):
                 if d is not None:
                     slots[k].add(d)
         if scored and any(not slot for slot in slots):
-            found: list[set[int]] = [set() for _ in range(4)]
+            found: list[set[int]] = [set() for _ in range(words_per_count())]
             for look in self.looks:
                 if len(look) == 1:
                     for k, d in enumerate(lexicon.word_digits(look[0])):
@@ -270,8 +272,8 @@ def _words_give(read: RowRead, want: int | None) -> bool:
 
 def _spelled(texts: list[ocr.Text]) -> list[int | None]:
     words = _WORDS.findall(" ".join(t.text for t in texts))
-    if len(words) != 4:
-        return [None] * 4
+    if len(words) != words_per_count():
+        return [None] * words_per_count()
     return [word_digit(w) for w in words]
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from veedor.read.print import ocr
 from veedor.read.print.layout import Box, Layout, NumericRow
 from veedor.read.print.rows import RowRead, crop
+from veedor.read.print.vocabulary import current
 from veedor.read.print.words import edit_distance
 
 if TYPE_CHECKING:
@@ -29,17 +30,6 @@ SUMMARY_KEYS = (
     "opciones_nulas",
     "opciones_vacias",
 )
-LABELS = (
-    "votos",
-    "votos validos",
-    "votos parciales",
-    "votos nulos",
-    "votos vacios",
-    "opciones validas",
-    "opciones nulas",
-    "opciones vacias",
-)
-LABEL_CHARS = "".join(sorted({c for label in LABELS for c in label + label.title()}))
 
 
 def by_position(rows: int, skip: int) -> list[str | None]:
@@ -58,7 +48,7 @@ def closest_label(text: str) -> str | None:
         return None
     scored = sorted(
         (min(edit_distance(text, label[i:]) for i in range(len(label) - 2)), k)
-        for k, label in enumerate(LABELS)
+        for k, label in enumerate(current().summary_labels)
     )
     (best, k), (second, _) = scored[0], scored[1]
     if best <= len(text) // 4 and second > best:
@@ -82,7 +72,8 @@ def by_label(
     and they come in the printed order. A row whose label is unread keeps no key,
     except between two read ones when the rows and the labels skipped agree."""
     boxes = [_label_box(layout, row) for row in rows]
-    pieces = [[ocr.Piece(crop(gray, box, layout.scale), LABEL_CHARS)] for box in boxes if box is not None]
+    chars = current().label_chars
+    pieces = [[ocr.Piece(crop(gray, box, layout.scale), chars)] for box in boxes if box is not None]
     texts = iter(rec.read(pieces))
     keys = [closest_label(next(texts)[0].text) if box is not None else None for box in boxes]
     read = [(i, SUMMARY_KEYS.index(k)) for i, k in enumerate(keys) if k is not None]

@@ -1,45 +1,67 @@
-"""Counts spelt as the acta prints them: one Spanish word per digit, four digits.
+"""Counts spelt as the receipt prints them: one word per digit, a fixed number of digits.
 
-``149`` is printed "Cero, Uno, Cuatro, Nueve". Reading the words back tolerates small
-OCR slips ("Cinca" → "Cinco") only when exactly one word is that close, so a doubtful
-word becomes ``None``, never a guess.
+The words come from the definition (:mod:`.vocabulary`): on Venezuela's receipt ``149`` is
+printed "Cero, Uno, Cuatro, Nueve". Reading the words back tolerates small OCR slips ("Cinca"
+→ "Cinco") only when exactly one word is that close, so a doubtful word becomes ``None``,
+never a guess.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-DIGIT_WORDS = ("Cero", "Uno", "Dos", "Tres", "Cuatro", "Cinco", "Seis", "Siete", "Ocho", "Nueve")
-WIDTH = 4
-_LOOKUP = {w.lower(): d for d, w in enumerate(DIGIT_WORDS)}
+from veedor.read.print.vocabulary import current
 
 
-def to_words(value: int, width: int = WIDTH) -> str:
-    """``149`` → ``"Cero, Uno, Cuatro, Nueve"`` (zero-padded to ``width`` digits)."""
+def digit_words() -> tuple[str, ...]:
+    """The words for 0 to 9 of the receipt being read."""
+    return current().digit_words
+
+
+def words_per_count() -> int:
+    """How many words spell one count on the receipt being read."""
+    return current().width
+
+
+def __getattr__(name: str) -> Any:
+    # ``DIGIT_WORDS`` and ``WIDTH`` as module names, for callers outside a reading: the default
+    # definition's (never a constant of this module).
+    if name == "DIGIT_WORDS":
+        return digit_words()
+    if name == "WIDTH":
+        return words_per_count()
+    raise AttributeError(name)
+
+
+def to_words(value: int, width: int | None = None) -> str:
+    """``149`` → ``"Cero, Uno, Cuatro, Nueve"`` (zero-padded to the receipt's width)."""
     if value < 0:
         raise ValueError("negative counts have no printed form")
-    digits = str(value).zfill(width)
-    return ", ".join(DIGIT_WORDS[int(d)] for d in digits)
+    words = digit_words()
+    digits = str(value).zfill(words_per_count() if width is None else width)
+    return ", ".join(words[int(d)] for d in digits)
 
 
 def edit_distance(a: str, b: str) -> int:
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
-        current = [i]
+        current_row = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
+            current_row.append(min(previous[j] + 1, current_row[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current_row
     return previous[-1]
 
 
 def word_digit(word: str) -> int | None:
     """The digit a (possibly misread) word stands for, or None when unsure."""
+    lookup = current().lookup
     w = word.strip().lower()
-    if w in _LOOKUP:
-        return _LOOKUP[w]
+    if w in lookup:
+        return lookup[w]
     if len(w) < 2:
         return None
-    scored = sorted((edit_distance(w, k), d) for k, d in _LOOKUP.items())
+    scored = sorted((edit_distance(w, k), d) for k, d in lookup.items())
     best, runner_up = scored[0], scored[1]
     # One slip in a word of four letters or more ("Sos" could be Dos or Seis: no guess);
     # never when two words are equally near.
@@ -48,11 +70,14 @@ def word_digit(word: str) -> int | None:
     return None
 
 
-def from_words(text: str, width: int = WIDTH) -> int | None:
+WORD_PATTERN = re.compile(r"[A-ZÁÉÍÓÚ][a-záéíóúñ]*|[a-záéíóúñ]+")
+"""A word: a capital starts one, which also splits "CeroCero" read without its comma."""
+
+
+def from_words(text: str, width: int | None = None) -> int | None:
     """``"Cero, Uno, Cuatro, Nueve"`` → ``149``; None unless exactly ``width`` words are sure."""
-    # Words always start with a capital, which also splits "CeroCero" read without its comma.
-    words = re.findall(r"[A-ZÁÉÍÓÚ][a-záéíóúñ]*|[a-záéíóúñ]+", text)
-    if len(words) != width:
+    words = WORD_PATTERN.findall(text)
+    if len(words) != (words_per_count() if width is None else width):
         return None
     digits = [word_digit(w) for w in words]
     if any(d is None for d in digits):

@@ -26,11 +26,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from veedor.capture.numbers import code as geo_code
-from veedor.capture.numbers import count
-from veedor.capture.tables import TableError, decode_text, read_input, read_table
-from veedor.capture.tables import shown as shown_cells
 from veedor.definitions import ElectionDefinition
+from veedor.ingest.locate import MesaLocator, unpublished
+from veedor.ingest.numbers import code as geo_code
+from veedor.ingest.numbers import count
+from veedor.ingest.tables import TableError, decode_text, read_input, read_table
+from veedor.ingest.tables import shown as shown_cells
 from veedor.store import evidence_log as log
 from veedor.store.official import MESA, NATIONAL, OfficialSource, OfficialUnit, OfficialVotes
 from veedor.store.records import now
@@ -45,6 +46,8 @@ class OfficialImport:
     errors: list[dict[str, object]] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    unpublished: int = 0
+    """Rows the format says stand for "not published yet" (all zero): no figure, not imported."""
 
 
 @dataclass
@@ -64,10 +67,11 @@ def import_official(
     sha = hashlib.sha256(data).hexdigest()
     text, _ = decode_text(data)
     errors: list[dict[str, object]] = []
+    skipped: list[int] = []
     if text.lstrip().startswith(("{", "[")):
         fmt, sources = "json", _from_json(text, definition, path, errors)
     else:
-        fmt, sources = "csv", _from_csv(text, definition, key or path.stem[:100], errors)
+        fmt, sources = "csv", _from_csv(text, definition, key or path.stem[:100], errors, skipped)
     if key and len(sources) == 1:
         sources[0].key = key
     times = Counter(src.key for src in sources)
@@ -82,7 +86,7 @@ def import_official(
             }
         )
     sources = [src for src in sources if src.key not in repeated and _units_unique(src, errors)]
-    result = OfficialImport(errors=errors)
+    result = OfficialImport(errors=errors, unpublished=len(skipped))
     for src in sources:
         old = session.scalar(
             select(OfficialSource).where(
@@ -344,16 +348,19 @@ def _from_json(text: str, definition: ElectionDefinition, path: Path, errors: li
     return out
 
 
-def _from_csv(text: str, definition: ElectionDefinition, default_key: str, errors: list) -> list[_Source]:
+def _from_csv(
+    text: str, definition: ElectionDefinition, default_key: str, errors: list, skipped: list[int]
+) -> list[_Source]:
     header, records = read_table(text, errors)
-    spec = next(
+    found: tuple[dict | None, MesaLocator | None] = next(
         (
-            s
+            (s, candidate)
             for s in definition.results_tables.values()
-            if {s["centre_column"], s["mesa_column"]} <= set(header)
+            if (candidate := MesaLocator(s, definition)).matches(header)
         ),
-        None,
+        (None, None),
     )
+    spec, locator = found
     cands = [c for c in definition.candidate_codes if c in header]
     if not cands:
         raise TableError(
@@ -374,19 +381,23 @@ def _from_csv(text: str, definition: ElectionDefinition, default_key: str, error
                     "row's cells do not match the header"
                 )
             raw: dict[str, Any] = {k: v.strip() for k, v in zip(header, cells, strict=False) if k}
-            if spec is not None:
+            if spec is not None and locator is not None:
+                centre, mesa = locator.locate(raw)
                 raw.update(
                     {
                         "level": MESA,
-                        "code": raw[spec["centre_column"]],
-                        "mesa": raw[spec["mesa_column"]],
-                        "valid": raw.get(spec["valid_column"]),
-                        "nulos": raw.get(spec["null_column"]),
-                        "electors": raw.get(spec.get("electors_column", "")),
+                        "code": centre,
+                        "mesa": mesa,
+                        "valid": raw.get(spec.get("valid_column") or ""),
+                        "nulos": raw.get(spec.get("null_column") or ""),
+                        "electors": raw.get(spec.get("electors_column") or ""),
                     }
                 )
             raw["votes"] = {c: raw[c] for c in cands}
             unit = _unit(raw, definition)
+            if spec is not None and unpublished(spec, unit["votes"]):
+                skipped.append(line_no)
+                continue
             key = _bulletin_id(raw.get("bulletin") or default_key)
             pct = _pct(raw.get("actas_pct"))
             announced = _text(raw.get("announced_at") or None, "announced_at", 40)

@@ -1,4 +1,5 @@
-"""Import a published per-acta results table (e.g. resultadosconvzla V1/V2 CSV).
+"""Import a published per-acta results table, in a format its definition describes
+(``results_tables``: which columns hold the mesa, its place, the counts).
 
 Bytes are taken as found: encoding and BOM detected, any line ending. A row that does not
 parse is reported with its line number and the rest still imports.
@@ -16,8 +17,9 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from veedor.capture.numbers import COUNT_MAX, code, count
 from veedor.definitions import ElectionDefinition
+from veedor.ingest.locate import MesaLocator
+from veedor.ingest.numbers import COUNT_MAX, count
 from veedor.store import evidence_log as log
 from veedor.store.records import now
 from veedor.store.schema import GeoUnit, ResultRow, ResultTable, ResultVotes
@@ -201,9 +203,10 @@ def import_results_table(
     path: str | Path,
     definition: ElectionDefinition,
     *,
-    format_name: str = "resultadosconvzla",
+    format_name: str | None = None,
     name: str | None = None,
 ) -> ImportSummary:
+    """``format_name``: one of the definition's ``results_tables`` (its first by default)."""
     path = Path(path)
     data = read_input(path)
     sha = hashlib.sha256(data).hexdigest()
@@ -219,16 +222,25 @@ def import_results_table(
             list(existing.errors or []),
             already_imported=True,
         )
-    spec = definition.results_tables.get(format_name)
+    format_name = format_name or next(iter(definition.results_tables), None)
+    spec = definition.results_tables.get(format_name or "")
     if spec is None:
-        raise TableError(f"formato desconocido / unknown table format {format_name!r}")
+        known = ", ".join(definition.results_tables) or "—"
+        raise TableError(f"formato desconocido / unknown table format {format_name!r} (known: {known})")
+    if not spec.get("null_column"):
+        # A table without null votes cannot be a row of counts here (every row keeps its nulos);
+        # the authority's figures of such a table are official claims to compare with.
+        raise TableError(
+            f"el formato {format_name} no tiene votos nulos: impórtelo con veedor import-official / "
+            f"format {format_name} has no null votes: import it as official figures (import-official)"
+        )
+    locator = MesaLocator(spec, definition)
     text, encoding = decode_text(data)
     errors: list[dict[str, object]] = []
     header, records = read_table(text, errors)
     required = [
-        spec["centre_column"],
-        spec["mesa_column"],
-        spec["valid_column"],
+        *locator.columns,
+        *([spec["valid_column"]] if spec.get("valid_column") else []),
         spec["null_column"],
         *definition.candidate_codes,
     ]
@@ -264,7 +276,9 @@ def import_results_table(
     while width and not header[width - 1]:
         width -= 1  # a header ending in a comma: its rows may or may not end in one
     names: dict[str, tuple[str, str]] = {}
-    count = _import_rows(session, records, col, spec, definition, table.id, first_id, width, names, errors)
+    count = _import_rows(
+        session, records, col, spec, locator, definition, table.id, first_id, width, names, errors
+    )
     table.rows = count
     table.errors = errors
     log.append(
@@ -293,6 +307,7 @@ def _import_rows(
     records: Iterator[tuple[int, list[str]]],
     col: dict[str, int],
     spec: dict,
+    locator: MesaLocator,
     definition: ElectionDefinition,
     table_id: int,
     first_id: int,
@@ -337,7 +352,7 @@ def _import_rows(
                     f"la fila tiene {len(record)} celdas y el encabezado {width} / "
                     "row has more cells than the header"
                 )
-            row, per_candidate = _row(record, col, spec, definition, electors_col, image_col)
+            row, per_candidate = _row(record, col, spec, locator, definition, electors_col, image_col)
         except (ValueError, IndexError) as exc:
             errors.append(
                 {
@@ -400,6 +415,7 @@ def _row(
     record: list[str],
     col: dict[str, int],
     spec: dict,
+    locator: MesaLocator,
     definition: ElectionDefinition,
     electors_col: int | None,
     image_col: int | None,
@@ -410,13 +426,12 @@ def _row(
     def cell(name: str) -> str:
         return record[col[name]]
 
-    centre = code(cell(spec["centre_column"]), "centro", definition.centre_code_digits)
-    mesa = count(cell(spec["mesa_column"]), "mesa", bound)
-    if mesa < 1:
-        raise ValueError("mesa 0 no existe / mesa 0 cannot exist")
-    valid = count(cell(spec["valid_column"]), "válidos", bound)
+    centre, mesa = locator.locate({name: cell(name) for name in locator.columns})
     nulos = count(cell(spec["null_column"]), "nulos", bound)
     per_candidate = {c: count(cell(c), c, bound) for c in definition.candidate_codes}
+    # A format without a stated total of valid votes: its total is the candidates' sum.
+    valid = count(cell(spec["valid_column"]), "válidos", bound) if spec.get("valid_column") else None
+    valid = sum(per_candidate.values()) if valid is None else valid
     electors = count(record[electors_col], "electores", bound) if electors_col is not None else None
     computed = sum(per_candidate.values())
     if computed != valid:

@@ -12,10 +12,11 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from veedor.capture.numbers import code as geo_code
-from veedor.capture.numbers import count
-from veedor.capture.tables import TableError, decode_text, read_input, read_table
 from veedor.definitions import ElectionDefinition
+from veedor.ingest.locate import MesaLocator
+from veedor.ingest.numbers import code as geo_code
+from veedor.ingest.numbers import count
+from veedor.ingest.tables import TableError, decode_text, read_input, read_table
 from veedor.store.schema import GeoUnit, Mesa
 
 
@@ -32,24 +33,77 @@ def import_registry(session: Session, path: str | Path, definition: ElectionDefi
     errors: list[dict[str, object]] = []
     fields, records = read_table(text, errors)
     reader = _rows(fields, records, errors)
+    centres_spec = definition.registry.get("centres_csv", {})
+    table_spec = next(iter(definition.results_tables.values()), {})
+    kind = registry_kind(fields, definition)
+    if kind == "centres":
+        return _centres(session, reader, definition, centres_spec, path.name, errors)
+    if kind == "units":
+        return _unit_totals(session, reader, definition, path.name, errors)
+    if kind == "electors":
+        return _electors(session, reader, definition, table_spec, path.name, errors)
+    if kind == "mesas":
+        return _mesas(session, reader, definition, _named_table(fields, definition) or {}, path.name, errors)
+    electors_col = table_spec.get("electors_column")
+    units_spec = definition.registry.get("unit_totals_csv", {})
+    raise TableError(
+        f"{path.name}: no se reconoce el tipo de registro por sus columnas / unknown registry file. "
+        f"Se aceptan: centros ({centres_spec.get('code')}, {centres_spec.get('name')}, ...), totales por "
+        f"unidad ({', '.join(str(c) for k, c in units_spec.items() if k != 'level_aliases')}), "
+        "o electores por mesa "
+        f"({table_spec.get('centre_column')}, {table_spec.get('mesa_column')}, {electors_col})"
+    )
+
+
+KINDS = ("centres", "units", "electors", "mesas")
+"""The kinds of registry file, in the order they must be imported: the units' totals name
+units the centres file creates, and electors belong to the centres' mesas."""
+
+
+def registry_kind(fields: list[str], definition: ElectionDefinition) -> str | None:
+    """Which of :data:`KINDS` a table is, by its header's columns; None if none."""
     header = set(fields)
     centres_spec = definition.registry.get("centres_csv", {})
     table_spec = next(iter(definition.results_tables.values()), {})
     if centres_spec and {centres_spec["code"], centres_spec["name"]} <= header:
         # The name too: resultadosconvzla's per-mesa list has centro_code but no names, and was
         # taken for a centres file whose empty names replaced the registry's.
-        return _centres(session, reader, definition, centres_spec, path.name, errors)
-    if {"level", "name", "mesas_totales", "parent_name"} <= header:
-        return _unit_totals(session, reader, definition, path.name, errors)
+        return "centres"
+    units_spec = definition.registry.get("unit_totals_csv", {})
+    if (
+        units_spec
+        and {units_spec["level"], units_spec["name"], units_spec["mesas"], units_spec["parent_name"]}
+        <= header
+    ):
+        return "units"
     electors_col = table_spec.get("electors_column")
-    if electors_col and {table_spec["centre_column"], table_spec["mesa_column"], electors_col} <= header:
-        return _electors(session, reader, definition, table_spec, path.name, errors)
-    raise TableError(
-        f"{path.name}: no se reconoce el tipo de registro por sus columnas / unknown registry file. "
-        f"Se aceptan: centros ({centres_spec.get('code')}, {centres_spec.get('name')}, ...), totales por "
-        f"unidad (level, name, mesas_totales, parent_name), o electores por mesa "
-        f"({table_spec.get('centre_column')}, {table_spec.get('mesa_column')}, {electors_col})"
-    )
+    if (
+        electors_col
+        and "centre_column" in table_spec
+        and {table_spec["centre_column"], table_spec["mesa_column"], electors_col} <= header
+    ):
+        return "electors"
+    if _named_table(fields, definition) is not None:
+        return "mesas"
+    return None
+
+
+def _named_table(fields: list[str], definition: ElectionDefinition) -> dict | None:
+    """A per-mesa table that names each mesa's units instead of coding them (``centre_from_names``):
+    its rows say which mesas exist and where (the authority's per-JRV file for Honduras)."""
+    for spec in definition.results_tables.values():
+        if spec.get("centre_from_names") and MesaLocator(spec, definition).matches(fields):
+            return spec
+    return None
+
+
+def file_kind(path: str | Path, definition: ElectionDefinition) -> str | None:
+    """:func:`registry_kind` of a file (None too for one that is not a readable table)."""
+    try:
+        text, _ = decode_text(read_input(Path(path)))
+    except TableError:
+        return None
+    return registry_kind(read_table(text, [])[0], definition)
 
 
 def _rows(
@@ -212,16 +266,17 @@ def _unit_totals(
             index.setdefault(key, []).append(code)
     updates: dict[str, dict] = {}
     seen: dict[str, tuple[int, object]] = {}
+    spec = definition.registry.get("unit_totals_csv", {})
     for line_no, record in reader:
-        pos = _level_position(record.get("level", ""), definition)
+        pos = _level_position(record.get(spec["level"], ""), definition)
         try:
-            total = count(record.get("mesas_totales") or "", "mesas_totales")
+            total = count(record.get(spec["mesas"]) or "", spec["mesas"])
         except ValueError:
             total = None
         if pos is None or total is None:
             errors.append({"line": line_no, "error": "nivel o total inválido / bad level or total"})
             continue
-        key = (pos, _norm(record.get("name", "")), _norm(record.get("parent_name", "")) or None)
+        key = (pos, _norm(record.get(spec["name"], "")), _norm(record.get(spec["parent_name"], "")) or None)
         codes = index.get(key, [])
         if len(codes) != 1:
             errors.append(
@@ -243,11 +298,11 @@ def _unit_totals(
     return RegistrySummary("unit-totals", len(updates), errors)
 
 
-_LEVEL_ALIASES = {"estado": "state", "municipio": "municipality", "parroquia": "parish", "centro": "centre"}
-
-
 def _level_position(raw: str, definition: ElectionDefinition) -> int | None:
-    name = _LEVEL_ALIASES.get(raw.strip().lower(), raw.strip().lower())
+    """A level's position from its name in a file: the definition's name or label, or an alias
+    the definition gives (``registry.unit_totals_csv.level_aliases``)."""
+    aliases = definition.registry.get("unit_totals_csv", {}).get("level_aliases", {})
+    name = aliases.get(raw.strip().lower(), raw.strip().lower())
     for i, level in enumerate(definition.levels):
         if level.name == name or level.label_es.lower() == raw.strip().lower():
             return i
@@ -300,3 +355,62 @@ def _electors(
         session.execute(update(Mesa), old)
     errors.sort(key=_line)
     return RegistrySummary("electors", len(rows), errors)
+
+
+def _mesas(
+    session: Session, reader: Rows, definition: ElectionDefinition, spec: dict, source: str, errors: list
+) -> RegistrySummary:
+    """Every mesa a per-mesa table names, under the units it names (matched to the definition's
+    ``unit_names``): the units with their names and how many mesas each has, and the mesas
+    (electors unknown). A mesa already stored keeps its electors."""
+    locator = MesaLocator(spec, definition)
+    rows: dict[tuple[str, int], dict] = {}
+    seen: dict[str, tuple[int, object]] = {}
+    for line_no, record in reader:
+        try:
+            centre, mesa = locator.locate(record)
+        except ValueError as exc:
+            errors.append({"line": line_no, "error": str(exc)})
+            continue
+        key = f"{centre}.{mesa:02d}"
+        repeat = _repeat(seen, f"{mesa}", f"mesa {key}", line_no, centre, errors)
+        if repeat is None:
+            rows = {k: r for k, r in rows.items() if k[1] != mesa}
+        if repeat is False:
+            rows[(centre, mesa)] = {
+                "election": definition.id,
+                "centre": centre,
+                "number": mesa,
+                "electors": None,
+                "source": source,
+            }
+    per_unit: dict[str, int] = {}
+    for centre, _ in rows:
+        for level in definition.levels:
+            per_unit[centre[: level.code_digits]] = per_unit.get(centre[: level.code_digits], 0) + 1
+    units = {}
+    for level in definition.levels:
+        for code, mesas in per_unit.items():
+            if len(code) != level.code_digits:
+                continue
+            coarser = [lv.code_digits for lv in definition.levels if lv.code_digits < level.code_digits]
+            parent = code[: coarser[-1]] if coarser else None
+            units[code] = {
+                "election": definition.id,
+                "code": code,
+                "level": level.name,
+                "name": definition.unit_names.get(code),
+                "parent_code": parent,
+                "mesas_total": mesas,
+                "source": source,
+            }
+    _upsert_units(session, definition, units)
+    existing = {
+        (c, n)
+        for c, n in session.execute(select(Mesa.centre, Mesa.number).where(Mesa.election == definition.id))
+    }
+    new = [r for k, r in rows.items() if k not in existing]
+    if new:
+        session.execute(insert(Mesa), new)
+    errors.sort(key=_line)
+    return RegistrySummary("mesas", len(rows), errors)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from veedor.capture.numbers import code as geo_code
-from veedor.capture.numbers import count
-from veedor.capture.tables import TableError
 from veedor.definitions import ElectionDefinition
+from veedor.ingest.numbers import code as geo_code
+from veedor.ingest.numbers import count
+from veedor.ingest.tables import TableError
 
 MAX_ERRORS = 1000
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from veedor.capture.evidence import EvidenceStore
 from veedor.definitions import ElectionDefinition
 from veedor.store import Store
-from veedor.web import desk, images, login, sheets
+from veedor.web import desk, field_desk, images, login, sheets
 from veedor.web.auth import CsrfRefused, Forbidden, LoginRequired, Sessions
 from veedor.web.context import REQUEST_THREADS, Desk, language_of
 from veedor.web.headers import HEADERS
@@ -38,6 +38,7 @@ def create_app(
     app.include_router(desk.router)
     app.include_router(sheets.router)
     app.include_router(images.router)
+    app.include_router(field_desk.router)  # the witnesses' incident reports (supervisors)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

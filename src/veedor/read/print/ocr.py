@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -23,9 +24,19 @@ import numpy as np
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
 HEIGHT = 48  # the model's fixed input height
 DIGITS = "0123456789"
-WORD_CHARS = "CeroUnDsTuatiSOchNvi, "
-ID_CHARS = DIGITS + ". "
 LOW_CONTRAST = 120  # grey levels between ink and paper below which a crop is stretched
+
+
+def __getattr__(name: str) -> str:
+    # The alphabets of a count in words and of an acta id are the election's (its definition's
+    # words and id pattern, :mod:`.vocabulary`), never constants here.
+    from veedor.read.print.vocabulary import current
+
+    if name == "WORD_CHARS":
+        return current().word_chars
+    if name == "ID_CHARS":
+        return current().id_chars
+    raise AttributeError(name)
 
 
 class EngineUnavailable(RuntimeError):
@@ -61,7 +72,15 @@ def model_path() -> Path:
     return path
 
 
-class Recogniser:
+class Recogniser(Protocol):
+    """What the reader needs of a recogniser (:func:`recogniser` picks one per field)."""
+
+    name: str
+
+    def read(self, lines: list[list[Piece]]) -> list[list[Text]]: ...
+
+
+class PaddleRecogniser:
     def __init__(self, threads: int = 1) -> None:
         import onnxruntime as ort
 
@@ -138,7 +157,26 @@ def _scale(gray: np.ndarray, squeeze: float = 1.0) -> np.ndarray:
     return out
 
 
+def recogniser(setting: str | None = None) -> Recogniser:
+    """The recogniser for this process: PP-OCR, or the acta's own model for the fields the
+    setting (or ``VEEDOR_RECOGNISER``) gives it (:func:`.recognise.choice`)."""
+    from veedor.read.print.recognise import choice
+
+    return _recogniser(tuple(sorted(choice(setting).items())))
+
+
 @cache
-def recogniser() -> Recogniser:
+def _paddle() -> PaddleRecogniser:
     """One session per process (workers included), created on first use."""
-    return Recogniser()
+    return PaddleRecogniser()
+
+
+@cache
+def _recogniser(fields: tuple[tuple[str, str], ...]) -> Recogniser:
+    from veedor.read.print.recognise import FieldRouter, acta_recogniser
+
+    if all(engine == "ppocr" for _, engine in fields):
+        return _paddle()
+    acta = acta_recogniser()
+    engines: dict[str, Recogniser] = {f: acta if e == "acta" else _paddle() for f, e in fields}
+    return FieldRouter(engines, _paddle())

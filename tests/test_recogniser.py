@@ -1,0 +1,170 @@
+"""The acta's own recogniser (``read/models/acta-rec.onnx``) and the choice of engine per field."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from veedor.read.print import ocr
+from veedor.read.print.recognise import (
+    DEFAULT,
+    HEIGHT,
+    MODEL_PATH,
+    ActaRecogniser,
+    FieldRouter,
+    acta_recogniser,
+    choice,
+    field_of,
+    prepare,
+)
+from veedor.read.print.vocabulary import current
+from veedor.read.print.words import from_words, to_words
+from veedor.simulate.render import glyphs
+
+
+def printed(text: str, size: int = 17) -> np.ndarray:
+    """``text`` as the receipt prints it: Liberation Sans, dark ink on light paper, a margin."""
+    ink = glyphs(text, False, size).astype(np.float32)
+    gray = np.clip(242 - ink * 0.92, 0, 255).astype(np.uint8)
+    return np.pad(gray, ((2, 2), (4, 4)), constant_values=242)
+
+
+@pytest.fixture(scope="module")
+def acta() -> ActaRecogniser:
+    return acta_recogniser()
+
+
+def test_model_ships_small_and_loads(acta: ActaRecogniser) -> None:
+    assert MODEL_PATH.is_file()
+    assert MODEL_PATH.stat().st_size < 5_000_000
+    assert "acta-rec" in acta.name
+
+
+def test_charset_holds_every_field_character(acta: ActaRecogniser) -> None:
+    assert len(set(acta.charset)) == len(acta.charset)
+    assert acta.covers(ocr.DIGITS)
+    assert acta.covers(current().word_chars)
+    assert not acta.covers("ABCXYZ.-")  # acta ids and labels stay with PP-OCR
+
+
+def test_prepare_scales_to_the_input_height_ink_bright() -> None:
+    x = prepare(printed("149"))
+    assert x.shape[0] == HEIGHT and x.shape[1] % 4 == 0
+    assert x.max() == pytest.approx(1.0) and np.median(x) < 0.1  # paper ~0 (cubic overshoot)
+    assert prepare(np.zeros((0, 5), np.uint8)).shape[0] == HEIGHT
+
+
+def test_decoding_collapses_repeats_and_keeps_to_the_alphabet(acta: ActaRecogniser) -> None:
+    index = {c: i + 1 for i, c in enumerate(acta.charset)}
+    steps = ["1", "1", "", "1", "C", "4", ""]  # "C" is not a digit: the next best digit wins
+    probs = np.full((len(steps), len(acta.charset) + 1), 0.001, np.float32)
+    for t, c in enumerate(steps):
+        probs[t, index[c] if c else 0] = 0.9
+    probs[4, index["7"]] = 0.05
+    text = acta._decode(probs, ocr.DIGITS)
+    assert text.text == "1174"
+    assert text.alphabet == ocr.DIGITS
+    assert text.probs is not None and text.probs.shape == (len(steps), 11)
+
+
+@pytest.mark.parametrize("value", [0, 1, 5, 6, 7, 10, 16, 38, 99, 104, 149, 500, 518, 881])
+def test_reads_clean_digits_exactly(acta: ActaRecogniser, value: int) -> None:
+    [[text]] = acta.read([[ocr.Piece(printed(str(value)), ocr.DIGITS)]])
+    assert text.text == str(value)
+    assert text.confidence > 0.5
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0,
+        7,
+        16,
+        # A known miss of this model (docs/model-card-acta-rec.md): "Cuatro" read "uatro". Strict:
+        # a better model makes this test fail until the mark is removed.
+        pytest.param(149, marks=pytest.mark.xfail(strict=True, reason="acta-rec 1 misses this C")),
+        518,
+        2093,
+        6385,
+    ],
+)
+def test_reads_clean_words_exactly(acta: ActaRecogniser, value: int) -> None:
+    words = to_words(value)
+    [[text]] = acta.read([[ocr.Piece(printed(words, 18), current().word_chars)]])
+    assert text.text == words
+    assert from_words(text.text) == value
+
+
+def test_reading_is_deterministic(acta: ActaRecogniser) -> None:
+    piece = ocr.Piece(printed("Cero, Uno, Cuatro, Nueve", 18), current().word_chars)
+    first, second = acta.read([[piece]]), acta.read([[piece]])
+    assert first[0][0].text == second[0][0].text
+    assert first[0][0].probs is not None and second[0][0].probs is not None
+    assert np.array_equal(first[0][0].probs, second[0][0].probs)
+
+
+def test_choice_per_field() -> None:
+    assert choice("") == DEFAULT
+    assert choice("acta") == {"digits": "acta", "words": "acta"}
+    assert choice("digits=acta") == {**DEFAULT, "digits": "acta"}
+    assert choice("digits=ppocr, words=acta") == {"digits": "ppocr", "words": "acta"}
+    for bad in ("tesseract", "digits=tesseract", "header=acta"):
+        with pytest.raises(ValueError):
+            choice(bad)
+
+
+def test_choice_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEEDOR_RECOGNISER", "words=acta")
+    assert choice() == {**DEFAULT, "words": "acta"}
+
+
+def test_fields_of_alphabets() -> None:
+    assert field_of(ocr.DIGITS) == "digits"
+    assert field_of(current().word_chars) == "words"
+    assert field_of(current().id_chars) is None
+
+
+class _Fake:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.seen: list[list[str]] = []
+
+    def read(self, lines: list[list[ocr.Piece]]) -> list[list[ocr.Text]]:
+        self.seen += [[p.alphabet for p in line] for line in lines]
+        return [[ocr.Text(f"{self.name}:{p.alphabet[:2]}", 1.0) for p in line] for line in lines]
+
+
+def test_router_sends_each_field_to_its_engine_in_order() -> None:
+    digits, other = _Fake("d"), _Fake("o")
+    router = FieldRouter({"digits": digits}, other)
+    words = current().word_chars
+    out = router.read(
+        [
+            [ocr.Piece(np.zeros((4, 4), np.uint8), ocr.DIGITS), ocr.Piece(np.zeros((4, 4), np.uint8), words)],
+            [ocr.Piece(np.zeros((4, 4), np.uint8), current().id_chars)],
+        ]
+    )
+    assert [[t.text for t in line] for line in out] == [
+        ["d:01", f"o:{words[:2]}"],
+        [f"o:{current().id_chars[:2]}"],
+    ]
+    assert digits.seen == [[ocr.DIGITS]]
+
+
+def test_default_engine_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VEEDOR_RECOGNISER", raising=False)
+    rec = ocr.recogniser()
+    if DEFAULT == {"digits": "ppocr", "words": "ppocr"}:
+        assert isinstance(rec, ocr.PaddleRecogniser)
+    else:
+        assert isinstance(rec, FieldRouter)
+
+
+def test_acta_engine_through_the_registry_reads_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = ocr.recogniser("acta")
+    assert isinstance(rec, FieldRouter)
+    [[digits, words]] = rec.read(
+        [[ocr.Piece(printed("149"), ocr.DIGITS), ocr.Piece(printed(to_words(149), 18), current().word_chars)]]
+    )
+    assert digits.text == "149"
+    assert from_words(words.text) == 149

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,11 @@ import pytest
 import testdb
 from veedor.definitions import ElectionDefinition, load_definition
 from veedor.store import Store, open_store
+
+# The command line speaks one language, chosen by --lang, VEEDOR_LANG or the locale (Spanish by
+# default). Tests read its English messages: English here, whatever this machine's locale; the
+# tests of the choice itself (tests/test_cli_language.py) set it themselves.
+os.environ.setdefault("VEEDOR_LANG", "en")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

@@ -20,11 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from conftest import ROOT
-from veedor.capture.numbers import COUNT_MAX
-from veedor.capture.official import import_official
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import TableError, import_results_table
 from veedor.definitions import ElectionDefinition
+from veedor.ingest.numbers import COUNT_MAX
+from veedor.ingest.official import import_official
+from veedor.ingest.registry import import_registry
+from veedor.ingest.tables import TableError, import_results_table
 from veedor.simulate.hostile_tables import (
     ImportKind,
     by_family,
@@ -261,7 +261,7 @@ def test_a_per_mesa_official_table_is_not_quadratic():
     17 s instead of 3, and a national table of 30,000 mesas, minutes."""
     import time
 
-    from veedor.capture.official import _Source, _units_unique
+    from veedor.ingest.official import _Source, _units_unique
 
     units = [{"level": "mesa", "code": f"{c:09d}", "mesa": m} for c in range(1, 20_001) for m in (1, 2)]
     units.append({"level": "mesa", "code": "000000007", "mesa": 2})
@@ -279,7 +279,12 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("VEEDOR_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-m", "veedor", *args], env=env, capture_output=True, text=True, timeout=300
+        # In Spanish: the battery's expected reasons are the Spanish halves of the messages.
+        [sys.executable, "-m", "veedor", "--lang", "es", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

@@ -71,7 +71,7 @@ def test_no_traceback_reaches_a_user_and_markup_in_data_is_shown_not_run(tmp_pat
         raise RuntimeError("disk said [/red] no")
 
     monkeypatch.setattr(columnar, "tally_columnar", broken)
-    monkeypatch.setattr(sys, "argv", ["veedor", "tally", "--db", str(tmp_path / "v.db")])
+    monkeypatch.setattr(sys, "argv", ["veedor", "--create", "tally", "--db", str(tmp_path / "v.db")])
     monkeypatch.delenv("VEEDOR_DEBUG", raising=False)
     with pytest.raises(SystemExit) as ended:
         cli.main()
@@ -91,7 +91,7 @@ def test_a_locked_database_says_to_wait(tmp_path, monkeypatch, capsys):
         raise sqlite3.OperationalError("database is locked")
 
     monkeypatch.setattr(columnar, "tally_columnar", locked)
-    monkeypatch.setattr(sys, "argv", ["veedor", "tally", "--db", str(tmp_path / "v.db")])
+    monkeypatch.setattr(sys, "argv", ["veedor", "--create", "tally", "--db", str(tmp_path / "v.db")])
     with pytest.raises(SystemExit):
         cli.main()
     assert "another veedor command is writing" in " ".join(capsys.readouterr().err.split())

@@ -14,7 +14,7 @@ def test_demo_end_to_end(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--workers", "2"])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "read actas matching V1: 23; que difieren / differing: 0" in text
+    assert "Read actas matching the V1 table: 23; differing: 0" in text
     assert (
         "No distribution of the unverified tables' votes can make the official result boletin-2 true" in text
     )

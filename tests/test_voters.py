@@ -55,7 +55,7 @@ def voters(tmp_path):
 def test_the_list_is_imported_by_digits_refused_rows_are_named_by_line_and_no_id_is_stored(voters):
     result, _store, db = voters
     assert result.exit_code == 1  # refused rows: told, and the good ones kept
-    assert "2 electores / voters" in result.output and "refused: 2" in result.output
+    assert "2 voters" in result.output and "refused: 2" in result.output
     assert "repeated: 1" in result.output
     assert "line 4" in result.output and "line 6" in result.output
     assert "99" not in result.output.replace("line", "")  # the refused id is not repeated

@@ -2,13 +2,16 @@
 
 Message ids are English; the Spanish catalog translates them, the English one may leave them
 as they are. The ``.po`` files are the only source: each is compiled in memory, with Babel,
-the first time its language is asked for (no ``.mo`` to fall out of step). The desk's pages
-use them now; the command line will share them.
+the first time its language is asked for (no ``.mo`` to fall out of step). The desk's pages,
+the public site and the command line share them.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -67,12 +70,55 @@ def negotiate(accept_language: str | None, requested: str | None = None) -> str:
     return min(ranked)[2] if ranked else DEFAULT
 
 
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+"""Where a POSIX system says its language, in gettext's order of precedence."""
+
+
+def from_locale(environ: Mapping[str, str] | None = None) -> str | None:
+    """The first known language the environment asks for (``VEEDOR_LANG``, then the locale
+    variables: ``en_US.UTF-8`` → ``en``), or None: ``C``/``POSIX`` or nothing set ask for none."""
+    env = os.environ if environ is None else environ
+    for name in ("VEEDOR_LANG", *LOCALE_VARIABLES):
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        for tag in value.split(":"):  # LANGUAGE may list several, best first: "en:es"
+            primary = tag.strip().split(".")[0].split("@")[0].split("_")[0].split("-")[0].lower()
+            if primary in LANGUAGES:
+                return primary
+        if name != "LANGUAGE":  # the first locale variable set decides, as in POSIX
+            return None
+    return None
+
+
+_DATA = re.compile(
+    r"'[^']*'|\"[^\"]*\"|«[^»]*»|“[^”]*”"  # quoted: a cell, a name, a value
+    r"|[^\s,;()]*\d[^\s,;()]*"  # anything with a digit: a count, a code, a date, a file name
+)
+_LEAD = re.compile(r"^([^\s:]+): ")  # "EG: ", "actas.csv: ": what the message is about
+
+
 def one_language(message: str, lang: str) -> str:
-    """A library message written "español / English": only the reader's half."""
+    """A library message written "español / English": only the reader's half.
+
+    Library messages often carry their data in the Spanish half only ("EG: 'x' no es un entero
+    ≥ 0 / not a non-negative integer"): the English half then gets that data back, its leading
+    subject before it and the rest in brackets after it, so that no reader loses a number."""
     spanish, sep, english = message.partition(" / ")
     if not sep:
         return message
-    return english.strip() if lang == "en" else spanish.strip()
+    spanish, english = spanish.strip(), english.strip()
+    if lang != "en":
+        return spanish
+    lead = _LEAD.match(spanish)
+    if lead and not english.startswith(lead.group(1)):
+        english = f"{lead.group(1)}: {english}"
+    missing = [
+        t for t in _DATA.findall(spanish) if t and t not in english and t.strip("'\"«»“”") not in english
+    ]
+    if missing:
+        english = f"{english} ({', '.join(dict.fromkeys(missing))})"
+    return english
 
 
 @cache

@@ -8,7 +8,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from veedor.cli.common import DB_OPTION, console, get_store, out
+from veedor.cli.common import (
+    DB_OPTION,
+    _,
+    console,
+    get_store,
+    note,
+    out,
+    problem,
+    said,
+    what_to_do,
+)
 from veedor.cli.scan import EVIDENCE_OPTION
 
 
@@ -21,12 +31,11 @@ def check(
     quick: bool = typer.Option(
         False,
         "--quick",
-        help="Solo comprueba que cada original exista, sin recalcular su SHA-256 / only check that "
-        "each original exists, without hashing it again.",
+        help="Only check that each original exists, without hashing it again.",
     ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Comprueba la base de datos y el almacén de evidencia tras un corte, un error o una edición.
+    """Check the database and the evidence store after a kill, a crash or a hand edit.
 
     Check the database and the evidence store after a kill, a crash or a hand edit: counts
     what is there, lists every half record, orphan row, mesa whose state does not follow from
@@ -40,21 +49,21 @@ def check(
     with store.session() as session:
         report = check_consistency(session, root, hash_files=not quick)
     table = Table(title=f"veedor check: {escape(str(db or 'veedor.db'))}")
-    table.add_column("qué / what")
-    table.add_column("cuántos / how many", justify="right")
+    table.add_column(_("what"))
+    table.add_column(_("how many"), justify="right")
     for name, n in report.counts.items():
         table.add_row(name, f"{n:,}")
     out.print(table)
-    for note in report.notes:
-        console.print(f"[yellow]Nota / note:[/] {escape(note)}")
-    for problem in report.problems:
-        console.print(f"[bold red]Problema / problem:[/] {escape(problem)}")
+    for line in report.notes:
+        note(said(line))
+    for line in report.problems:
+        problem(said(line))
     if report.problems:
-        console.print(
-            "[yellow]Qué hacer / what to do:[/] un original alterado o faltante se recupera de su copia "
-            "de respaldo (mismo SHA-256); nada se cuenta sin él. Lo demás indica una edición a mano de "
-            "la base de datos: restaure su respaldo / restore an altered or missing original from a "
-            "backup (same SHA-256); anything else means the database was edited by hand: restore its backup"
+        what_to_do(
+            _(
+                "restore an altered or missing original from a backup (same SHA-256); nothing is counted "
+                "without it. Anything else means the database was edited by hand: restore its backup"
+            )
         )
         raise typer.Exit(1)
-    console.print("[green]Todo en orden / consistent[/]")
+    console.print(f"[green]{_('Consistent')}[/]")

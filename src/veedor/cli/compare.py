@@ -15,14 +15,22 @@ from rich.markup import escape
 from veedor.cli.common import (
     DB_OPTION,
     DEFINITION_OPTION,
+    N_,
+    Ticker,
+    _,
     console,
     exit_worst,
     fail,
     get_definition,
     get_store,
     out,
+    pick,
     refused_file,
+    said,
+    warn,
 )
+from veedor.cli.imports import show_errors
+from veedor.cli.tally import TABLE_ROWS
 
 if TYPE_CHECKING:  # Polars, SQLAlchemy: imported when a command runs, not at start-up
     from rich.table import Table
@@ -36,14 +44,13 @@ SOURCE_OPTION = typer.Option(
     "scan",
     "--source",
     "-s",
-    help="Cifras verificadas: 'scan' (actas ok) o 'table:<id|nombre>' / "
-    "verified figures: 'scan' (ok actas) or 'table:<id|name>'.",
+    help="Verified figures: 'scan' (ok actas) or 'table:<id|name>'.",
 )
 OFFICIAL_OPTION = typer.Option(
     None,
     "--official",
     "-o",
-    help="Boletín(es) oficial(es); por defecto todos / official bulletin key(s); default all.",
+    help="Official bulletin key(s); default all.",
 )
 
 
@@ -62,24 +69,21 @@ def register(app: typer.Typer) -> None:
 def import_official_cmd(
     files: list[Path] = typer.Argument(
         ...,
-        help="Boletines (JSON o CSV) o datos oficiales por mesa (CSV) / "
-        "bulletins (JSON or CSV) or per-mesa official data (CSV).",
+        help="Bulletins (JSON or CSV) or per-mesa official data (CSV).",
     ),
-    key: str | None = typer.Option(
-        None, "--key", help="Nombre del boletín (CSV de uno solo) / bulletin key."
-    ),
+    key: str | None = typer.Option(None, "--key", help="Bulletin key."),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Importa las cifras oficiales de la autoridad electoral (boletines, datos por mesa).
+    """Import the electoral authority's official figures.
 
     Import the electoral authority's official figures (bulletins, per-mesa data).
     """
-    from veedor.capture.official import import_official
-    from veedor.capture.tables import TableError
+    from veedor.ingest.official import import_official
+    from veedor.ingest.tables import TableError
 
     defn = get_definition(definition)
-    store = get_store(db)
+    store = get_store(db, create=True)
     worst = 0
     for path in files:
         # Each file is its own transaction: one refused whole does not stop the others.
@@ -87,94 +91,148 @@ def import_official_cmd(
             try:
                 result = import_official(session, path, defn, key=key)
             except TableError as exc:
-                worst = max(worst, refused_file(str(exc)))
+                worst = max(worst, refused_file(said(exc)))
                 continue
             session.commit()
         console.print(
-            f"[green]{escape(path.name)}[/]: importados / imported {', '.join(result.keys) or '—'} "
-            f"({result.units} unidades / units); sin cambios / unchanged: "
-            f"{', '.join(result.unchanged) or '—'}; reemplazados / replaced: "
-            f"{', '.join(result.replaced) or '—'}"
+            escape(
+                _(
+                    "{name}: imported {keys} ({units:,} units); unchanged: {unchanged}; replaced: {replaced}",
+                    name=path.name,
+                    keys=", ".join(result.keys) or "—",
+                    units=result.units,
+                    unchanged=", ".join(result.unchanged) or "—",
+                    replaced=", ".join(result.replaced) or "—",
+                )
+            )
         )
-        for err in result.errors[:10]:
-            console.print(f"  [yellow]{escape(str(err['line']))}[/]: {escape(str(err['error']))}")
+        show_errors(result.errors)
         worst = max(worst, 1 if result.errors else 0)
-    console.print("Siguiente / next: [bold]veedor compare --source table:1[/]")
+    console.print(escape(_("Next: {command}", command="veedor compare --source table:1")))
     exit_worst(worst)
 
 
 def _keys(session: Session, defn: ElectionDefinition, official: list[str] | None) -> list[str]:
     from veedor.tally.compare import official_keys
 
-    keys = official or official_keys(session, defn)
-    if not keys:
+    known = official_keys(session, defn)
+    if not known:
         fail(
-            "no hay cifras oficiales / no official figures",
-            "veedor import-official samples/official/*.json",
+            _("no official figures imported"),
+            "veedor import-official samples/official/cne_bulletins_2024.json",
         )
-    return keys
+    unknown = [k for k in official or [] if k not in known]
+    if unknown:
+        fail(
+            _("unknown bulletin(s): {keys}", keys=", ".join(unknown)),
+            _("imported: {keys}", keys=", ".join(known)),
+        )
+    return official or known
 
 
 def compare_cmd(
     official: list[str] | None = OFFICIAL_OPTION,
     source: str = SOURCE_OPTION,
     level: str = typer.Option("national", "--level", "-l", help="national | state | ... | mesa"),
+    only_differences: bool = typer.Option(
+        False, "--only-differences", "-d", help="Only the rows where the figures differ."
+    ),
     evidence: Path | None = typer.Option(
         None,
         "--evidence",
-        help="Escribe la lista de evidencia (CSV) / write the evidence list (CSV).",
+        help="Write the evidence list (CSV): every mesa behind each difference.",
+    ),
+    rows_shown: int = typer.Option(
+        TABLE_ROWS, "--rows", min=1, help="Rows the terminal table shows at most (json: all)."
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Cifra oficial, cifra verificada y diferencia por candidato y nivel, con las mesas detrás.
+    """Official figure, verified figure and their difference, with the mesas behind it.
 
-    Official figure, verified figure and difference per candidate and level, with the mesas behind
-    each difference (the evidence list).
+    Per candidate and level, with the mesas behind each difference (the evidence list): first
+    a summary table, then the rows (at most --rows on a terminal), then the sentences.
     """
-    from veedor.tally.aggregate import SourceError
     from veedor.tally.columnar import verified_frame
     from veedor.tally.compare import OfficialError, compare
+    from veedor.tally.sources import SourceError
 
     defn = get_definition(definition)
     store = get_store(db)
     results: list[Comparison] = []
     with store.session() as session:
         try:
-            verified = verified_frame(session, defn, source)
-            for key in _keys(session, defn, official):
-                results.append(compare(session, defn, key, source, level, verified=verified))
+            keys = _keys(session, defn, official)
+            ticker = Ticker(_("comparing"), total=len(keys), every=5.0)
+            with ticker.running():
+                verified = verified_frame(session, defn, source)
+                for key in keys:
+                    ticker.advance(0, last=escape(f"{key} — {level}"))
+                    results.append(compare(session, defn, key, source, level, verified=verified))
+                    ticker.advance(1, last=escape(key))
         except (SourceError, OfficialError, ValueError) as exc:
-            fail(str(exc))
+            fail(said(exc))
+    if only_differences:
+        for c in results:
+            c.rows = [r for r in c.rows if r.difference]
     if evidence is not None:
-        import polars as pl
-
-        frames = [
-            c.evidence.with_columns(pl.lit(c.official_key).alias("official_key"))
-            for c in results
-            if c.evidence.height
-        ]
-        if frames:
-            pl.concat(frames, how="diagonal").write_csv(evidence)
-        console.print(f"evidencia / evidence: {evidence}")
+        _write_evidence(results, evidence)
     if fmt is Format.json:
         json.dump([_comparison_json(c) for c in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return
+    out.print(_summary_table(results, only_differences))
     for c in results:
-        out.print(_comparison_table(c))
+        if not c.rows:
+            for line in c.notes:
+                warn(f"{c.official_key}: {said(line)}")
+            if level != "national":
+                console.print(escape(_("Next: {command}", command="veedor compare --level national")))
+            continue
+        out.print(_comparison_table(c, rows_shown, only_differences))
         for row in c.rows:
             if row.proven_wrong and row.coverage is not None:
                 out.print(
-                    f"[bold red]{row.candidate}[/] {row.code or 'TOTAL'}: verificado / verified "
-                    f"{row.verified:,} > oficial / official {row.official:,} "
-                    f"(+{row.difference:,}) con / with {row.coverage.mesas_ok:,}/"
-                    f"{row.coverage.mesas_total or '?'} mesas "
-                    f"({row.coverage.pct or 0:.1f} %) verificadas / verified"
+                    "[bold red]"
+                    + escape(
+                        _(
+                            "{candidate} {code}: verified {verified:,} > official {official:,} (+{difference:,}) "
+                            "with {ok:,}/{total} mesas ({pct:.1f} %) verified",
+                            candidate=row.candidate,
+                            code=row.code or "TOTAL",
+                            verified=row.verified,
+                            official=row.official,
+                            difference=row.difference,
+                            ok=row.coverage.mesas_ok,
+                            total=f"{row.coverage.mesas_total:,}" if row.coverage.mesas_total else "?",
+                            pct=row.coverage.pct or 0,
+                        )
+                    )
+                    + "[/]"
                 )
-        for note in c.notes:
-            out.print(f"[dim]{note}[/]")
+        for line in c.notes:
+            out.print(f"[dim]{escape(said(line))}[/]")
+
+
+def _write_evidence(results: list[Comparison], path: Path) -> None:
+    """The evidence list, or, when no mesa is behind any figure, a word saying nothing was written."""
+    import polars as pl
+
+    frames = [
+        c.evidence.with_columns(pl.lit(c.official_key).alias("official_key"))
+        for c in results
+        if c.evidence.height
+    ]
+    if not frames:
+        warn(_("no mesa is behind these figures: {path} was not written", path=path))
+        return
+    rows = pl.concat(frames, how="diagonal")
+    try:
+        rows.write_csv(path)
+    except OSError as exc:
+        fail(_("cannot write {path}: {error}", path=path, error=exc.strerror))
+    console.print(escape(_("evidence: {path} ({n:,} rows)", path=path, n=rows.height)))
 
 
 def _comparison_json(c: Comparison) -> dict:
@@ -201,21 +259,45 @@ def _comparison_json(c: Comparison) -> dict:
     }
 
 
-def _comparison_table(c: Comparison) -> Table:
+def _summary_table(results: list[Comparison], only_differences: bool) -> Table:
+    """One line per official source: what was compared, and how much of it differs."""
     from rich.table import Table
 
-    table = Table(title=f"{c.official_key} vs {c.source} — {c.level}")
-    for col in (
-        "código",
-        "nombre",
-        "candidato",
-        "oficial",
-        "verificado",
-        "diferencia",
-        "cobertura",
-    ):
-        table.add_column(col, justify="right" if col not in ("código", "nombre", "candidato") else "left")
-    for r in c.rows:
+    table = Table(title=_("Summary"))
+    table.add_column(_("bulletin"))
+    table.add_column(_("level"))
+    for col in (_("units"), _("rows"), _("differ"), _("verified > official"), _("coverage")):
+        table.add_column(col, justify="right")
+    for c in results:
+        units = {r.code for r in c.rows}
+        national = [r for r in c.rows if r.coverage is not None and r.code in ("", None)]
+        cov = national[0].coverage if national else None
+        table.add_row(
+            escape(c.official_key),
+            _(c.level),
+            f"{len(units):,}",
+            f"{len(c.rows):,}",
+            f"{sum(1 for r in c.rows if r.difference):,}",
+            f"[bold red]{sum(1 for r in c.rows if r.proven_wrong):,}[/]"
+            if any(r.proven_wrong for r in c.rows)
+            else "0",
+            f"{cov.mesas_ok:,}/{cov.mesas_total or '?'} ({cov.pct:.2f} %)"
+            if cov and cov.pct is not None
+            else "",
+        )
+    if only_differences:
+        table.caption = _("only the rows where the figures differ (--only-differences)")
+    return table
+
+
+def _comparison_table(c: Comparison, max_rows: int = TABLE_ROWS, only_differences: bool = False) -> Table:
+    from rich.table import Table
+
+    table = Table(title=escape(f"{c.official_key} vs {said(c.source)} — {_(c.level)}"))
+    left = (_("code"), _("name"), _("candidate"))
+    for col in (*left, _("official"), _("verified"), _("difference"), _("coverage")):
+        table.add_column(col, justify="left" if col in left else "right")
+    for r in c.rows[:max_rows]:
         cov = f"{r.coverage.pct:.2f} %" if r.coverage and r.coverage.pct is not None else "?"
         diff = "—" if r.difference is None else f"{r.difference:+,}"
         style = "bold red" if r.proven_wrong else None
@@ -229,6 +311,14 @@ def _comparison_table(c: Comparison) -> Table:
             cov,
             style=style,
         )
+    if len(c.rows) > max_rows:
+        hint = "" if only_differences else " --only-differences,"
+        table.caption = _(
+            "showing {shown:,} of {rows:,} rows; for all:{hint} --format json, --evidence FILE, or a coarser --level",
+            shown=max_rows,
+            rows=len(c.rows),
+            hint=hint,
+        )
     return table
 
 
@@ -238,22 +328,21 @@ def scenario_cmd(
     electors: list[int] | None = typer.Option(
         None,
         "--electors",
-        help="Electores inscritos (nacional); se puede repetir / registered electors "
-        "(national); repeatable. Default: the bulletin's, then the definition's.",
+        help="Registered electors (national); repeatable. Default: the bulletin's, then the definition's.",
     ),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """¿Qué tendrían que dar las mesas no verificadas para que el resultado oficial fuera cierto?
+    """What would the unverified mesas have to give for the official result to be true?
 
     What would the unverified tables have to give for the official result to be true: votes,
     share and turnout per candidate, and whether that is possible at all.
     """
-    from veedor.tally.aggregate import SourceError
     from veedor.tally.columnar import verified_frame
     from veedor.tally.compare import OfficialError
     from veedor.tally.scenario import scenario, sentences, verdict
+    from veedor.tally.sources import SourceError
 
     defn = get_definition(definition)
     store = get_store(db)
@@ -264,26 +353,66 @@ def scenario_cmd(
             for key in _keys(session, defn, official):
                 results.append(scenario(session, defn, key, source, electorates=electors, verified=verified))
         except (SourceError, OfficialError, ValueError) as exc:
-            fail(str(exc))
+            fail(said(exc))
     if fmt is Format.json:
         json.dump([_scenario_json(s) for s in results], sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return
+    out.print(_scenario_table(results))
     for s in results:
         out.print(
-            f"\n[bold]{s.official_key}[/] ({s.actas_pct or '?'} % actas): {s.mesas_verified:,} de / of "
-            f"{s.mesas_total:,} mesas verificadas / verified; electores / electors: "
-            + ", ".join(f"{e:,} ({why})" for e, why in s.electorates.items())
+            "\n[bold]"
+            + escape(
+                _(
+                    "{key} ({pct} % of the actas): {verified:,} of {total:,} mesas verified; electors: {electors}",
+                    key=s.official_key,
+                    pct=s.actas_pct or "?",
+                    verified=s.mesas_verified,
+                    total=s.mesas_total,
+                    electors=", ".join(f"{e:,} ({said(why)})" for e, why in s.electorates.items()),
+                )
+            )
+            + "[/]"
         )
         if s.electors_verified_unknown:
-            out.print(
-                f"[yellow]{s.electors_verified_unknown:,} mesas verificadas sin electores conocidos / "
-                f"verified mesas without known electors[/]"
+            warn(_("{n:,} verified mesas without known electors", n=s.electors_verified_unknown))
+        for pair in sentences(s):
+            out.print(f"• {escape(pick(pair))}")
+        out.print(f"[bold {'red' if not s.possible else 'green'}]{escape(pick(verdict(s)))}[/]")
+
+
+REASONS = {
+    "negative": N_("would need negative votes"),
+    "exceeds_remaining_valid": N_("more than the valid votes left"),
+    "exceeds_electors": N_("more than the electors left"),
+    "below_floor": N_("below what the verified actas already give"),
+}
+
+
+def _scenario_table(results: list[Scenario]) -> Table:
+    """Per bulletin and candidate: what it claims, what is verified, what the rest would need."""
+    from rich.table import Table
+
+    table = Table(title=_("What the unverified mesas would have to give"))
+    table.add_column(_("bulletin"))
+    table.add_column(_("candidate"))
+    for col in (_("official"), _("verified"), _("needed"), _("% of valid left"), _("possible?")):
+        table.add_column(col, justify="right")
+    for s in results:
+        for c in s.candidates:
+            share = "—" if c.share_of_remaining_valid is None else f"{c.share_of_remaining_valid:.1f}"
+            why = "; ".join(_(REASONS.get(r, r)) for r in c.reasons)
+            table.add_row(
+                escape(s.official_key),
+                escape(c.name),
+                f"{c.official:,}",
+                f"{c.verified:,}",
+                f"{c.needed:,}",
+                share,
+                _("yes") if c.possible else f"[bold red]{escape(_('NO'))}[/]: {escape(why)}",
             )
-        for es, en in sentences(s):
-            out.print(f"• {es}\n  [dim]{en}[/]")
-        ves, ven = verdict(s)
-        out.print(f"[bold {'red' if not s.possible else 'green'}]{ves}[/]\n[dim]{ven}[/]")
+        table.add_section()
+    return table
 
 
 def _scenario_json(s: Scenario) -> dict:
@@ -321,24 +450,36 @@ def _scenario_json(s: Scenario) -> dict:
     }
 
 
+MIN_ESTIMATE_COVERAGE = 20.0
+"""Least share of the mesas (%) verified before ``veedor estimate`` projects the rest: below it,
+the verified mesas are too few and too clustered for the model's interval to mean much (the
+validation in docs/estimate.md hides parts of a mostly verified table). ``--force`` shows it anyway."""
+
+
 def estimate_cmd(
     source: str = SOURCE_OPTION,
-    strata: str = typer.Option("parish", "--strata", help="Nivel de los estratos / strata level."),
+    strata: str = typer.Option("parish", "--strata", help="Strata level."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Estimate even below the minimum coverage (20 % of the mesas verified), with a warning.",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f"),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """ESTIMACIÓN (no conteo) del resultado final, con intervalos al 95 %.
+    """ESTIMATE (not a count) of the final result, with 95% intervals.
 
-    ESTIMATE (not a count) of the final result: unverified mesas projected from the verified ones,
-    stratified by geography, with 95% intervals. See docs/estimate.md for its assumptions.
+    Unverified mesas are projected from the verified ones, stratified by geography, with 95%
+    intervals. Below 20% of the mesas verified it refuses (--force shows it anyway, with the
+    warning). See docs/estimate.md for its assumptions.
     """
     from rich.table import Table
 
-    from veedor.tally.aggregate import SourceError
     from veedor.tally.columnar import verified_frame
     from veedor.tally.coverage import registry_totals
     from veedor.tally.estimate import cells_from_totals, estimate
+    from veedor.tally.sources import SourceError
 
     defn = get_definition(definition)
     store = get_store(db)
@@ -346,12 +487,29 @@ def estimate_cmd(
         try:
             verified = verified_frame(session, defn, source)
             chain = ["national", *(lv.name for lv in defn.levels)]
+            if strata not in chain[1:]:
+                fail(
+                    _("unknown level {level!r}", level=strata),
+                    _("use one of: {levels}", levels=", ".join(chain[1:])),
+                )
             totals = {lv: registry_totals(session, defn, lv) for lv in chain[: chain.index(strata) + 1]}
         except (SourceError, ValueError) as exc:
-            fail(str(exc))
+            fail(said(exc))
+    warnings = _estimate_warnings(verified.height, totals, strata, force)
     cells = cells_from_totals(verified, totals, defn, strata)
     top = sorted(defn.candidate_codes, key=lambda c: -int(verified[c].sum()))[:2]
     est = estimate(verified, cells, defn, strata_level=strata, margins=[(top[0], top[1])])
+    if est.mesas_missing and est.mesas_borrowed > est.mesas_missing / 2:
+        warnings.append(
+            _(
+                "{borrowed:,} of the {missing:,} mesas estimated borrow a wider unit's ratio (too few "
+                "verified mesas of their own): the interval is wide and rests on the model",
+                borrowed=est.mesas_borrowed,
+                missing=est.mesas_missing,
+            )
+        )
+    for line in warnings:
+        warn(line)
     if fmt is Format.json:
         json.dump(
             {
@@ -361,6 +519,9 @@ def estimate_cmd(
                 "mesas_verified": est.mesas_verified,
                 "mesas_missing": est.mesas_missing,
                 "mesas_borrowed": est.mesas_borrowed,
+                "coverage_pct": _coverage_pct(verified.height, totals),
+                "minimum_coverage_pct": MIN_ESTIMATE_COVERAGE,
+                "warnings": warnings,
                 "assumptions": est.assumptions,
                 "totals": {
                     k: {"verified": m.verified, "estimate": m.total, "low": m.low, "high": m.high}
@@ -376,16 +537,27 @@ def estimate_cmd(
         )
         sys.stdout.write("\n")
         return
+    pct = _coverage_pct(verified.height, totals)
     table = Table(
-        title=f"ESTIMACIÓN / ESTIMATE — estratos / strata: {strata}; {est.mesas_missing:,} mesas "
-        f"estimadas / estimated ({est.mesas_borrowed:,} con razón prestada / borrowed ratio)"
+        title=escape(
+            _(
+                "ESTIMATE (not a count) — strata: {strata}; {verified:,} mesas verified ({pct}), {missing:,} "
+                "estimated ({borrowed:,} with a borrowed ratio)",
+                strata=_(strata),
+                verified=est.mesas_verified,
+                pct="?" if pct is None else f"{pct:.1f} %",
+                missing=est.mesas_missing,
+                borrowed=est.mesas_borrowed,
+            )
+        )
     )
-    for col in ("", "verificado", "estimación", "IC 95 %", "% válidos", "IC 95 % (pp)"):
+    for col in ("", _("verified"), _("estimate"), _("95% interval"), _("% of valid"), _("95% interval (pp)")):
         table.add_column(col, justify="right")
+    names = {c.code: c.name for c in defn.candidates}
     for k, m in est.totals.items():
         share = est.shares.get(k)
         table.add_row(
-            k,
+            escape(names.get(k, _(k))),
             f"{m.verified:,.0f}",
             f"{m.total:,.0f}",
             f"{m.low:,.0f} – {m.high:,.0f}",
@@ -394,7 +566,59 @@ def estimate_cmd(
         )
     for k, s in est.shares.items():
         if k.startswith("margin:"):
-            table.add_row(k, "", "", "", f"{s.value:.2f}", f"{s.low:.2f} – {s.high:.2f}")
+            table.add_row(
+                escape(_("margin {pair}", pair=k.removeprefix("margin:"))),
+                "",
+                "",
+                "",
+                f"{s.value:.2f}",
+                f"{s.low:.2f} – {s.high:.2f}",
+            )
     out.print(table)
     for a in est.assumptions:
-        out.print(f"[dim]• {a}[/]")
+        out.print(f"[dim]• {escape(said(a))}[/]")
+
+
+ESTIMATE_MEASURES = (N_("valid"), N_("nulos"))
+
+
+def _coverage_pct(verified: int, totals: dict[str, dict[str, int | None]]) -> float | None:
+    national = totals["national"].get("")
+    return 100.0 * verified / national if national else None
+
+
+def _estimate_warnings(
+    verified: int, totals: dict[str, dict[str, int | None]], strata: str, force: bool
+) -> list[str]:
+    """Refuse an estimate with nothing, or too little, to stand on; say what weakens one."""
+    if verified == 0:
+        fail(
+            _("no verified mesa: there is nothing to estimate from"),
+            _("scan actas (veedor scan) or choose an imported table (--source table:1)"),
+        )
+    pct = _coverage_pct(verified, totals)
+    warnings: list[str] = []
+    if pct is not None and pct < MIN_ESTIMATE_COVERAGE:
+        message = _(
+            "only {verified:,} mesas are verified ({pct:.2f} % of the {total:,}): an estimate needs at least "
+            "{minimum:.0f} %; below that the verified mesas are too few and too clustered for its interval "
+            "to mean much",
+            verified=verified,
+            pct=pct,
+            total=totals["national"][""] or 0,
+            minimum=MIN_ESTIMATE_COVERAGE,
+        )
+        if not force:
+            fail(message, _("count more actas first (veedor tally shows the coverage), or add --force"))
+        warnings.append(message)
+    if pct is None:
+        warnings.append(_("the total number of mesas is unknown: coverage cannot be checked"))
+    if not any(v for v in totals.get(strata, {}).values()):
+        warnings.append(
+            _(
+                "the registry has no mesa totals at level {level}: every missing mesa borrows a wider "
+                "unit's ratio; import the unit totals (veedor import-registry samples/registry/)",
+                level=_(strata),
+            )
+        )
+    return warnings

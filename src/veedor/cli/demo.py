@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from veedor.capture.evidence import remove_store
-from veedor.cli.common import DEFINITION_OPTION, console, fail, get_definition, out
+from veedor.cli.common import DEFINITION_OPTION, _, console, fail, get_definition, out, pick, said
 from veedor.cli.scan import _scan_with_progress, print_summary
 
 if TYPE_CHECKING:
@@ -34,11 +34,11 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    out_dir: Path = typer.Option(Path("veedor-demo"), "--out", help="Carpeta de trabajo / working folder."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Procesos / processes."),
+    out_dir: Path = typer.Option(Path("veedor-demo"), "--out", help="Working folder."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Processes."),
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Ejecuta todo el trabajo con los datos reales incluidos: 23 actas y la tabla V1.
+    """Run the whole job on the bundled real data: 23 actas and the V1 table.
 
     Run the whole job on the bundled real data: scan 23 real actas, import the registry and the
     published V1 table, tally both, check that every acta read agrees with the table, and
@@ -46,10 +46,10 @@ def demo(
     """
     from rich.panel import Panel
 
-    from veedor.capture.official import import_official
-    from veedor.capture.registry import import_registry
-    from veedor.capture.tables import import_results_table
     from veedor.cli.tally import as_table
+    from veedor.ingest.official import import_official
+    from veedor.ingest.registry import import_registry
+    from veedor.ingest.tables import import_results_table
     from veedor.store import open_store
     from veedor.tally import tally
     from veedor.tally.compare import official_keys
@@ -59,21 +59,24 @@ def demo(
     samples = samples_dir()
     if not (samples / "actas").is_dir():
         fail(
-            f"no se encuentran los datos de ejemplo en {samples} / sample data not found",
-            "ejecute desde un clon del repositorio o defina VEEDOR_SAMPLES / run from a clone or set VEEDOR_SAMPLES",
+            _("sample data not found in {path}", path=samples),
+            _("run it from a clone of the repository, or set VEEDOR_SAMPLES"),
         )
     if out_dir.exists():
         if not (out_dir / MARKER).exists():
             fail(
-                f"{out_dir} existe y no es una carpeta de demo / exists and is not a demo folder",
-                "elija otra con --out / choose another with --out",
+                _("{path} exists and is not a demo folder", path=out_dir),
+                _("choose another with --out"),
             )
         remove_store(out_dir)  # its evidence folders are read-only
     out_dir.mkdir(parents=True)
     (out_dir / MARKER).write_text("veedor demo\n")
+    if "demo" in defn.raw:  # a definition that brings its own demo (hn-2025-presidential)
+        _desk_demo(out_dir, defn, samples, workers)
+        return
     db = out_dir / "veedor.db"
     store = open_store(str(db))
-    console.rule("[bold]1. Registro de centros y electores / registry")
+    console.rule(f"[bold]{escape(_('1. Registry: centres, units and electors'))}")
     with store.session() as session:
         for name in (
             "centros_resultadosconvzla_site_2024-08-01.csv",
@@ -82,10 +85,8 @@ def demo(
             import_registry(session, samples / "registry" / name, defn)
         import_registry(session, samples / "results" / "RESULTADOS_2024_CSV_V1.csv", defn)
         session.commit()
-    console.print("Centros, jerarquía y electores por mesa importados / registry imported.")
-    console.rule(
-        "[bold]2. Lectura de 23 actas reales (y 3 archivos que no son imágenes) / scanning 23 real actas"
-    )
+    console.print(escape(_("Centres, their hierarchy, unit totals and electors per mesa imported.")))
+    console.rule(f"[bold]{escape(_('2. Reading 23 real actas'))}")
     report = out_dir / "scan-report.jsonl"
     with report.open("w", encoding="utf-8") as handle:
         summary = _scan_with_progress(
@@ -93,44 +94,59 @@ def demo(
         )
     print_summary(summary)
     _copies(samples, out_dir, store, definition, workers, defn)
-    console.rule("[bold]3. Tabla publicada V1 / published V1 table")
+    console.rule(f"[bold]{escape(_('3. The published V1 table'))}")
     with store.session() as session:
         table = import_results_table(session, samples / "results" / "RESULTADOS_2024_CSV_V1.csv", defn)
         session.commit()
         out.print(as_table(tally(session, defn, "national", "scan"), defn))
         out.print(as_table(tally(session, defn, "national", f"table:{table.table_id}"), defn))
         agree, differ = _agreement(session, defn, table.table_id)
-    console.rule("[bold]4. Verificación cruzada / cross-check")
+    console.rule(f"[bold]{escape(_('4. Cross-check'))}")
     console.print(
-        f"Actas leídas que coinciden con la tabla V1 / read actas matching V1: [green]{agree}[/]; "
-        f"que difieren / differing: [red]{differ}[/]"
+        escape(
+            _("Read actas matching the V1 table: {agree}; differing: {differ}", agree=agree, differ=differ)
+        )
     )
-    console.rule("[bold]5. Frente a los boletines del CNE / against the official bulletins")
+    console.rule(f"[bold]{escape(_('5. Against the official bulletins'))}")
     with store.session() as session:
         import_official(session, samples / "official" / "cne_bulletins_2024.json", defn)
         session.commit()
         for key in official_keys(session, defn):
             result = scenario(session, defn, key, f"table:{table.table_id}")
-            for es, en in sentences(result)[:2]:
-                out.print(f"• {es}\n  [dim]{en}[/]")
-            ves, ven = verdict(result)
-            out.print(f"[bold {'red' if not result.possible else 'green'}]{ves}[/]\n[dim]{ven}[/]\n")
+            for pair in sentences(result)[:2]:
+                out.print(f"• {escape(pick(pair))}")
+            out.print(
+                f"[bold {'red' if not result.possible else 'green'}]{escape(pick(verdict(result)))}[/]\n"
+            )
+    source = f"table:{table.table_id}"
+    tries = "\n".join(f"  {escape(line)}" for line in try_next(db, out_dir, samples, source))
     console.print(
         Panel.fit(
-            f"Informe por archivo / per-file report: {report}\nBase de datos / database: {db}\n\n"
-            "Pruebe ahora / try next:\n"
-            f"  veedor tally --db {db} --level state --source table:{table.table_id}\n"
-            f"  veedor compare --db {db} --source table:{table.table_id} --level state\n"
-            f"  veedor estimate --db {db} --source table:{table.table_id}\n"
-            f"  veedor tally --db {db} --level mesa\n"
-            f"  veedor mesas --db {db} --alerts\n"
-            f"  veedor scan MIS_ACTAS/ --db {db} --jsonl informe.jsonl\n"
-            f"  veedor serve --db {db} --evidence {out_dir / 'evidence'}   "
-            "# el sitio público / the public site: http://127.0.0.1:8080/\n"
-            "  veedor --help",
+            escape(_("Per-file report: {path}", path=report))
+            + "\n"
+            + escape(_("Database: {path}", path=db))
+            + "\n\n"
+            + escape(_("Try next:"))
+            + "\n"
+            + tries,
             title="veedor demo",
         )
     )
+
+
+def try_next(db: Path, out_dir: Path, samples: Path, source: str) -> list[str]:
+    """The commands the demo suggests, each one runnable as printed (a test runs them)."""
+    return [
+        f"veedor tally --db {db} --level state --source {source}",
+        f"veedor compare --db {db} --source {source} --only-differences",
+        f"veedor scenario --db {db} --source {source}",
+        f"veedor estimate --db {db} --source {source}",
+        f"veedor tally --db {db} --level mesa",
+        f"veedor mesas --db {db} --alerts",
+        f"veedor scan {samples / 'actas'} --db {db} --jsonl {out_dir / 'rescan.jsonl'}",
+        f"veedor serve --db {db} --evidence {out_dir / 'evidence'}   # http://127.0.0.1:8080/",
+        "veedor --help",
+    ]
 
 
 FORGED = "017911_018022_0093Acta0093.jpg"
@@ -149,7 +165,9 @@ def _copies(
     from veedor.simulate import degrade as deg
     from veedor.store.mesas import list_mesas
 
-    console.rule("[bold]2b. Más copias de dos mesas: foto de un testigo, hoja con QR falso / more copies")
+    console.rule(
+        f"[bold]{escape(_('2b. More copies of two mesas: a witness photo, a sheet with a forged QR'))}"
+    )
     folder = out_dir / "copias"
     folder.mkdir()
     rng = np.random.default_rng(7)
@@ -165,9 +183,16 @@ def _copies(
     with store.session() as session:
         for row in list_mesas(session, defn, with_alerts=True):
             for alert in row.alerts:
-                out.print(f"[bold red]alerta[/] mesa {row.code} ({row.state}): {escape(alert['detail'])}")
+                out.print(
+                    f"[bold red]{escape(_('alert'))}[/] mesa {row.code} ({row.state}): {escape(said(alert['detail']))}"
+                )
     console.print(
-        f"Cada mesa, con todas sus copias / each mesa with all its copies: veedor mesa CODE --db {out_dir / 'veedor.db'}"
+        escape(
+            _(
+                "Each mesa with all its copies: {command}",
+                command=f"veedor mesa CODE --db {out_dir / 'veedor.db'}",
+            )
+        )
     )
 
 
@@ -194,3 +219,37 @@ def _agreement(session: Session, defn: ElectionDefinition, table_id: int) -> tup
         else:
             differ += 1
     return agree, differ
+
+
+def _desk_demo(out_dir: Path, defn: ElectionDefinition, samples: Path, workers: int | None) -> None:
+    """The definition's own demo (``veedor.pipeline.desk_demo``): its actas settled by people."""
+    from veedor.pipeline.desk_demo import DemoUnavailable, run_desk_demo
+
+    console.rule(f"[bold]{escape(pick((defn.name_es, defn.name_en)))}")
+    try:
+        done = run_desk_demo(out_dir, defn, samples, workers)
+    except DemoUnavailable as exc:
+        fail(said(str(exc)), _("run it from a clone of the repository, or set VEEDOR_SAMPLES"))
+    print_summary(done.scan)
+    for mesa in done.mesas:
+        differences = mesa.differences
+        if not mesa.settled:
+            line = _("{code}: not settled: the two entries differ", code=mesa.code)
+        elif not differences:
+            line = _("{code}: settled by two people, equal to the authority's figures", code=mesa.code)
+        elif all(official is None for _verified, official in differences.values()):
+            line = _("{code}: settled by two people; the authority has not published it", code=mesa.code)
+        else:
+            shown = ", ".join(f"{c} {v} ≠ {o}" for c, (v, o) in differences.items())
+            line = _("{code}: differs from the authority: {shown}", code=mesa.code, shown=shown)
+        out.print(f"• {escape(line)}")
+    from veedor.cli.tally import as_table
+    from veedor.store import open_store
+    from veedor.tally import tally
+
+    store = open_store(str(done.db))
+    with store.session() as session:
+        out.print(as_table(tally(session, defn, defn.levels[-1].name, "scan"), defn))
+    store.engine.dispose()
+    console.print(escape(_("Per-file report: {path}", path=done.report)))
+    console.print(escape(_("Database: {path}", path=done.db)))

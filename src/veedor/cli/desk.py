@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, get_definition, get_store
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    get_definition,
+    get_store,
+)
 from veedor.cli.listen import HOST_OPTION, WORKERS_OPTION, listen
 
 SECRET_ENV = "VEEDOR_DESK_SECRET"
@@ -20,13 +26,13 @@ def register(app: typer.Typer) -> None:
 
 def desk(
     host: str = HOST_OPTION,
-    port: int = typer.Option(8765, "--port", help="Puerto / port."),
+    port: int = typer.Option(8765, "--port", help="Port."),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
-    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    evidence: Path | None = typer.Option(None, "--evidence", help="Evidence folder."),
     workers: int = WORKERS_OPTION,
 ) -> None:
-    """La mesa de revisión en el navegador: personas escriben a ciegas los números de las actas que la máquina no pudo resolver.
+    """The review desk in the browser.
 
     The review desk's web pages: people type, blind, the numbers of the actas the machine could not settle. Accounts: `veedor users add`. VEEDOR_DESK_SECRET keeps sessions across restarts.
     """
@@ -42,7 +48,7 @@ def desk(
     # Several processes share the port; each opens the same database. Sessions hold because
     # they share the secret; the login limit and the one-writer rule live in the database.
     listen(
-        "Mesa de revisión / review desk",
+        _("Review desk"),
         host,
         port,
         workers,

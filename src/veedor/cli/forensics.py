@@ -10,7 +10,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store, out
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    console,
+    fail,
+    get_definition,
+    get_store,
+    out,
+    said,
+    settings,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -18,41 +29,39 @@ def register(app: typer.Typer) -> None:
 
 
 def forensics(
-    source: str = typer.Option("scan", "--source", "-s", help="'scan' o / or 'table:<id|nombre>'."),
+    source: str = typer.Option("scan", "--source", "-s", help="Or 'table:<id|nombre>'."),
     level: str = typer.Option("mesa", "--level", help="mesa | centre | parish."),
     official: list[str] = typer.Option(
         [],
         "--official",
-        help="Boletín importado (clave) o archivo JSON de boletines; por defecto todos los importados / "
-        "an imported bulletin's key or a bulletins JSON file; default: every imported one.",
+        help="An imported bulletin's key or a bulletins JSON file; default: every imported one.",
     ),
-    report: Path | None = typer.Option(
-        None, "--report", help="Carpeta del informe HTML y JSON / report folder."
-    ),
+    report: Path | None = typer.Option(None, "--report", help="Report folder."),
     fmt: str = typer.Option("table", "--format", help="table | json."),
-    reps: int = typer.Option(
-        199, "--reps", min=19, max=9999, help="Simulaciones por prueba / simulations per test."
-    ),
+    reps: int = typer.Option(199, "--reps", min=19, max=9999, help="Simulations per test."),
     calibration: int = typer.Option(
         10,
         "--calibration",
         min=0,
         max=200,
-        help="Elecciones simuladas por escenario / calibration elections.",
+        help="Calibration elections.",
     ),
-    seed: int = typer.Option(
-        0, "--seed", help="Semilla: mismo resultado cada vez / seed: same result every run."
+    seed: int = typer.Option(0, "--seed", help="Seed: same result every run."),
+    lang: str | None = typer.Option(
+        None,
+        "--lang",
+        help="Language of the table and the report's messages: es or en (default: veedor --lang).",
     ),
-    lang: str = typer.Option("es", "--lang", help="es | en (la tabla / the table)."),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Pruebas forenses (dígitos, redondeos, huella, vecinas, boletines) con su calibración.
+    """Run the forensic battery, calibrated.
 
     Run the forensic battery (second and last digits, round counts and percentages, the
     turnout-share fingerprint, mesas unlike their neighbours, the bulletins' arithmetic) with
     Monte Carlo nulls at this data's size, Holm's correction, and each test's power beside it.
-    Exit 0 whether or not anything is flagged; 2 on bad usage or no data."""
+    Exit 0 whether or not anything is flagged; 2 on bad usage or no data.
+    """
     from veedor.forensics import Bulletin
     from veedor.i18n import gettext
     from veedor.publish.forensics_report import (
@@ -63,8 +72,9 @@ def forensics(
         stored_bulletins,
     )
     from veedor.store.schema import Setting
-    from veedor.tally.aggregate import SourceError
+    from veedor.tally.sources import SourceError
 
+    lang = lang or settings.lang
     if fmt not in ("table", "json") or lang not in ("es", "en") or level not in ("mesa", "centre", "parish"):
         fail("--format table|json, --lang es|en, --level mesa|centre|parish")
     defn = get_definition(definition)
@@ -79,13 +89,13 @@ def forensics(
                     entries = json.loads(path.read_text(encoding="utf-8"))
                     bulletins += [Bulletin.from_json(e) for e in entries.get("bulletins", [entries])]
                 except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                    fail(f"{path.name}: no es un archivo de boletines / not a bulletins file ({exc})")
+                    fail(_("{name}: not a bulletins file ({error})", name=path.name, error=exc))
             else:
                 match = [b for b in stored if b.id == wanted]
                 if not match:
-                    fail(f"boletín desconocido / unknown bulletin {wanted!r}", "veedor import-official")
+                    fail(_("unknown bulletin {key!r}", key=wanted), "veedor import-official")
                 bulletins += match
-        console.print("Ejecutando la batería / running the battery…", highlight=False)
+        console.print(_("Running the battery…"), highlight=False)
         try:
             result = battery_for(
                 session,
@@ -98,11 +108,11 @@ def forensics(
                 seed=seed,
             )
         except SourceError as exc:
-            fail(str(exc))
+            fail(said(exc))
         except ValueError as exc:
             fail(
-                f"no se puede analizar / cannot analyse: {exc}",
-                "¿hay actas verificadas? / any verified actas?",
+                _("cannot analyse: {error}", error=said(exc)),
+                _("any verified actas?"),
             )
         data = report_json(result, defn, source)
         setting = session.get(Setting, LATEST)

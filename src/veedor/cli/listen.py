@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from veedor.cli.common import console
+from veedor.cli.common import (
+    _,
+    console,
+)
 
 if TYPE_CHECKING:
     from veedor.store import Store
@@ -18,14 +21,14 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 HOST_OPTION = typer.Option(
     "127.0.0.1",
     "--host",
-    help="Dirección donde escuchar; 0.0.0.0 la abre a la red local / address to listen on.",
+    help="Address to listen on.",
 )
 WORKERS_OPTION = typer.Option(
     1,
     "--workers",
     min=1,
     max=64,
-    help="Procesos que atienden páginas (p. ej. uno por núcleo) / processes serving pages (e.g. one per core).",
+    help="Processes serving pages (e.g. one per core).",
 )
 
 
@@ -46,20 +49,14 @@ def listen(
     shown = f"[{host}]" if ":" in host else host
     console.print(f"[bold]{title}:[/] http://{shown}:{port}/")
     if host in LOCAL_HOSTS:
-        console.print(
-            "solo desde esta computadora; use --host 0.0.0.0 para la red local / "
-            "this computer only; --host 0.0.0.0 opens it to the local network"
-        )
+        console.print(_("this computer only; --host 0.0.0.0 opens it to the local network"))
     else:
-        console.print(
-            "[yellow]abierta a la red: úsela solo en una red de confianza / "
-            "open to the network: use it only on a trusted network[/]"
-        )
+        console.print("[yellow]" + _("open to the network: use it only on a trusted network") + "[/]")
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "server_header": False}
     if workers == 1:
         uvicorn.run(app(), **options)
         return
     store.engine.dispose()  # each process opens its own connections to the same database
     os.environ.update(environment)
-    console.print(f"{workers} procesos / processes")
+    console.print(_("{n} processes", n=workers))
     uvicorn.run(factory, factory=True, workers=workers, **options)

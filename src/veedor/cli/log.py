@@ -11,14 +11,19 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from veedor.cli.common import DB_OPTION, console, fail, get_store
-
-keys_app = typer.Typer(
-    help="Claves para firmar el registro / keys that sign the evidence log.", no_args_is_help=True
+from veedor.cli.common import (
+    DB_OPTION,
+    _,
+    console,
+    fail,
+    get_store,
+    problem,
+    said,
 )
+
+keys_app = typer.Typer(help="Keys that sign the evidence log.", no_args_is_help=True)
 log_app = typer.Typer(
-    help="El registro de evidencia: puntos de control firmados y pruebas / the evidence log: "
-    "signed checkpoints and proofs.",
+    help="The evidence log: signed checkpoints and proofs.",
     no_args_is_help=True,
 )
 
@@ -34,30 +39,33 @@ def _b64(data: bytes) -> str:
 
 @keys_app.command("new")
 def keys_new(
-    name: str = typer.Option(..., "--name", help="Nombre de la clave, p. ej. veedor.example.org / key name."),
-    out_dir: Path = typer.Option(..., "--out", help="Carpeta / folder."),
+    name: str = typer.Option(..., "--name", help="Key name."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder."),
 ) -> None:
-    """Crea un par de claves Ed25519: NAME.key (privada, 0600) y NAME.vkey (para verificar).
+    """Make an Ed25519 key pair: NAME.key (private) and NAME.vkey (to verify).
 
     Make an Ed25519 key pair in the signed-note format: NAME.key (private, mode 0600, never put
-    it in the database or the evidence store) and NAME.vkey (the verifier key to publish)."""
+    it in the database or the evidence store) and NAME.vkey (the verifier key to publish).
+    """
     from veedor.tlog import generate_key
 
     try:
         signer, verifier = generate_key(name)
     except ValueError as exc:
-        fail(f"nombre inválido / invalid name: {exc}", "sin espacios ni '+' / no spaces or '+'")
+        fail(_("invalid name: {error}", error=said(exc)), _("no spaces or '+'"))
     out_dir.mkdir(parents=True, exist_ok=True)
     private, public = out_dir / f"{name}.key", out_dir / f"{name}.vkey"
     if private.exists() or public.exists():
-        fail(f"ya existe / already exists: {private}", "elija otro nombre / choose another name")
+        fail(_("already exists: {path}", path=private), _("choose another name"))
     # Created with its mode: never readable by others, not even for an instant.
     fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(signer + "\n")
     public.write_text(verifier + "\n")
-    console.print(f"[green]{escape(str(private))}[/] (privada / private) · [green]{escape(str(public))}[/]")
-    console.print(f"Verificador / verifier: {escape(verifier)}")
+    console.print(
+        f"[green]{escape(str(private))}[/] ({escape(_('private'))}) · [green]{escape(str(public))}[/]"
+    )
+    console.print(escape(_("Verifier: {key}", key=verifier)))
 
 
 @log_app.command("init")
@@ -65,41 +73,38 @@ def log_init(
     launch: str = typer.Option(
         ...,
         "--launch",
-        help="Valor público fijado antes del día de la elección (p. ej. el hash de un bloque, un titular) / "
-        "a public value fixed before election day.",
+        help="A public value fixed before election day.",
     ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Fija el valor de lanzamiento: la primera entrada del registro, antes de nada más.
+    """Fix the launch value, the log's first entry, before anything else.
 
     Fix the launch value, the log's first entry: a public value nobody could know before it
-    was fixed, so that no alternative history can have been prepared in advance."""
+    was fixed, so that no alternative history can have been prepared in advance.
+    """
     from veedor.store import evidence_log as log
 
-    store = get_store(db)
+    store = get_store(db, create=True)  # the log starts before anything is scanned
     with store.session() as session:
         try:
             log.start(session, launch)
         except ValueError:
-            fail(
-                "el registro ya empezó / the log has already started", "un registro tiene un solo lanzamiento"
-            )
+            fail(_("the log has already started"), "un registro tiene un solo lanzamiento")
         session.commit()
-        console.print(f"[green]Lanzamiento / launch:[/] {escape(launch)} (entrada / entry 0)")
+        console.print(escape(_("Launch: {value} (entry 0)", value=launch)))
 
 
 @log_app.command("checkpoint")
 def log_checkpoint(
-    key: Path = typer.Option(..., "--key", help="Clave privada (veedor keys new) / private key file."),
-    origin: str | None = typer.Option(
-        None, "--origin", help="Identidad del registro (la primera vez) / the log's identity (first time)."
-    ),
+    key: Path = typer.Option(..., "--key", help="Private key file."),
+    origin: str | None = typer.Option(None, "--origin", help="The log's identity (first time)."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Firma el tamaño y la raíz del registro y lo añade a lo publicado (imprime el punto de control).
+    """Sign the log's size and root and add it to what is published.
 
     Sign the log's size and root hash (a C2SP checkpoint, a signed note), keep it for the
-    public site and print it."""
+    public site and print it.
+    """
     from veedor.store import evidence_log as log
     from veedor.tlog import Checkpoint, sign, verifier_key
 
@@ -107,12 +112,12 @@ def log_checkpoint(
         signer = key.read_text().strip()
         vkey = verifier_key(signer)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        fail(f"{key}: no es una clave privada / not a private key ({type(exc).__name__})", "veedor keys new")
+        fail(_("{path}: not a private key ({error})", path=key, error=type(exc).__name__), "veedor keys new")
     store = get_store(db)
     with store.session() as session:
         known = log.setting_text(session, log.ORIGIN)
         if known is not None and origin is not None and origin != known:
-            fail(f"el registro ya se llama / the log is already named {known!r}")
+            fail(_("the log is already named {name!r}", name=known))
         # The log's name is its key's unless given (C2SP: a checkpoint's origin names the log,
         # and verifiers look the key up by it).
         origin = known or origin or vkey.split("+", 1)[0]
@@ -120,7 +125,7 @@ def log_checkpoint(
         try:
             note = sign(Checkpoint(origin, head.size, head.root).format(), signer)
         except ValueError as exc:
-            fail(str(exc))
+            fail(said(exc))
         log.add_checkpoint(session, note, head.size, head.root)
         log.remember_setting_line(session, log.ORIGIN, origin)
         log.remember_setting_line(session, log.VKEYS, vkey)
@@ -130,41 +135,40 @@ def log_checkpoint(
 
 @log_app.command("cosign")
 def log_cosign(
-    checkpoint: Path = typer.Argument(..., help="Punto de control firmado / a signed checkpoint."),
-    key: Path = typer.Option(..., "--key", help="Su clave privada / your private key file."),
-    vkey: list[Path] = typer.Option([], "--vkey", help="Claves de quien ya firmó / signers' verifier keys."),
-    published: Path | None = typer.Option(
-        None, "--published", help="Carpeta log/ publicada / a published log/."
-    ),
+    checkpoint: Path = typer.Argument(..., help="A signed checkpoint."),
+    key: Path = typer.Option(..., "--key", help="Your private key file."),
+    vkey: list[Path] = typer.Option([], "--vkey", help="Signers' verifier keys."),
+    published: Path | None = typer.Option(None, "--published", help="A published log/."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Añade su firma a un punto de control, después de comprobar que su raíz es la del registro.
+    """Co-sign a checkpoint after checking that its root is the log's.
 
     Co-sign a checkpoint (another party: an observer mission, a party, a newspaper), after
     recomputing its root from the log (--published: the site's log/ folder; else the database,
-    where the co-signed note is then kept and published). Prints the co-signed note."""
+    where the co-signed note is then kept and published). Prints the co-signed note.
+    """
     from veedor.store import evidence_log as log
     from veedor.tlog import cosign, root_from_tiles, verifier_key
 
     keys = _vkeys(vkey)
-    head, _ = _read_checkpoint(checkpoint, keys)
+    head, _signers = _read_checkpoint(checkpoint, keys)
     try:
         signer = key.read_text().strip()
         verifier_key(signer)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        fail(f"{key}: no es una clave privada / not a private key ({type(exc).__name__})", "veedor keys new")
+        fail(_("{path}: not a private key ({error})", path=key, error=type(exc).__name__), "veedor keys new")
     if published is not None:
         try:
             root = root_from_tiles(head.size, lambda p: (published / p).read_bytes(), check_entries=True)
         except (OSError, ValueError) as exc:
-            fail(f"no se puede recomputar la raíz / cannot recompute the root: {exc}")
+            fail(_("cannot recompute the root: {error}", error=said(exc)))
     else:
         with get_store(db).session() as session:
             if head.size > log.log_size(session):
-                fail("el registro es más corto que el punto de control / the log is shorter")
+                fail(_("the log is shorter"))
             root = log.head_at(session, head.size)
     if root != head.root_hash:
-        fail("la raíz no es la del registro: no firme / the root is not the log's: do not sign")
+        fail(_("the root is not the log's: do not sign"))
     note = cosign(checkpoint.read_text(), signer)
     if published is None:
         with get_store(db).session() as session:
@@ -186,20 +190,21 @@ def _proof(session: Any, seq: int, size: int) -> dict[str, Any]:
 
 @log_app.command("prove")
 def log_prove(
-    image_or_sha: str = typer.Argument(..., help="Imagen o su SHA-256 / image file or its SHA-256."),
+    image_or_sha: str = typer.Argument(..., help="Image file or its SHA-256."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Prueba de inclusión de una imagen y de las lecturas de su mesa en el último punto de control.
+    """Inclusion proofs of an image and of its mesa's readings in the latest checkpoint.
 
     Print the inclusion proofs of an image's entries and of its mesa's entries against the
-    latest signed checkpoint (or the current tree head if none), as JSON."""
+    latest signed checkpoint (or the current tree head if none), as JSON.
+    """
     from veedor.capture.evidence import file_sha256
     from veedor.store import evidence_log as log
 
     path = Path(image_or_sha)
     sha = file_sha256(path) if path.is_file() else image_or_sha.lower()
     if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-        fail(f"no es un archivo ni un SHA-256 / neither a file nor a SHA-256: {image_or_sha}")
+        fail(_("neither a file nor a SHA-256: {value}", value=image_or_sha))
     store = get_store(db)
     with store.session() as session:
         latest = log.latest_checkpoint(session)
@@ -207,8 +212,8 @@ def log_prove(
         found = log.entries_about(session, sha, size)
         if not found:
             fail(
-                f"{sha[:16]}…: no está en el registro / not in the log",
-                "¿se escaneó con esta base? / scanned here?",
+                _("{sha}…: not in the log", sha=sha[:16]),
+                _("scanned here?"),
             )
         result = {
             "image": sha,
@@ -233,47 +238,44 @@ def _read_checkpoint(path: Path, vkeys: list[str]) -> tuple[Any, list[str]]:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         fail(
             f"{path}: {exc}",
-            "¿es un punto de control firmado con esa clave? / a checkpoint signed by that key?",
+            _("a checkpoint signed by that key?"),
         )
 
 
-VKEY_OPTION = typer.Option([], "--vkey", help="Clave de verificación (.vkey), repetible / verifier key file.")
+VKEY_OPTION = typer.Option([], "--vkey", help="Verifier key file.")
 
 
 def _vkeys(files: list[Path]) -> list[str]:
     try:
         return [line.strip() for f in files for line in f.read_text().splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"no se puede leer la clave / cannot read the key: {exc}")
+        fail(_("cannot read the key: {error}", error=exc))
 
 
 @log_app.command("consistency")
 def log_consistency(
-    old: Path = typer.Argument(..., help="Punto de control anterior / older checkpoint."),
-    new: Path = typer.Argument(..., help="Punto de control nuevo / newer checkpoint."),
+    old: Path = typer.Argument(..., help="Older checkpoint."),
+    new: Path = typer.Argument(..., help="Newer checkpoint."),
     vkey: list[Path] = VKEY_OPTION,
     db: str | None = DB_OPTION,
 ) -> None:
-    """Prueba (y comprueba) que un punto de control extiende a otro: nada quitado ni cambiado.
+    """Prove, and check, that a checkpoint extends another: nothing removed or changed.
 
     Prove, and check, that the newer checkpoint's log extends the older one's: nothing
-    removed or changed. Prints the proof as JSON; exit 1 if it does not hold."""
+    removed or changed. Prints the proof as JSON; exit 1 if it does not hold.
+    """
     from veedor.store import evidence_log as log
     from veedor.tlog import verify_consistency
 
     keys = _vkeys(vkey)
-    before, _ = _read_checkpoint(old, keys)
-    after, _ = _read_checkpoint(new, keys)
+    before, _signers = _read_checkpoint(old, keys)
+    after, _signers = _read_checkpoint(new, keys)
     if before.origin != after.origin or before.size > after.size:
-        fail(
-            "no son del mismo registro, o el anterior es más grande / not the same log, or the old one is larger"
-        )
+        fail(_("not the same log, or the old one is larger"))
     store = get_store(db)
     with store.session() as session:
         if after.size > log.log_size(session):
-            fail(
-                f"este registro tiene {log.log_size(session)} entradas, no {after.size} / this log is shorter"
-            )
+            fail(_("this log has {n} entries, not {size}", n=log.log_size(session), size=after.size))
         proof = log.consistency(session, before.size, after.size)
     holds = verify_consistency(before.size, after.size, before.root_hash, after.root_hash, proof)
     typer.echo(
@@ -288,33 +290,28 @@ def log_consistency(
         )
     )
     if not holds:
-        console.print(
-            "[bold red]No se extiende / does NOT extend:[/] el registro se reescribió / the log was rewritten"
-        )
+        console.print(f"[bold red]{escape(_('Does NOT extend:'))}[/] " + escape(_("the log was rewritten")))
         raise typer.Exit(1)
 
 
 @log_app.command("check")
 def log_check(
-    checkpoint: Path | None = typer.Option(
-        None, "--checkpoint", help="Punto de control a aceptar / checkpoint."
-    ),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Checkpoint."),
     vkey: list[Path] = VKEY_OPTION,
-    state: Path = typer.Option(
-        Path("veedor-last-checkpoint.txt"), "--state", help="Último punto de control visto / last one seen."
-    ),
+    state: Path = typer.Option(Path("veedor-last-checkpoint.txt"), "--state", help="Last one seen."),
     published: Path | None = typer.Option(
         None,
         "--published",
-        help="Carpeta log/ de un sitio publicado (sin base de datos) / a published log/ folder.",
+        help="A published log/ folder.",
     ),
     db: str | None = DB_OPTION,
 ) -> None:
-    """Comprueba el registro y que un punto de control extiende al último visto (si no, lo rechaza).
+    """Check the log, and that a checkpoint extends the last one seen (else refuse it).
 
     Check the log: every stored entry still gives its hash and every stored checkpoint its
     root; with --checkpoint, that it is signed (--vkey) and extends the last one this client
-    saw (kept in --state), as Go's checksum database client does; refused otherwise."""
+    saw (kept in --state), as Go's checksum database client does; refused otherwise.
+    """
     from veedor.store import evidence_log as log
     from veedor.tlog import root_from_tiles, verify_consistency
 
@@ -324,22 +321,20 @@ def log_check(
         with get_store(db).session() as session:
             problems += log.audit(session)
             size = log.log_size(session)
-            console.print(f"Registro / log: {size:,} entradas / entries")
+            console.print(_("Log: {n:,} entries", n=size))
     if checkpoint is not None or published is not None:
         source = checkpoint or (published / "checkpoint" if published else None)
         assert source is not None
         if not keys and published is not None and (published / "verifier-keys.txt").is_file():
             keys = _vkeys([published / "verifier-keys.txt"])
-            console.print(
-                "[yellow]Claves del propio sitio / keys from the site itself[/] (--vkey es más fuerte)"
-            )
+            console.print("[yellow]" + _("Keys from the site itself") + "[/] " + _("(--vkey is stronger)"))
         if not keys:
             fail(
-                "falta --vkey / no verifier key",
-                "la clave .vkey publicada por quien firma / the signer's .vkey",
+                _("no verifier key"),
+                _("the signer's .vkey"),
             )
         new, names = _read_checkpoint(source, keys)
-        console.print(f"Firmado por / signed by: {', '.join(names)} · tamaño / size {new.size:,}")
+        console.print(escape(_("Signed by: {names} · size {size:,}", names=", ".join(names), size=new.size)))
 
         def root_of(size: int) -> bytes:
             if published is not None:
@@ -349,15 +344,15 @@ def log_check(
 
         try:
             if root_of(new.size) != new.root_hash:
-                problems.append("la raíz firmada no es la del registro / the signed root is not the log's")
+                problems.append(_("the signed root is not the log's"))
         except (OSError, ValueError) as exc:
-            problems.append(f"no se puede recomputar la raíz / cannot recompute the root: {exc}")
+            problems.append(_("cannot recompute the root: {error}", error=said(exc)))
         if state.is_file():
-            old, _ = _read_checkpoint(state, keys)
+            old, _signers = _read_checkpoint(state, keys)
             if old.origin != new.origin:
-                problems.append(f"otro registro / another log: {old.origin!r} vs {new.origin!r}")
+                problems.append(_("another log: {old!r} vs {new!r}", old=old.origin, new=new.origin))
             elif old.size > new.size:
-                problems.append(f"el registro se acortó / the log shrank: {old.size} → {new.size}")
+                problems.append(_("the log shrank: {old} → {new}", old=old.size, new=new.size))
             else:
                 try:
                     extends = root_of(old.size) == old.root_hash
@@ -369,13 +364,15 @@ def log_check(
                     extends = False
                 if not extends:
                     problems.append(
-                        f"no extiende al último visto (tamaño {old.size}): el registro se reescribió / "
-                        f"does not extend the last one seen (size {old.size}): the log was rewritten"
+                        _(
+                            "does not extend the last one seen (size {size}): the log was rewritten",
+                            size=old.size,
+                        )
                     )
         if not problems:
             state.write_text(source.read_text())
-    for problem in problems:
-        console.print(f"[bold red]Problema / problem:[/] {escape(problem)}")
+    for line in problems:
+        problem(said(line))
     if problems:
         raise typer.Exit(1)
-    console.print("[green]El registro está íntegro / the log is whole[/]")
+    console.print(f"[green]{_('The log is whole')}[/]")

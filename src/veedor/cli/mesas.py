@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, fail, get_definition, get_store, out
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    console,
+    fail,
+    get_definition,
+    get_store,
+    out,
+    said,
+)
 from veedor.cli.tally import Format
 
 if TYPE_CHECKING:
@@ -28,19 +38,15 @@ def mesas_cmd(
     state: str | None = typer.Option(
         None,
         "--state",
-        help=f"Solo las mesas en este estado / only mesas in this state: {', '.join(STATES)}.",
+        help="Only mesas in this state: ok, unconfirmed, review, conflict.",
     ),
-    alerts: bool = typer.Option(
-        False, "--alerts", help="Solo las mesas con alertas (p. ej. un QR pegado) / only mesas with alerts."
-    ),
-    under: str = typer.Option(
-        "", "--under", help="Código geográfico (prefijo del centro) / geography code (centre prefix)."
-    ),
+    alerts: bool = typer.Option(False, "--alerts", help="Only mesas with alerts."),
+    under: str = typer.Option("", "--under", help="Geography code (centre prefix)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table | csv | json"),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Lista las mesas escaneadas con su estado (contada o no, y por qué), copias y alertas.
+    """List the scanned mesas with their state, copies and alerts.
 
     List scanned mesas with their state (counted or not, and why), copies per grade and alerts.
     States: ok (counted), unconfirmed (QR codes only: preliminary figure only), review, conflict.
@@ -48,7 +54,7 @@ def mesas_cmd(
     from veedor.store.mesas import list_mesas
 
     if state is not None and state not in STATES:
-        fail(f"estado desconocido / unknown state {state!r}", f"use uno de / one of: {', '.join(STATES)}")
+        fail(_("unknown state {state!r}", state=state), _("use one of: {states}", states=", ".join(STATES)))
     defn = get_definition(definition)
     with get_store(db).session() as session:
         rows = list_mesas(session, defn, state=state, with_alerts=alerts, centre_prefix=under)
@@ -64,6 +70,8 @@ def mesas_cmd(
             writer.writerow([r.code, r.state, r.state == "ok", _copies(r), len(r.alerts), r.reason or ""])
     else:
         out.print(_table(rows))
+        if not rows:
+            console.print(_("No mesa matches; veedor scan adds them."), markup=False)
 
 
 def _copies(row: MesaRow) -> str:
@@ -75,7 +83,7 @@ def _table(rows: list[MesaRow]) -> Table:
     from rich.table import Table
 
     table = Table(title=f"{len(rows):,} mesas")
-    for header in ("mesa", "estado / state", "copias / copies", "alertas", "por qué / why"):
+    for header in ("mesa", _("state"), _("copies"), _("alerts"), _("why")):
         table.add_column(header)
     for r in rows[:500]:
         color = {"ok": "green", "conflict": "red", "unconfirmed": "yellow"}.get(r.state, "")
@@ -84,20 +92,20 @@ def _table(rows: list[MesaRow]) -> Table:
             f"[{color}]{r.state}[/]" if color else r.state,
             _copies(r),
             str(len(r.alerts)) if r.alerts else "",
-            escape(r.reason or ""),
+            escape(said(r.reason or "")),
         )
     if len(rows) > 500:
-        table.caption = "se muestran 500; use --format csv o json / showing 500; use --format csv or json"
+        table.caption = _("showing 500 of {n:,}; use --format csv or json for all", n=len(rows))
     return table
 
 
 def mesa_cmd(
-    code: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),
+    code: str = typer.Argument(..., help="E.g. 040202001.01"),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table | json"),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Una mesa: su estado, cada copia (imagen SHA-256, grado, números) y su historia.
+    """One mesa: its state, every copy side by side and its history.
 
     One mesa: its state, every copy side by side (image SHA-256, grade, numbers) and every
     change of its state with the copy that caused it.
@@ -105,15 +113,15 @@ def mesa_cmd(
     from veedor.store.mesas import mesa_detail
 
     if fmt is Format.csv:
-        fail("una mesa no es una tabla CSV / one mesa is not a CSV table", "use --format table o json")
-    centre, _, number = code.rpartition(".")
+        fail(_("one mesa is not a CSV table"), _("use --format table or json"))
+    centre, _dot, number = code.rpartition(".")
     if not centre or not number.isdigit():
-        fail(f"código de mesa no válido / invalid mesa code {code!r}", "use CENTRO.MESA, p. ej. 040202001.01")
+        fail(_("invalid mesa code {code!r}", code=code), _("use CENTRE.MESA, e.g. 040202001.01"))
     defn = get_definition(definition)
     with get_store(db).session() as session:
         detail = mesa_detail(session, defn, centre, int(number))
     if detail is None:
-        fail(f"mesa {code} no escaneada / not scanned", "veedor mesas lista las mesas / lists the mesas")
+        fail(_("mesa {code} not scanned", code=code), _("veedor mesas lists the mesas"))
     if fmt is Format.json:
         json.dump(detail.as_dict(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -126,20 +134,22 @@ def _print_detail(detail: MesaDetail, ballot: tuple) -> None:
     from rich.table import Table
 
     row = detail.row
-    out.print(f"[bold]mesa {row.code}[/]: {row.state} — {escape(row.reason or 'contada / counted')}")
+    out.print(
+        f"[bold]mesa {row.code}[/]: {row.state} — {escape(said(row.reason) if row.reason else _('counted'))}"
+    )
     for alert in row.alerts:
-        out.print(f"[bold red]alerta / alert[/] {escape(alert['detail'])}")
+        out.print(f"[bold red]{escape(_('alert'))}[/] {escape(said(alert['detail']))}")
     # Copies that say the same are one column: a mesa can have dozens of copies.
     groups: dict[tuple, list[dict]] = {}
     for copy in detail.copies:
         printed = tuple(copy["printed"] or ()) if copy["grade"] == "contradictory" else ()
         key = (copy["grade"], tuple(copy["votes"]), copy["nulos"], printed)
         groups.setdefault(key, []).append(copy)
-    table = Table(title="lo que dicen las copias / what the copies say (— = no leído / not read)")
-    table.add_column("línea / line")
+    table = Table(title=escape(_("what the copies say (— = not read)")))
+    table.add_column(_("line"))
     if row.votes is not None:
         table.add_column(f"mesa\n({row.state})", justify="right")
-    for (grade, *_), members in groups.items():
+    for (grade, *_rest), members in groups.items():
         table.add_column(f"{grade} ×{len(members)}\n{members[0]['sha256'][:8]}", justify="right")
 
     def cell(value: int | None) -> str:
@@ -161,18 +171,18 @@ def _print_detail(detail: MesaDetail, ballot: tuple) -> None:
                 want = row.nulos if label == "nulos" else row.votes[i]
                 text = text if value == want else f"[bold red]{text}[/]"
             if copy["grade"] == "contradictory" and shown is not None and shown != value:
-                text += f"\n[red]impreso {shown}[/]"
+                text += f"\n[red]{escape(_('printed {n}', n=shown))}[/]"
             cells.append(text)
         table.add_row(label, *cells)
     out.print(table)
-    images = Table(title="copias / copies")
-    for header in ("imagen / image (SHA-256)", "grado / grade", "archivo / file", "fuente / source"):
+    images = Table(title=_("copies"))
+    for header in (_("image (SHA-256)"), _("grade"), _("file"), _("source")):
         images.add_column(header)
     for copy in detail.copies:
         images.add_row(copy["sha256"], copy["grade"], copy["file_status"], copy["source"] or "")
     out.print(images)
-    history = Table(title="historia / history")
-    for header in ("cuándo / when", "estado / state", "antes / before", "causa / cause", "copia / copy"):
+    history = Table(title=_("history"))
+    for header in (_("when"), _("state"), _("before"), _("cause"), _("copy")):
         history.add_column(header)
     for event in detail.history:
         history.add_row(

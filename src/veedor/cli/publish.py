@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    console,
+    fail,
+    get_definition,
+    get_store,
+    warn,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -14,15 +23,13 @@ def register(app: typer.Typer) -> None:
 
 
 def publish(
-    static: Path = typer.Option(
-        ..., "--static", help="Carpeta del sitio estático / folder for the static site."
-    ),
-    lang: str = typer.Option("es,en", "--lang", help="Idiomas / languages, e.g. es or es,en."),
+    static: Path = typer.Option(..., "--static", help="Folder for the static site."),
+    lang: str = typer.Option("es,en", "--lang", help="Languages, e.g. es or es,en."),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
-    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    evidence: Path | None = typer.Option(None, "--evidence", help="Evidence folder."),
 ) -> None:
-    """Escribe todo el sitio público como archivos (páginas, JSON, imágenes sin metadatos, manifiesto).
+    """Write the whole public site as files (pages, JSON, metadata-free images, manifest).
 
     Write the whole public site as files, with relative links: any static host, CDN, IPFS or a
     USB stick can serve it, and it opens from disk. Again: only what changed is rewritten.
@@ -34,18 +41,25 @@ def publish(
     langs = [code.strip() for code in lang.split(",") if code.strip()]
     unknown = [code for code in langs if code not in LANGUAGES]
     if unknown or not langs:
-        fail(f"idioma desconocido / unknown language {unknown}", f"use {', '.join(LANGUAGES)}")
+        fail(_("unknown language {langs}", langs=", ".join(unknown) or "—"), f"--lang {','.join(LANGUAGES)}")
     defn = get_definition(definition)
     store = get_store(db)
     report = write_static(store, defn, evidence or default_evidence_root(store), static, langs)
     info = report.as_dict()
     console.print(
-        f"[bold]{static}[/]: {info['files']} archivos / files ({info['bytes'] / 1e6:.1f} MB) en / in "
-        f"{info['seconds']} s; escritos / written {info['written']}, sin cambios / unchanged {info['unchanged']}, "
-        f"imágenes nuevas / new images {info['images']}"
+        _(
+            "{folder}: {files:,} files ({mb:.1f} MB) in {seconds} s; written {written:,}, unchanged "
+            "{unchanged:,}, new images {images:,}",
+            folder=static,
+            files=info["files"],
+            mb=info["bytes"] / 1e6,
+            seconds=info["seconds"],
+            written=info["written"],
+            unchanged=info["unchanged"],
+            images=info["images"],
+        ),
+        markup=False,
     )
     if report.images_missing:
-        console.print(
-            f"[yellow]{len(report.images_missing)} imágenes no están en la evidencia / images not in the evidence store[/]"
-        )
-    console.print(f"Ábralo / open it: {static / 'index.html'}")
+        warn(_("{n:,} images are not in the evidence store", n=len(report.images_missing)))
+    console.print(_("Open it: {path}", path=static / "index.html"), markup=False)

@@ -16,7 +16,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store, out
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    console,
+    fail,
+    get_definition,
+    get_store,
+    out,
+    said,
+)
 from veedor.cli.tally import Format
 
 if TYPE_CHECKING:
@@ -26,14 +36,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-users_app = typer.Typer(help="Cuentas de la mesa de revisión / review desk accounts.", no_args_is_help=True)
+users_app = typer.Typer(help="Review desk accounts.", no_args_is_help=True)
 review_app = typer.Typer(
-    help="Mesas que deben resolver personas: lista, entrada a ciegas, historia / mesas people must settle.",
+    help="Mesas people must settle.",
     no_args_is_help=True,
 )
-PASSWORD_STDIN = typer.Option(
-    False, "--password-stdin", help="Lee la contraseña de la entrada estándar / read the password from stdin."
-)
+PASSWORD_STDIN = typer.Option(False, "--password-stdin", help="Read the password from stdin.")
 
 
 def register(app: typer.Typer) -> None:
@@ -44,17 +52,17 @@ def register(app: typer.Typer) -> None:
 def _password(from_stdin: bool) -> str:
     if not from_stdin:
         fail(
-            "la contraseña se lee solo de la entrada estándar / the password is only read from stdin",
-            "añada --password-stdin, p. ej. / add --password-stdin, e.g.: printf '%s\\n' \"$CLAVE\" | veedor ...",
+            _("the password is only read from stdin"),
+            _("add --password-stdin, e.g.: printf '%s\\n' \"$CLAVE\" | veedor ..."),
         )
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
-        fail("no llegó ninguna contraseña por la entrada estándar / no password on stdin")
+        fail(_("no password on stdin"))
     return password
 
 
 def _refused(exc: Exception) -> NoReturn:
-    fail(str(exc), "nada se guardó / nothing was stored")
+    fail(said(exc), _("nothing was stored"))
 
 
 def _as_person(db: str | None, name: str, password_stdin: bool, act: Callable[[Session, User], T]) -> T:
@@ -78,27 +86,27 @@ def _as_person(db: str | None, name: str, password_stdin: bool, act: Callable[[S
 
 @users_app.command("add")
 def users_add(
-    name: str = typer.Argument(..., help="Seudónimo (nunca el nombre real) / pseudonym (never a real name)."),
+    name: str = typer.Argument(..., help="Pseudonym (never a real name)."),
     role: str = typer.Option(..., "--role", help="reviewer | supervisor | admin"),
     password_stdin: bool = PASSWORD_STDIN,
     db: str | None = DB_OPTION,
 ) -> None:
-    """Crea una cuenta / add an account (password hashed with Argon2)."""
+    """Add an account (password hashed with Argon2)."""
     from veedor.store.accounts import ReviewError, add_user
 
     password = _password(password_stdin)
-    with get_store(db).session() as session:
+    with get_store(db, create=True).session() as session:  # accounts come before the first scan
         try:
             add_user(session, name, role, password)
         except ReviewError as exc:
             _refused(exc)
         session.commit()
-    console.print(f"[green]cuenta / account[/] {escape(name)} ({role})")
+    console.print(escape(_("account {name} ({role})", name=name, role=role)))
 
 
 @users_app.command("list")
 def users_list(db: str | None = DB_OPTION) -> None:
-    """Las cuentas, su rol, si están activas y su puntaje / accounts, role, state and score."""
+    """Accounts, role, state and score."""
     from sqlalchemy import select
 
     from veedor.store.accounts import is_flagged
@@ -107,11 +115,11 @@ def users_list(db: str | None = DB_OPTION) -> None:
 
     with get_store(db).session() as session:
         scored = reviewer_scores(session)
-        table = Table("seudónimo / pseudonym", "rol / role", "estado / state", "puntos / points")
+        table = Table(_("pseudonym"), _("role"), _("state"), _("points"))
         for user in session.scalars(select(User).order_by(User.name)):
-            state = "desactivada / disabled" if user.disabled_at else "activa / active"
+            state = _("disabled") if user.disabled_at else _("active")
             if is_flagged(session, user.id):
-                state = "[red]señalada / flagged[/]"
+                state = f"[red]{_('flagged')}[/]"
             points = scored.get(user.name, {}).get("points", 0)
             table.add_row(escape(user.name), user.role, state, str(points))
     out.print(table)
@@ -119,7 +127,7 @@ def users_list(db: str | None = DB_OPTION) -> None:
 
 @users_app.command("disable")
 def users_disable(name: str = typer.Argument(...), db: str | None = DB_OPTION) -> None:
-    """Desactiva una cuenta (su historia queda) / disable an account (its history stays)."""
+    """Disable an account (its history stays)."""
     from veedor.store.accounts import ReviewError, disable_user
 
     with get_store(db).session() as session:
@@ -128,14 +136,14 @@ def users_disable(name: str = typer.Argument(...), db: str | None = DB_OPTION) -
         except ReviewError as exc:
             _refused(exc)
         session.commit()
-    console.print(f"{escape(name)}: desactivada / disabled")
+    console.print(escape(_("{name}: disabled", name=name)))
 
 
 @users_app.command("reset")
 def users_reset(
     name: str = typer.Argument(...), password_stdin: bool = PASSWORD_STDIN, db: str | None = DB_OPTION
 ) -> None:
-    """Cambia la contraseña de una cuenta / set a new password."""
+    """Set a new password."""
     from veedor.store.accounts import ReviewError, reset_password
 
     password = _password(password_stdin)
@@ -145,7 +153,7 @@ def users_reset(
         except ReviewError as exc:
             _refused(exc)
         session.commit()
-    console.print(f"{escape(name)}: contraseña cambiada / password reset")
+    console.print(escape(_("{name}: password reset", name=name)))
 
 
 @review_app.command("list")
@@ -154,7 +162,7 @@ def review_list(
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Cada mesa que deben resolver personas, con la razón, la de más electores primero.
+    """Every mesa people must settle, with the reason, most electors first.
 
     Every mesa people must settle, with the reason in words, most registered electors first.
     """
@@ -177,13 +185,13 @@ def review_list(
                 [r["mesa"], r["state"], r["needs"], r["entries"], r["electors"] or "", r["reason"]]
             )
         return
-    table = Table("mesa", "estado / state", "falta / needs", "entradas / entries", "razón / reason")
+    table = Table("mesa", _("state"), _("needs"), _("entries"), _("reason"))
     for r in rows:
         table.add_row(
-            r["mesa"] or r["image"][:12], r["state"], r["needs"], str(r["entries"]), escape(r["reason"])
+            r["mesa"] or r["image"][:12], r["state"], r["needs"], str(r["entries"]), escape(said(r["reason"]))
         )
     out.print(table)
-    console.print(f"{len(rows)} mesas por resolver / to settle")
+    console.print(_("{n:,} mesas to settle", n=len(rows)))
 
 
 def _sheet_task(sha: str) -> dict[str, Any]:
@@ -191,8 +199,7 @@ def _sheet_task(sha: str) -> dict[str, Any]:
         "mesa": None,
         "image": sha,
         "state": "review",
-        "reason": "no se pudo leer de qué mesa es esta hoja: diga cuál (veedor review identify) / "
-        "which mesa this sheet belongs to could not be read: say which",
+        "reason": _("which mesa this sheet belongs to could not be read: say which"),
         "needs": "identify",
         "entries": 0,
         "electors": None,
@@ -201,14 +208,14 @@ def _sheet_task(sha: str) -> dict[str, Any]:
 
 @review_app.command("identify")
 def review_identify(
-    image: str = typer.Argument(..., help="SHA-256 de la hoja (veedor review list) / the sheet's SHA-256."),
-    mesa: str = typer.Argument(..., help="CENTRO.MESA que muestra la hoja / the mesa the sheet shows."),
-    as_user: str = typer.Option(..., "--as", help="Seudónimo de quien identifica / who is identifying."),
+    image: str = typer.Argument(..., help="The sheet's SHA-256."),
+    mesa: str = typer.Argument(..., help="The mesa the sheet shows."),
+    as_user: str = typer.Option(..., "--as", help="Who is identifying."),
     password_stdin: bool = PASSWORD_STDIN,
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Dice de qué mesa es una hoja sin identificador legible; dos que coinciden la asignan.
+    """Say which mesa a sheet with no readable id belongs to.
 
     Say which mesa a sheet with no readable id belongs to. Two people who agree (or one
     supervisor) attach it to that mesa, whose numbers are then typed blind like any other.
@@ -220,46 +227,42 @@ def review_identify(
         db, as_user, password_stdin, lambda s, u: identify(s, defn, u, image.strip().lower(), mesa)
     )
     if result.settled:
-        console.print(f"[green]hoja asignada a la mesa / sheet attached to mesa {result.code}[/]")
+        console.print(f"[green]{escape(_('sheet attached to mesa {code}', code=result.code))}[/]")
     else:
-        console.print("identificación guardada; falta otra que coincida / stored; needs another that agrees")
+        console.print(_("stored; needs another that agrees"))
 
 
 @review_app.command("pin")
 def review_pin(
-    code: str = typer.Argument(
-        ..., help="Código de un estado, municipio, parroquia o centro / a unit's code."
-    ),
-    as_user: str = typer.Option(..., "--as", help="Seudónimo del supervisor / the supervisor."),
-    off: bool = typer.Option(False, "--off", help="Quita la prioridad / take it off again."),
+    code: str = typer.Argument(..., help="A unit's code."),
+    as_user: str = typer.Option(..., "--as", help="The supervisor."),
+    off: bool = typer.Option(False, "--off", help="Take it off again."),
     password_stdin: bool = PASSWORD_STDIN,
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Pone primero en la cola las mesas de una unidad / put a unit's mesas first in the queue."""
+    """Put a unit's mesas first in the queue."""
     from veedor.store.review import pin
 
     defn = get_definition(definition)
     _as_person(db, as_user, password_stdin, lambda s, u: pin(s, defn, u, code, pinned=not off))
-    console.print(
-        f"{escape(code)}: {'sin prioridad / unpinned' if off else 'primero en la cola / pinned first'}"
-    )
+    console.print(f"{escape(code)}: {_('unpinned') if off else _('pinned first')}")
 
 
 @review_app.command("enter")
 def review_enter(
-    mesa: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),
-    as_user: str = typer.Option(..., "--as", help="Seudónimo de quien escribe / who is typing."),
+    mesa: str = typer.Argument(..., help="E.g. 040202001.01"),
+    as_user: str = typer.Option(..., "--as", help="Who is typing."),
     values: str = typer.Option(
         ...,
         "--values",
-        help='{"votes": [una por línea de la boleta / one per ballot line], "nulos": N, "blank": N}',
+        help='One per ballot line], "nulos": N, "blank": N}',
     ),
     password_stdin: bool = PASSWORD_STDIN,
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Escribe a ciegas los números de una mesa, como en la página de la mesa de revisión.
+    """Type a mesa's numbers blind, as on the review desk's page.
 
     Type a mesa's numbers blind, exactly as on the desk's page: refused, with nothing stored,
     on a wrong password or numbers that do not fit the ballot.
@@ -269,35 +272,40 @@ def review_enter(
     try:
         parsed: Any = json.loads(values)
     except json.JSONDecodeError as exc:
-        fail(f"--values no es JSON válido / is not valid JSON: {exc}")
+        fail(_("--values is not valid JSON: {error}", error=exc))
     defn = get_definition(definition)
     result = _as_person(
         db, as_user, password_stdin, lambda s, u: enter(s, defn, u, mesa, parsed, channel="cli")
     )
     if result.settled:
-        console.print(f"[green]mesa {escape(mesa)} resuelta / settled[/] ({result.needs}): {result.state}")
+        console.print(
+            escape(
+                _("mesa {mesa} settled ({needs}): {state}", mesa=mesa, needs=result.needs, state=result.state)
+            )
+        )
     else:
-        console.print(f"mesa {escape(mesa)}: entrada guardada / entry stored; falta / needs: {result.needs}")
+        console.print(escape(_("mesa {mesa}: entry stored; needs: {needs}", mesa=mesa, needs=result.needs)))
     for name in result.flagged:
         console.print(
-            f"[bold red]{escape(name)}[/]: señalada por su puntaje; sus mesas vuelven a la cola / flagged"
+            f"[bold red]{escape(name)}[/]: "
+            + escape(_("flagged by their score; their mesas go back to the queue"))
         )
 
 
 @review_app.command("judge")
 def review_judge(
-    mesa: str = typer.Argument(..., help="CENTRO.MESA, p. ej. / e.g. 040202001.01"),
-    as_user: str = typer.Option(..., "--as", help="Seudónimo de quien juzga / who is judging."),
+    mesa: str = typer.Argument(..., help="E.g. 040202001.01"),
+    as_user: str = typer.Option(..., "--as", help="Who is judging."),
     copies: str = typer.Option(
         ...,
         "--copies",
-        help='{"<sha256 de la copia / of the copy>": "genuine" | "forged" | "CENTRO.MESA de otra mesa"}',
+        help='Of the copy>": "genuine" | "forged" | "CENTRO.MESA de otra mesa"}',
     ),
     password_stdin: bool = PASSWORD_STDIN,
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Dice cuál copia de una mesa en conflicto es su acta, cuál es falsa o de otra mesa.
+    """Say which copy of a mesa in conflict is its acta, which is forged or another mesa's.
 
     Say which copy of a mesa in conflict is its acta, which is forged, which is another
     mesa's (name that mesa). Two reviewers who agree, or one supervisor, settle each copy; the
@@ -308,7 +316,7 @@ def review_judge(
     try:
         parsed: Any = json.loads(copies)
     except json.JSONDecodeError as exc:
-        fail(f"--copies no es JSON válido / is not valid JSON: {exc}")
+        fail(_("--copies is not valid JSON: {error}", error=exc))
     defn = get_definition(definition)
     result = _as_person(db, as_user, password_stdin, lambda s, u: judge_copies(s, defn, u, mesa, parsed))
     for sha, call in result.calls.items():
@@ -316,7 +324,9 @@ def review_judge(
             call.verdict + (f" {call.other}" if call.other else "") if call.verdict else f"— ({call.basis})"
         )
         console.print(f"  {sha[:12]}: {escape(said)}")
-    console.print(f"mesa {escape(mesa)}: {result.state}; falta / needs: {result.needs}")
+    console.print(
+        escape(_("mesa {mesa}: {state}; needs: {needs}", mesa=mesa, state=result.state, needs=result.needs))
+    )
 
 
 @review_app.command("show")
@@ -325,7 +335,7 @@ def review_show(
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """La historia de una mesa en la mesa de revisión: cada entrada y decisión, en orden (JSON)."""
+    """A mesa's history on the review desk: every entry and decision, in order (JSON)."""
     from veedor.store.accounts import ReviewError
     from veedor.store.review import record_for, settlement_of, trail
 
@@ -334,7 +344,7 @@ def review_show(
         try:
             record = record_for(session, defn, mesa)
         except ReviewError as exc:
-            fail(str(exc))
+            fail(said(exc))
         data = {
             "mesa": mesa,
             "state": record.status,
@@ -350,7 +360,7 @@ def review_show(
 
 @review_app.command("export")
 def review_export(db: str | None = DB_OPTION, definition: str = DEFINITION_OPTION) -> None:
-    """Cada entrada, veredicto y decisión de personas, una línea JSON por mesa / JSON lines."""
+    """JSON lines."""
     defn = get_definition(definition)
     with get_store(db).session() as session:
         for line in _export(session, defn.id):
@@ -382,7 +392,7 @@ def _export(session: Session, election: str) -> list[dict[str, Any]]:
 
 @review_app.command("scores")
 def review_scores(db: str | None = DB_OPTION) -> None:
-    """El puntaje de cada revisor: diferencias con lo resuelto (JSON) / each reviewer's score."""
+    """Each reviewer's score."""
     from veedor.store.review import reviewer_scores
 
     with get_store(db).session() as session:

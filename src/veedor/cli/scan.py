@@ -9,7 +9,18 @@ from typing import IO, TYPE_CHECKING
 
 import typer
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, get_store
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    Ticker,
+    _,
+    check_paths_exist,
+    console,
+    fail,
+    get_definition,
+    get_store,
+    said,
+)
 
 if TYPE_CHECKING:  # heavy (OpenCV, SQLAlchemy): imported when a command runs, not at start-up
     from veedor.model import FileOutcome
@@ -20,17 +31,16 @@ if TYPE_CHECKING:  # heavy (OpenCV, SQLAlchemy): imported when a command runs, n
 JSONL_OPTION = typer.Option(
     None,
     "--jsonl",
-    help="Informe JSONL, una línea por archivo ('-' = salida estándar) / "
-    "JSONL report, one line per file ('-' for stdout).",
+    help="JSONL report, one line per file ('-' for stdout).",
 )
 WORKERS_OPTION = typer.Option(
     None,
     "--workers",
     "-w",
     min=1,
-    help="Procesos (por defecto todos los núcleos) / processes (default: all cores).",
+    help="Processes (default: all cores).",
 )
-EVIDENCE_OPTION = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder.")
+EVIDENCE_OPTION = typer.Option(None, "--evidence", help="Evidence folder.")
 
 
 def register(app: typer.Typer) -> None:
@@ -39,39 +49,88 @@ def register(app: typer.Typer) -> None:
 
 
 def scan(
-    paths: list[Path] = typer.Argument(
-        ..., help="Archivos o carpetas (recursivo) / files or folders (recursive)."
-    ),
+    paths: list[Path] = typer.Argument(..., help="Files or folders (recursive)."),
     jsonl: str | None = JSONL_OPTION,
     workers: int | None = WORKERS_OPTION,
     evidence: Path | None = EVIDENCE_OPTION,
     qr_only: bool = typer.Option(
         False,
         "--qr-only",
-        help="Leer solo el QR, sin compararlo con la tabla impresa (más rápido; un QR alterado no se "
-        "detecta): sus mesas quedan 'unconfirmed', solo en la cifra preliminar (tally --include "
-        "unconfirmed) hasta que se confirmen / read the QR alone, no print cross-check (faster; a "
-        "tampered QR goes unnoticed): its mesas stay 'unconfirmed', only in the preliminary figure.",
+        help="Read the QR alone, no print cross-check (faster; a tampered QR goes unnoticed): its mesas stay 'unconfirmed', only in the preliminary figure.",
+    ),
+    all_files: bool = typer.Option(
+        False,
+        "--all-files",
+        help="Read every file, not only images (by name or content): anything else is then stored "
+        "as rejected evidence.",
+    ),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        help="Read on a Dask cluster: its scheduler's address (tcp://host:8786), or 'local' for a "
+        "throw-away one of -w processes on this machine. The evidence folder must be shared by "
+        "every machine, at the same path (docs/scale.md).",
+    ),
+    spool: Path | None = typer.Option(
+        None,
+        "--spool",
+        help="Read into this folder instead of the database (a processing centre offline; --db, "
+        "if given, only lends its registry); send it later with veedor push DIR.",
     ),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Lee actas (QR e impresión) de imágenes y las guarda, una por mesa, con su evidencia.
+    """Read actas from images and store them, one per mesa, with their evidence.
 
     Read actas from images (the QR, and the printed table to cross-check it, or instead of a
     lost QR) into the database, one record per mesa, keeping all evidence. Re-running on the
-    same files counts nothing twice.
+    same files counts nothing twice. What is not an image (by name and by content) is skipped
+    and counted, unless --all-files is given.
     """
+    from veedor.pipeline.spool import SpoolError
+
+    stops: tuple[type[Exception], ...] = (SpoolError,)
+    if cluster:  # the engine is imported only when asked for: a local scan starts as fast as before
+        from veedor.pipeline.cluster import ClusterError
+
+        stops += (ClusterError,)
+    check_paths_exist(paths)
     get_definition(definition)
-    store = get_store(db)
+    if spool is not None and evidence is not None:
+        fail(_("--spool keeps the evidence in its own folder: leave out --evidence"))
+    # A spool is written instead of a database; --db then only lends its registry.
+    store = get_store(db, create=spool is None) if spool is None or db is not None else None
     try:
         with report_file(jsonl) as report:
             summary = _scan_with_progress(
-                paths, store, definition, evidence, workers, report, cross_check=not qr_only
+                paths,
+                store,
+                definition,
+                evidence,
+                workers,
+                report,
+                cross_check=not qr_only,
+                all_files=all_files,
+                cluster=cluster,
+                spool=spool,
             )
     except OSError as exc:
-        fail(f"no se pudo escribir el informe / cannot write report {jsonl}: {exc.strerror}")
+        fail(_("cannot write the report {path}: {error}", path=jsonl, error=exc.strerror))
+    except stops as exc:
+        fail(said(exc), _("what was read before this is kept; run the same command again to go on"))
     print_summary(summary)
+    if not summary.files:
+        fail(
+            _("no image to read in {paths}", paths=", ".join(map(str, paths))),
+            _("give the folders or files with the acta images (--all-files reads any file)"),
+        )
+    if spool is not None:
+        console.print(
+            _("read into {spool}; send it to the central store with: veedor push {spool}", spool=spool),
+            markup=False,  # a folder's name is a name
+        )
+        return
+    assert store is not None
     print_mesas(store, definition)
 
 
@@ -84,83 +143,125 @@ def report_file(jsonl: str | None) -> AbstractContextManager[IO[str] | None]:
 
 def _scan_with_progress(
     paths: list[Path],
-    store: Store,
+    store: Store | None,
     definition: str,
     evidence: Path | None,
     workers: int | None,
     report: IO[str] | None,
     *,
     cross_check: bool = True,
+    all_files: bool = False,
+    cluster: str | None = None,
+    spool: Path | None = None,
 ) -> ScanSummary:
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from veedor.pipeline.scan import scan_paths
+    from veedor.pipeline.scan import Runner, scan_paths
+    from veedor.pipeline.spool import spool_scan
 
-    progress = Progress(
-        TextColumn("[bold]Leyendo actas / reading actas"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}"),
-        TimeRemainingColumn(),
-        console=console,
-    )
-    with progress:
-        task = progress.add_task("scan", total=None, last="")
+    ticker = Ticker(_("reading actas"))
+    on_cluster: AbstractContextManager[Runner | None] = nullcontext(None)
+    if cluster:
+        from veedor.pipeline.cluster import cluster_runner
+
+        on_cluster = cluster_runner(cluster, workers)
+    with on_cluster as runner, ticker.running():
 
         def on_outcome(outcome: FileOutcome) -> None:
             name = escape(Path(outcome.file).name[:40])  # a file named "[/red].jpg" is a name
-            progress.update(task, advance=1, last=f"{outcome.status.value}: {name}")
+            ticker.advance(kind=outcome.status.value, last=f"{outcome.status.value}: {name}")
 
+        if spool is not None:  # a processing centre offline: pipeline/spool.py
+            return spool_scan(
+                paths,
+                spool,
+                definition_id=definition,
+                registry_store=store,
+                workers=workers,
+                report=report,
+                on_total=ticker.set_total,
+                on_outcome=on_outcome,
+                cross_check=cross_check,
+                on_retry=lambda message: ticker.message(said(message)),
+                all_files=all_files,
+                runner=runner,
+            )
+        assert store is not None
         return scan_paths(
             paths,
             store,
+            runner=runner,
             definition_id=definition,
             evidence_root=evidence,
             workers=workers,
             report=report,
-            on_total=lambda n: progress.update(task, total=n),
+            on_total=ticker.set_total,
             on_outcome=on_outcome,
             cross_check=cross_check,
-            on_retry=lambda message: progress.console.print(f"[yellow]{message}[/]"),
+            on_retry=lambda message: ticker.message(said(message)),
+            all_files=all_files,
         )
 
 
 def print_summary(summary: ScanSummary) -> None:
+    from rich.markup import escape
+
     s = summary.by_status
     rate = summary.files / summary.seconds if summary.seconds else 0.0
     console.print(
-        f"[bold]{summary.files}[/] archivos / files en {summary.seconds:.1f} s ({rate:.1f}/s): "
-        f"[green]ok {s['ok']}[/], [yellow]revisar/review {s['review']}[/], [red]rechazados/rejected "
-        f"{s['rejected']}[/]; duplicados / duplicates {summary.duplicates}"
+        escape(
+            _(
+                "{files:,} files in {seconds:.1f} s ({rate:.1f}/s): ok {ok:,}, review {review:,}, "
+                "rejected {rejected:,}; duplicates {duplicates:,}",
+                files=summary.files,
+                seconds=summary.seconds,
+                rate=rate,
+                ok=s["ok"],
+                review=s["review"],
+                rejected=s["rejected"],
+                duplicates=summary.duplicates,
+            )
+        )
     )
+    if summary.skipped:
+        console.print(
+            escape(
+                _(
+                    "skipped {n:,} files that are not images (neither by name nor by content; "
+                    "--all-files reads them too)",
+                    n=summary.skipped,
+                )
+            )
+        )
 
 
 def print_mesas(store: Store, definition: str) -> None:
     """The mesas as they now stand: counted or not, and where to look."""
+    from rich.markup import escape
+
     from veedor.store.mesas import list_mesas
 
     with store.session() as session:
         rows = list_mesas(session, get_definition(definition))
     states = {s: sum(1 for r in rows if r.state == s) for s in ("ok", "unconfirmed", "review", "conflict")}
     alerts = sum(1 for r in rows if r.alerts)
-    console.print(
-        f"mesas: [green]contadas / counted {states['ok']}[/], sin confirmar / unconfirmed "
-        f"{states['unconfirmed']}, [yellow]revisar / review {states['review']}[/], [red]conflicto / "
-        f"conflict {states['conflict']}[/]; con alertas / with alerts {alerts}"
-        + (" — veedor mesas --state conflict / --alerts" if states["conflict"] or alerts else "")
+    text = _(
+        "mesas: counted {ok:,}, unconfirmed {unconfirmed:,}, review {review:,}, conflict {conflict:,}; "
+        "with alerts {alerts:,}",
+        alerts=alerts,
+        **states,
     )
+    if states["conflict"] or alerts:
+        text += " — veedor mesas --state conflict / --alerts"
+    console.print(escape(text))
 
 
 def rescan_cmd(
-    sha: list[str] = typer.Option(
-        [], "--sha", help="Solo estas imágenes (SHA-256; repetible) / only these images (repeatable)."
-    ),
+    sha: list[str] = typer.Option([], "--sha", help="Only these images (repeatable)."),
     combine_only: bool = typer.Option(
         False,
         "--combine-only",
-        help="No leer: aplicar de nuevo la regla de mesas a la evidencia guardada / do not read: "
-        "re-apply the mesa rule to the stored evidence.",
+        help="Do not read: re-apply the mesa rule to the stored evidence.",
     ),
     jsonl: str | None = JSONL_OPTION,
     workers: int | None = WORKERS_OPTION,
@@ -168,7 +269,7 @@ def rescan_cmd(
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
 ) -> None:
-    """Vuelve a leer la evidencia guardada con este veedor y recombina sus mesas.
+    """Read the stored evidence again with this veedor and recombine its mesas.
 
     Read the stored evidence again (from the evidence store, by SHA-256) with this veedor's
     readers, and recombine every mesa it touches: nothing counted twice, earlier readings and
@@ -190,14 +291,19 @@ def rescan_cmd(
                 report=report,
             )
     except OSError as exc:
-        fail(f"no se pudo escribir el informe / cannot write report {jsonl}: {exc.strerror}")
+        fail(_("cannot write the report {path}: {error}", path=jsonl, error=exc.strerror))
     states = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_state.items()))
     console.print(
-        f"[bold]{summary.images}[/] imágenes releídas / images re-read en {summary.seconds:.1f} s; "
-        f"mesas que cambiaron / mesas changed: {summary.mesas_changed}; mesas: {states}"
-        + (
-            f"; [red]evidencia faltante o alterada / missing or altered: {summary.missing}[/]"
-            if summary.missing
-            else ""
-        )
+        _(
+            "{images:,} images re-read in {seconds:.1f} s; mesas changed: {changed:,}; mesas: {states}",
+            images=summary.images,
+            seconds=summary.seconds,
+            changed=summary.mesas_changed,
+            states=states,
+        ),
+        markup=False,
     )
+    if summary.missing:
+        console.print(
+            f"[red]{_('evidence missing or altered: {n:,}', n=summary.missing)}[/]", highlight=False
+        )

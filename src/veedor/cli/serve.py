@@ -6,7 +6,13 @@ from pathlib import Path
 
 import typer
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, get_definition, get_store
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    get_definition,
+    get_store,
+)
 from veedor.cli.listen import HOST_OPTION, WORKERS_OPTION, listen
 
 
@@ -16,20 +22,19 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     host: str = HOST_OPTION,
-    port: int = typer.Option(8080, "--port", help="Puerto / port."),
+    port: int = typer.Option(8080, "--port", help="Port."),
     db: str | None = DB_OPTION,
     definition: str = DEFINITION_OPTION,
-    evidence: Path | None = typer.Option(None, "--evidence", help="Carpeta de evidencia / evidence folder."),
+    evidence: Path | None = typer.Option(None, "--evidence", help="Evidence folder."),
     rate_limit: float = typer.Option(
         20.0,
         "--rate-limit",
         min=0,
-        help="Peticiones por segundo por dirección (0: sin límite, p. ej. detrás de un CDN) / "
-        "requests per second per address (0: none, e.g. behind a CDN).",
+        help="Requests per second per address (0: none, e.g. behind a CDN).",
     ),
     workers: int = WORKERS_OPTION,
 ) -> None:
-    """El sitio público: resultados verificados, cada mesa con sus actas, y una API JSON (solo lectura).
+    """The public site: verified results, every mesa with its actas, and a JSON API (read-only).
 
     The public site: verified results, every mesa with its actas, and a JSON API (read-only).
     """
@@ -43,7 +48,7 @@ def serve(
     # Each process keeps its own views and its own rate limit (so N processes allow N times the
     # rate per address); all read the same database.
     listen(
-        "Sitio público / public site (API: /api/v1, /api/docs)",
+        _("Public site (API: /api/v1, /api/docs)"),
         host,
         port,
         workers,

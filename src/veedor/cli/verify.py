@@ -12,7 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, console, fail, get_definition, out, unexpected
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    console,
+    fail,
+    get_definition,
+    ngettext,
+    out,
+    said,
+    unexpected,
+)
 from veedor.cli.scan import EVIDENCE_OPTION, WORKERS_OPTION
 
 if TYPE_CHECKING:
@@ -33,25 +44,22 @@ def verify(
     export: list[Path] = typer.Option(
         [],
         "--export",
-        help="Exportación a comprobar (o carpeta de exportaciones), repetible / an export folder "
-        "(or a folder of them) to check; repeatable.",
+        help="An export folder (or a folder of them) to check; repeatable.",
     ),
     published: Path | None = typer.Option(
         None,
         "--published",
-        help="Copia del sitio publicado (veedor publish --static): se comprueba sin base de datos / "
-        "a copy of the published site, checked without the database.",
+        help="A copy of the published site, checked without the database.",
     ),
     vkey: list[Path] = typer.Option(
         [],
         "--vkey",
-        help="Clave de verificación (.vkey) de quien firma, repetible (si no, la del propio sitio) / "
-        "the signer's verifier key file, repeatable (else the site's own).",
+        help="The signer's verifier key file, repeatable (else the site's own).",
     ),
     workers: int | None = WORKERS_OPTION,
-    fmt: str = typer.Option("table", "--format", help="table o/or json."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
-    """Rehace todo desde la evidencia original y lo compara: imágenes, mesas, totales, registro, exportaciones.
+    """Rebuild everything from the raw evidence and say exactly what differs.
 
     Rebuild everything from the raw evidence and compare: every image is read again, every
     mesa decided again from its copies and people's decisions, every tally summed again, and
@@ -60,13 +68,13 @@ def verify(
     database. Read-only. Exit 0: everything matches; 1: differences (each one named); 2: bad usage.
     """
     if fmt not in ("table", "json"):
-        fail(f"formato desconocido / unknown format {fmt!r}", "use --format table o/or json")
+        fail(_("unknown format {fmt!r}", fmt=fmt), _("use --format table or json"))
     defn = get_definition(definition)
     keys = _keys(vkey)
     exports = [folder for path in export for folder in _exports(path)]
     use_db = published is None or db is not None or evidence is not None
     if published is not None and not published.is_dir():
-        fail(f"no es una carpeta / not a folder: {published}", "la copia de veedor publish --static")
+        fail(_("not a folder: {path}", path=published), _("the copy veedor publish --static wrote"))
     store = _store(db) if use_db else None
     root = _evidence_root(store, evidence) if store is not None else None
 
@@ -95,16 +103,18 @@ def verify(
         if os.environ.get("VEEDOR_DEBUG"):
             raise
         unexpected(exc)
-    differences = sum(len(a.differences) for _, a in audits)
+    differences = sum(len(a.differences) for _mode, a in audits)
     if fmt == "json":
         typer.echo(json.dumps({mode: a.as_dict() for mode, a in audits}, ensure_ascii=False, indent=1))
     else:
         for mode, audit in audits:
             _print(mode, audit)
     if differences:
-        console.print(f"[bold red]{differences:,} diferencias / differences[/]")
+        console.print(
+            f"[bold red]{escape(ngettext('{n:,} difference', '{n:,} differences', differences))}[/]"
+        )
         raise typer.Exit(1)
-    console.print("[green]Todo coincide con la evidencia / everything matches the evidence[/]")
+    console.print(f"[green]{_('Everything matches the evidence')}[/]")
 
 
 def _keys(files: list[Path]) -> list[str]:
@@ -113,12 +123,12 @@ def _keys(files: list[Path]) -> list[str]:
         try:
             lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         except (OSError, UnicodeDecodeError) as exc:
-            fail(f"no se puede leer la clave / cannot read the key {path}: {exc}")
+            fail(_("cannot read the key {path}: {error}", path=path, error=exc))
         bad = [line for line in lines if not VKEY.fullmatch(line)]
         if bad or not lines:
             fail(
-                f"{path}: no es una clave de verificación / not a verifier key",
-                "NOMBRE+ID+CLAVE, como la escribe veedor keys new (.vkey) / NAME+ID+KEY as in a .vkey file",
+                _("{path}: not a verifier key", path=path),
+                _("NAME+ID+KEY as in a .vkey file"),
             )
         keys += lines
     return keys
@@ -130,8 +140,8 @@ def _exports(path: Path) -> list[Path]:
     found = export_folders(path)
     if not found:
         fail(
-            f"ninguna exportación en / no export in {path}",
-            "una carpeta con manifest.json (veedor export), o la que las contiene / a folder with a manifest.json",
+            _("no export in {path}", path=path),
+            _("a folder with a manifest.json"),
         )
     return found
 
@@ -147,8 +157,8 @@ def _store(db: str | None) -> Store:
     file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
     if file is not None and not Path(file).expanduser().is_file():
         fail(
-            f"no existe la base de datos / no such database: {file}",
-            "--db con la base que escaneó / the scan's --db",
+            _("no such database: {path}", path=file),
+            _("the scan's --db"),
         )
     try:
         store = open_store(db, migrate=False)
@@ -156,13 +166,15 @@ def _store(db: str | None) -> Store:
             current = MigrationContext.configure(conn).get_current_revision()
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     except Exception as exc:  # a driver's or a file's refusal
-        fail(f"no se pudo abrir la base de datos / cannot open database: {exc}")
+        fail(_("cannot open database {db}: {error}", db=db or "veedor.db", error=said(exc)))
     if current != head:
         fail(
-            f"la base de datos es de otra versión de veedor ({current}, esta espera {head}) / the database "
-            "is from another veedor version",
-            "verifíquela con esa versión, o actualícela primero (veedor check) / verify it with that version, "
-            "or upgrade it first",
+            _(
+                "the database is from another veedor version ({current}; this one expects {head})",
+                current=current,
+                head=head,
+            ),
+            _("verify it with that version, or upgrade it first"),
         )
     return store
 
@@ -172,7 +184,7 @@ def _evidence_root(store: Store, evidence: Path | None) -> Path:
 
     root = evidence or default_evidence_root(store)
     if not root.is_dir():
-        fail(f"no existe el almacén de evidencia / no evidence store at {root}", "--evidence DIR")
+        fail(_("no evidence store at {path}", path=root), "--evidence DIR")
     return root
 
 
@@ -189,21 +201,21 @@ def _where(where: str) -> str:
 
 
 def _print(mode: str, audit: Audit) -> None:
-    title = "base de datos / database" if mode == "database" else "datos publicados / published data"
+    title = _("database") if mode == "database" else _("published data")
     summary = Table(title=f"veedor verify: {title} ({audit.seconds:.1f} s)")
-    summary.add_column("comprobado / checked")
-    summary.add_column("cuántos / how many", justify="right")
+    summary.add_column(_("checked"))
+    summary.add_column(_("how many"), justify="right")
     for name, n in audit.checked.items():
         summary.add_row(name, f"{n:,}")
     out.print(summary)
     if audit.differences:
-        table = Table(title=f"{len(audit.differences):,} diferencias / differences")
+        table = Table(title=ngettext("{n:,} difference", "{n:,} differences", len(audit.differences)))
         for column in (
-            "tipo / kind",
-            "dónde / where",
-            "esperado / expected",
-            "encontrado / found",
-            "qué / what",
+            _("kind"),
+            _("where"),
+            _("expected"),
+            _("found"),
+            _("what"),
         ):
             table.add_column(column, overflow="fold")
         for d in audit.differences:
@@ -223,5 +235,6 @@ def _print(mode: str, audit: Audit) -> None:
             f" (+{len(notes) - 3})" if len(notes) > 3 else ""
         )
         console.print(
-            f"[yellow]Nota / note ({kind}, {len(notes)}):[/] {escape(notes[0].detail)} — {escape(where)}"
+            f"[yellow]{escape(_('Note ({kind}, {n}):', kind=kind, n=len(notes)))}[/] "
+            f"{escape(said(notes[0].detail))} — {escape(where)}"
         )

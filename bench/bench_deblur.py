@@ -39,8 +39,8 @@ from veedor.definitions.parsers import parse_payload
 from veedor.read import variants
 from veedor.read.deblur import Focus, Streak, deblurred, smear
 from veedor.read.print import read_print
+from veedor.read.print.checks import qr_print_check
 from veedor.simulate.degrade import degrade
-from veedor.verify.crosscheck import qr_print_check
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTAS = ROOT / "samples" / "actas"

@@ -48,9 +48,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import import_results_table
 from veedor.definitions import load_definition
+from veedor.ingest.registry import import_registry
+from veedor.ingest.tables import import_results_table
 from veedor.model import Copy, FileOutcome, Grade, Reading, Status
 from veedor.store import open_store
 from veedor.store.accounts import add_user

@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from veedor.definitions import load_definition
-from veedor.tally.estimate import HIDE_MODES, hide, load_population, validate
+from veedor.tally.estimate import hide, hide_modes, load_population, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "samples" / "results"
@@ -48,7 +48,7 @@ def main() -> None:
     )
     print("share of 95 % intervals that contain the truth")
     print(header + f"{'±EG% pp':>9}{'|err| pp':>9}{'naive':>8}{'s':>6}")
-    for mode in HIDE_MODES:
+    for mode in hide_modes(definition):
         naive = naive_error(population, definition, mode, args.reps)
         for aux in ("mesas", "electors"):
             t = time.perf_counter()

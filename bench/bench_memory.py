@@ -55,8 +55,8 @@ def measure_scan(files: int) -> dict:
 
 
 def measure_import(copies: int) -> dict:
-    from veedor.capture.tables import import_results_table
     from veedor.definitions import load_definition
+    from veedor.ingest.tables import import_results_table
     from veedor.store import open_store
 
     lines = V1.read_text(encoding="utf-8-sig").splitlines()

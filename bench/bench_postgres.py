@@ -34,10 +34,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from bench_tally import LEVELS, load_store, synthetic, timed
-from veedor.capture.official import import_official
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import import_results_table
 from veedor.definitions import load_definition
+from veedor.ingest.official import import_official
+from veedor.ingest.registry import import_registry
+from veedor.ingest.tables import import_results_table
 from veedor.store import Store, open_store
 from veedor.tally import tally
 from veedor.tally.columnar import _MEMORY, tally_columnar, verified_frame

@@ -28,8 +28,8 @@ import zxingcpp
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.read.print import read_print
+from veedor.read.print.checks import qr_print_check
 from veedor.read.print.ocr import recogniser
-from veedor.verify.crosscheck import qr_print_check
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTAS = ROOT / "samples" / "actas"

@@ -31,9 +31,9 @@ from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.pipeline.worker import read_print_views
 from veedor.read.print import read_print
+from veedor.read.print.checks import qr_print_check
 from veedor.read.rectify import upright_views
 from veedor.simulate.degrade import degrade
-from veedor.verify.crosscheck import qr_print_check
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTAS = ROOT / "samples" / "actas"

@@ -22,10 +22,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from veedor.capture.official import import_official
-from veedor.capture.tables import TableError, import_results_table
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import PayloadError, parse_payload
+from veedor.ingest.official import import_official
+from veedor.ingest.tables import TableError, import_results_table
 from veedor.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from conftest import ACTAS, CENTRES
 from imaging import payload, png_bomb, qr_image, write
-from veedor.capture.registry import import_registry
+from veedor.ingest.registry import import_registry
 from veedor.pipeline.scan import scan_paths
 from veedor.store.schema import ActaRecord, Evidence, Image
 

@@ -11,10 +11,10 @@ import json
 import pytest
 
 from conftest import V1
-from veedor.capture.numbers import code, count
-from veedor.capture.official import import_official
-from veedor.capture.tables import TableError, import_results_table
 from veedor.definitions.parsers import parse_payload
+from veedor.ingest.numbers import code, count
+from veedor.ingest.official import import_official
+from veedor.ingest.tables import TableError, import_results_table
 from veedor.model import Status
 from veedor.verify.checks import RegistryView
 from veedor.verify.decide import judge
@@ -174,7 +174,7 @@ def test_arabic_digits_in_a_table_never_become_a_geography_code(tmp_path, store,
 
 
 def test_registry_rows_with_impossible_numbers_are_refused(tmp_path, store, definition):
-    from veedor.capture.registry import import_registry
+    from veedor.ingest.registry import import_registry
 
     path = tmp_path / "electors.csv"
     path.write_text("CENTRO,MESA,RE\n010101001,1,500\n010101001,2,-4\n010101001,3,99999\n١٠١٠١٠٠١,4,300\n")

@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veedor.model import ActaCounts
+from veedor.read.print.checks import qr_print_check
 from veedor.read.print.combine import MISPLACED, combine, combine_print
 from veedor.read.print.parse import PrintReading, print_reading_checks
 from veedor.read.print.rows import Line
 from veedor.read.print.words import to_words
-from veedor.verify.crosscheck import qr_print_check
 
 QR = ActaCounts("070704017.03.1.0001", "070704017", 3, (120, 7, 0, 3, 55, 1), 4)
 

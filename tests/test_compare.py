@@ -7,10 +7,10 @@ import csv
 from typer.testing import CliRunner
 
 from v1db import BULLETINS, UNITS, V1, v1_store
-from veedor.capture.official import import_official
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import import_results_table
 from veedor.cli import app
+from veedor.ingest.official import import_official
+from veedor.ingest.registry import import_registry
+from veedor.ingest.tables import import_results_table
 from veedor.tally.compare import compare, load_official
 
 

@@ -21,8 +21,7 @@ from veedor.model import ActaState, Copy, FileOutcome, Grade, Reading, Status
 from veedor.store import open_store
 from veedor.store.records import record_outcome
 from veedor.store.schema import ActaRecord, Decision, MesaEvent
-from veedor.tally import tally
-from veedor.tally.coverage import PRELIMINARY
+from veedor.tally import PRELIMINARY, tally
 
 DEFINITION = load_definition("ve-2024-presidential")
 N = len(DEFINITION.ballot)
@@ -169,7 +168,7 @@ def test_mesas_are_queryable_by_state_and_one_mesa_shows_its_copies_and_history(
     detail = json.loads(runner.invoke(app, ["mesa", f"{CENTRE}.01", "--format", "json", *db]).stdout)
     assert {c["grade"] for c in detail["copies"]} == {"confirmed", "contradictory"}
     assert detail["history"][-1]["sha256"] == PASTED.sha256
-    shown = runner.invoke(app, ["mesa", f"{CENTRE}.01", *db])
+    shown = runner.invoke(app, ["--lang", "es", "mesa", f"{CENTRE}.01", *db])
     assert shown.exit_code == 0 and "impreso 87" in shown.stdout
     assert runner.invoke(app, ["mesa", f"{CENTRE}.09", *db]).exit_code == 2
     assert runner.invoke(app, ["mesas", "--state", "maybe", *db]).exit_code == 2
@@ -252,7 +251,7 @@ def test_bad_mesa_codes_formats_and_unknown_images_say_what_to_do(tmp_path):
     db = ["--db", str(tmp_path / "v.db")]
     for args in (["mesa", "040202001"], ["mesa", "abc.x"], ["mesa", f"{CENTRE}.01", "--format", "csv"]):
         result = runner.invoke(app, [*args, *db])
-        assert result.exit_code == 2 and "what to do" in result.stderr, args
+        assert result.exit_code == 2 and "What to do" in result.stderr, args
     unknown = runner.invoke(app, ["rescan", "--sha", "f" * 64, "--jsonl", "-", *db])
     assert unknown.exit_code == 0
     (line,) = [json.loads(x) for x in unknown.stdout.splitlines() if x.startswith("{")]

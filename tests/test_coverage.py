@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import insert
 
 from v1db import CENTRES, UNITS, v1_store
-from veedor.capture.registry import import_registry
+from veedor.ingest.registry import import_registry
 from veedor.store.schema import ActaRecord, ActaVotes, Mesa
 from veedor.tally import tally
+from veedor.tally.aggregate import tally_sql
 from veedor.tally.coverage import verified_mesas
 
 
@@ -125,7 +126,7 @@ def test_cli_tally_shows_coverage(definition):
 def test_columnar_tally_equals_sql_tally(v1_session, definition, level):
     from veedor.tally.columnar import tally_columnar
 
-    sql = tally(v1_session, definition, level, "table:1")
+    sql = tally_sql(v1_session, definition, level, "table:1")
     fast = tally_columnar(v1_session, definition, level, "table:1")
     assert fast.rows == sql.rows
     assert fast.coverage_units == sql.coverage_units and fast.coverage == sql.coverage

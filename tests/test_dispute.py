@@ -29,8 +29,8 @@ from typer.testing import CliRunner
 from conftest import ACTAS, V1
 from imaging import payload, qr_image, write
 from veedor import i18n, tlog
-from veedor.capture.tables import import_results_table
 from veedor.cli import evidence as evidence_cli
+from veedor.ingest.tables import import_results_table
 from veedor.pipeline.scan import scan_paths
 from veedor.publish import dispute_check as checker
 from veedor.publish.dispute import DisputeError, check_pack, write_pack

@@ -73,7 +73,7 @@ def test_csv_cells_a_spreadsheet_would_run_are_defused_and_inputs_named_not_path
     """OWASP's CSV injection rule; and a manifest must not carry a volunteer's folder names."""
     import polars as pl
 
-    from veedor.capture.tables import import_results_table
+    from veedor.ingest.tables import import_results_table
     from veedor.publish.export import export, formula_safe
 
     lines = V1.read_text(encoding="utf-8-sig").splitlines()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from veedor.definitions import load_definition
 from veedor.model import ActaCounts, CheckResult, Grade, Status
 from veedor.read.print import Line, PrintReading
-from veedor.verify.crosscheck import QR_PRINT
+from veedor.read.print.checks import QR_PRINT
 from veedor.verify.decide import NO_PRINT, Verdict
 from veedor.verify.grade import grade_copy
 

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import CENTRES, V1, V2
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import TableError, import_results_table
 from veedor.cli import app
+from veedor.ingest.registry import import_registry
+from veedor.ingest.tables import TableError, import_results_table
 from veedor.tally import tally
 
 

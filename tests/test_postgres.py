@@ -179,7 +179,7 @@ def test_two_processes_migrating_one_fresh_database_at_once_both_succeed(tmp_pat
 @server
 def test_counts_past_32_bits_are_stored_and_summed_whole(store, definition):
     from veedor.store.records import now
-    from veedor.tally.aggregate import tally
+    from veedor.tally.aggregate import tally_sql as tally
     from veedor.tally.columnar import tally_columnar
 
     big = 3_000_000_000  # past 2^31: PostgreSQL's INTEGER refused it (vote columns before 0010)

@@ -11,9 +11,10 @@ import pytest
 from veedor.definitions import ElectionDefinition
 from veedor.definitions.parsers import parse_payload
 from veedor.read.print import read_print
+from veedor.read.print.checks import QR_PRINT, qr_print_check
 from veedor.read.print.layout import find_layout, upright_layout
 from veedor.read.print.ocr import recogniser
-from veedor.verify.crosscheck import QR_PRINT, explain, qr_print_check
+from veedor.verify.crosscheck import explain
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTAS = ROOT / "samples" / "actas"

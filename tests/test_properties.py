@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from test_battery_imports import assert_consistent
-from veedor.capture.tables import TableError, import_results_table
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import PayloadError, parse_payload
+from veedor.ingest.tables import TableError, import_results_table
 from veedor.model import ActaCounts
 from veedor.simulate.hostile_tables import v1_slice
 from veedor.store import open_store

@@ -20,10 +20,10 @@ from veedor.definitions.parsers import parse_payload
 from veedor.model import Status
 from veedor.pipeline.worker import read_print_views
 from veedor.read.acta import read_qr
+from veedor.read.print.checks import QR_PRINT
 from veedor.read.rectify import find_geometry, upright_views
 from veedor.simulate.degrade import degrade, tamper
 from veedor.verify.checks import RegistryView
-from veedor.verify.crosscheck import QR_PRINT
 from veedor.verify.decide import judge
 
 ACTAS = Path(__file__).resolve().parents[1] / "samples" / "actas"

@@ -18,7 +18,7 @@ from veedor.store.accounts import ReviewError, add_user, authenticate
 from veedor.store.consistency import check_consistency
 from veedor.store.review import enter, take, tasks
 from veedor.store.schema import ActaRecord, ActaVotes, ReviewEntry
-from veedor.tally.aggregate import tally
+from veedor.tally import tally
 
 TRUE = [3] + [1] * 37
 WRONG = [300] + [1] * 37
@@ -247,7 +247,7 @@ def test_a_sheet_with_no_readable_id_is_identified_by_two_people_then_typed_and_
 
 def test_an_identification_is_checked_against_the_registry(sheets, definition):
     from conftest import CENTRES
-    from veedor.capture.registry import import_registry
+    from veedor.ingest.registry import import_registry
     from veedor.store.identify import identify, unidentified
 
     with sheets.session() as session:

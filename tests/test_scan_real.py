@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from conftest import ACTAS, CENTRES, V1
 from imaging import qr_image, write
-from veedor.capture.registry import import_registry
+from veedor.ingest.registry import import_registry
 from veedor.pipeline.scan import scan_paths
 from veedor.store.schema import ActaRecord, Evidence, Image, ImageName, Reading
 from veedor.tally import tally

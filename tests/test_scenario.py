@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from v1db import v1_store
-from veedor.capture.official import import_official
 from veedor.cli import app
+from veedor.ingest.official import import_official
 from veedor.tally.scenario import scenario, sentences, verdict
 
 
@@ -49,7 +49,7 @@ def test_bulletin_1_is_impossible_even_as_a_partial_count(v1_session, definition
 
 def test_a_consistent_bulletin_is_possible(store, definition, tmp_path):
     from v1db import V1
-    from veedor.capture.tables import import_results_table
+    from veedor.ingest.tables import import_results_table
 
     path = tmp_path / "ok.json"
     path.write_text(

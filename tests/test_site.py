@@ -17,12 +17,12 @@ from sqlalchemy import select
 import testdb
 from imaging import payload, qr_image, write
 from v1db import CENTRES, UNITS
-from veedor.capture.registry import import_registry
+from veedor.ingest.registry import import_registry
 from veedor.pipeline.scan import scan_paths
 from veedor.simulate.render import ActaRenderer, ActaSpec
 from veedor.store import open_store
 from veedor.store.schema import ActaRecord, Evidence
-from veedor.tally.aggregate import tally
+from veedor.tally import tally
 from veedor.web.site import create_site
 
 CENTRE = "040202001"

@@ -12,6 +12,7 @@ import pytest
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaCounts
 from veedor.pipeline import worker
+from veedor.read.print import views
 from veedor.read.rectify import upright_views
 from veedor.read.variants import retouched_views
 
@@ -32,8 +33,8 @@ def _views_read(
         clock[0] += seconds_each
         return None  # no table in any view: every view is tried
 
-    monkeypatch.setattr(worker, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
-    monkeypatch.setattr(worker, "read_print", slow_reading)
+    monkeypatch.setattr(views, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(views, "read_print", slow_reading)
     worker.read_print_views(_grey_scan(), definition, qr, True)
     assert all(t <= (worker.PRINT_ONLY_SAFETY_S if qr is None else worker.SAFETY_S) for t in started)
     return len(started)
@@ -110,8 +111,8 @@ def test_a_scan_whose_plain_image_shows_no_table_is_retouched_plain_first(
         return SimpleNamespace(agrees=False, as_dict=dict, engine="stand-in")
 
     monkeypatch.setattr(rectify, "upright_views", straightened)
-    monkeypatch.setattr(worker, "retouched_views", retouched)
-    monkeypatch.setattr(worker, "read_print", reading)
-    monkeypatch.setattr(worker, "combine_print", lambda seen: None)
+    monkeypatch.setattr(views, "retouched_views", retouched)
+    monkeypatch.setattr(views, "read_print", reading)
+    monkeypatch.setattr(views, "combine_print", lambda seen: None)
     worker.read_print_views(scan, definition, None, True)
     assert read == order

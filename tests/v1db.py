@@ -8,10 +8,10 @@ import tempfile
 from pathlib import Path
 
 import testdb
-from veedor.capture.official import import_official
-from veedor.capture.registry import import_registry
-from veedor.capture.tables import import_results_table
 from veedor.definitions import load_definition
+from veedor.ingest.official import import_official
+from veedor.ingest.registry import import_registry
+from veedor.ingest.tables import import_results_table
 from veedor.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,7 @@ from veedor.pipeline.audit import Audit, LogIndex, Mesa, code
 from veedor.pipeline.audit_numbers import Sum, compare_lines, compare_sum, differ_if, level_digits
 from veedor.store.records import people_settled, reused_among, seen_copy, set_aside_among
 from veedor.store.schema import ActaRecord, ActaVotes, Evidence, ReviewCopyCall, ReviewDecision
-from veedor.tally import tally
-from veedor.tally.aggregate import SCAN
+from veedor.tally import SCAN, tally
 from veedor.verify.mesa import SeenCopy, decide_mesa
 
 

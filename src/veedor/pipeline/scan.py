@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from veedor.capture.evidence import file_sha256
 from veedor.capture.files import InputProblem, iter_input_files, shown_name
-from veedor.capture.images import MAX_FILE_BYTES
+from veedor.capture.images import MAX_FILE_BYTES, looks_like_image
 from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
 from veedor.model import FileOutcome, Status
 from veedor.pipeline.report import outcome_json
@@ -41,6 +41,13 @@ from veedor.store.schema import ActaRecord, Evidence
 BATCH_FILES = 32
 BATCH_SECONDS = 2.0
 
+Runner = Callable[
+    [Iterable[str], WorkerContext, "int | None", "Claims | None", "Callable[[str], None] | None"],
+    Iterator[FileOutcome],
+]
+"""Reads the claimed files and yields their outcomes as they come: :func:`_run` on this
+machine's cores, or a cluster's (:mod:`veedor.pipeline.cluster`)."""
+
 
 @dataclass
 class ScanSummary:
@@ -48,6 +55,8 @@ class ScanSummary:
     by_status: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Status})
     duplicates: int = 0
     seconds: float = 0.0
+    skipped: int = 0
+    """Files passed over because they are not images (``all_files=False``): counted, never stored."""
 
     def add(self, outcome: FileOutcome) -> None:
         self.files += 1
@@ -76,10 +85,21 @@ def scan_paths(
     on_outcome: Callable[[FileOutcome], None] | None = None,
     cross_check: bool = True,
     on_retry: Callable[[str], None] | None = None,
+    all_files: bool = True,
+    cause: str = "scan",
+    adjust: Callable[[FileOutcome], FileOutcome] | None = None,
+    runner: Runner | None = None,
 ) -> ScanSummary:
+    """Read ``paths`` and record each outcome. ``cause`` is the channel recorded with each
+    decision ("field": a witness's upload); ``adjust``, when given, sees each outcome before it
+    is recorded (a channel's own checks and private metadata: see ``pipeline/field.py``)."""
     definition = load_definition(definition_id)
     started = time.perf_counter()
     inputs = list(iter_input_files(paths))
+    skipped = 0
+    if not all_files:  # a README or a CSV beside the images is not an acta, nor evidence of one
+        kept = [p for p in inputs if not isinstance(p, str) or looks_like_image(p)]
+        skipped, inputs = len(inputs) - len(kept), kept
     if on_total:
         on_total(len(inputs))
     with store.session() as session:
@@ -90,7 +110,7 @@ def scan_paths(
             known=known_images(session),
             cross_check=cross_check,
         )
-    summary = ScanSummary()
+    summary = ScanSummary(skipped=skipped)
     files = [p for p in inputs if isinstance(p, str)]
     problems = [
         FileOutcome(p.path, None, Status.REJECTED, p.reason) for p in inputs if isinstance(p, InputProblem)
@@ -105,7 +125,7 @@ def scan_paths(
 
     def flush() -> None:
         nonlocal last_commit
-        stored = _commit_batch(session, pending, definition, on_retry, reuse=reuse)
+        stored = _commit_batch(session, pending, definition, on_retry, cause, reuse)
         for outcome in stored:
             if report is not None:
                 report.write(outcome_json(outcome, definition) + "\n")
@@ -120,8 +140,12 @@ def scan_paths(
     try:
         # A stream, never a list: each batch is committed as it is read, so a kill loses at
         # most the last batch and memory does not grow with the run.
-        for outcome in itertools.chain(problems, _run(files, ctx, workers, claims, on_retry)):
+        # ``runner``: the files read elsewhere (a cluster, pipeline/cluster.py); by default here.
+        run = runner or _run
+        for outcome in itertools.chain(problems, run(files, ctx, workers, claims, on_retry)):
             outcome = replace(outcome, file=shown_name(outcome.file))
+            if adjust is not None:
+                outcome = adjust(outcome)
             if outcome.sha256 and outcome.sha256 in seen_this_run and not outcome.duplicate_of:
                 outcome = replace(outcome, duplicate_of=outcome.sha256)
             if outcome.sha256:
@@ -148,6 +172,7 @@ def _commit_batch(
     batch: list[FileOutcome],
     definition: ElectionDefinition,
     on_retry: Callable[[str], None] | None,
+    cause: str = "scan",
     reuse: ReuseSearch | None = None,
 ) -> list[FileOutcome]:
     """Record and commit one batch, whole or not at all. When another scan on the same
@@ -156,7 +181,7 @@ def _commit_batch(
     looks for photos passed off as another mesa's in the same transaction."""
     for attempt in range(RETRIES):
         try:
-            stored = [record_outcome(session, outcome, definition) for outcome in batch]
+            stored = [record_outcome(session, outcome, definition, cause=cause) for outcome in batch]
             if reuse is not None and reuse.after_batch(session, stored, definition):
                 session.flush()
                 stored = [_mesa_now(session, outcome) for outcome in stored]

@@ -7,7 +7,6 @@ return plain data to the main process, which alone writes records.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass, replace
@@ -19,13 +18,10 @@ from veedor.capture.evidence import EvidenceStore
 from veedor.capture.images import MAX_FILE_BYTES, ImageRejected, load_image, sniff_format
 from veedor.capture.pages import split_pages
 from veedor.definitions import ElectionDefinition, load_definition
-from veedor.model import ActaCounts, CheckResult, FileOutcome, ImageFacts, Picture, Reading, Status
+from veedor.model import CheckResult, FileOutcome, ImageFacts, Picture, Status
 from veedor.read.acta import read_qr
-from veedor.read.deblur import deblurred, smear
-from veedor.read.print import PrintReading, read_print
-from veedor.read.print.combine import combine, combine_print
-from veedor.read.print.ocr import recogniser
-from veedor.read.variants import retouched_views
+from veedor.read.print.views import PRINT_ONLY_SAFETY_S, SAFETY_S, read_print_views
+from veedor.read.readers import get_reader
 from veedor.verify.checks import RegistryView
 from veedor.verify.decide import Verdict, judge
 from veedor.verify.grade import grade_copy
@@ -132,10 +128,21 @@ def _read_image(
             "several different acta QR codes in one image (separate actas, or a pasted code)"
         )
         return FileOutcome(path, sha, Status.REVIEW, several, None, qr.readings, facts=loaded.facts)
-    printed, print_reading = read_print_views(loaded.gray, definition, qr.acta, ctx.cross_check)
-    verdict = judge(qr.acta, qr.problems, printed, definition, ctx.registry, cross_check=ctx.cross_check)
+    # A code that names the acta and carries no counts is its identity, never a claim.
+    qr_acta, identity = (qr.acta, None) if definition.qr_counts else (None, qr.acta)
+    reader = get_reader(definition.reader["name"])
+    printed, print_reading = reader.read(loaded.gray, definition, qr_acta, identity, ctx.cross_check)
+    verdict = judge(
+        qr_acta,
+        qr.problems,
+        printed,
+        definition,
+        ctx.registry,
+        cross_check=ctx.cross_check,
+        identity=identity,
+    )
     picture = None
-    if qr.acta is not None:
+    if qr_acta is not None:
         verdict, picture = _qr_belongs_to_sheet(loaded.gray, {r.text for r in qr.readings if r.text}, verdict)
     readings = qr.readings + ((print_reading,) if print_reading else ())
     return FileOutcome(
@@ -188,147 +195,4 @@ def _qr_belongs_to_sheet(
     ), picture
 
 
-# Every view is read until one holds (at most 4 views and 5 retouches), so an image with
-# its QR gives the same reading on any machine, busy or idle: a time budget cut a dark
-# photo's last retouch under load (bench 16). Only a hopeless photo reaches this safety
-# limit, after which no view starts; without a QR, where one blind reading takes ~5 s,
-# it still bounds the views of a poor photo.
-SAFETY_S = 30.0
-PRINT_ONLY_SAFETY_S = 36.0
-
-
-# Lines a reading of grain matches the QR's on by chance (most counts are 0 or 1): a
-# dark scan read 0 such lines plain and 1 or 3 straightened, and only the plain image's
-# smoothed views read it (bench 18).
-CHANCE_LINES = 4
-
-
-def _lines_as_qr(reading: PrintReading, qr_acta: ActaCounts) -> int:
-    return sum(
-        1 for line, want in zip(reading.lines, qr_acta.votes, strict=False) if line and line.value == want
-    )
-
-
-def read_print_views(
-    gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
-) -> tuple[PrintReading | None, Reading | None]:
-    """The print is read for every acta (cross-check), and is the only witness when the QR is lost.
-
-    A phone photo (small, tilted, sideways, upside down, in perspective) is read on
-    upright, flattened views of its receipt (:mod:`veedor.read.rectify`): first when the
-    image is not receipt-shaped (a phone frame), else only when the plain image gives no
-    reading that holds together. Views change only geometry and light: their numbers
-    still face every check. A fixed list of views, not a time budget, bounds the work.
-    """
-    from collections.abc import Iterator
-
-    from veedor.read.rectify import SCAN_ASPECT, upright_views
-    from veedor.verify.crosscheck import qr_print_check
-
-    if qr_acta is not None and not cross_check:
-        return None, None
-    safety_s = SAFETY_S if qr_acta is not None else PRINT_ONLY_SAFETY_S
-    started = time.perf_counter()
-    h, w = gray.shape[:2]
-    scan_shaped = h >= SCAN_ASPECT * w  # a receipt scan is ~10:1; a phone frame is 4:3
-    # A blurred scan is read first with the blur divided out: on the reading bench that
-    # view read 7 of 8 legible motion-smeared ones at once, the plain view 4, and slower.
-    # (A phone frame is straightened first; its views are deblurred when retouched.)
-    blur = smear(gray) if scan_shaped else None
-    # A scan's views up to its straightened one are always read (see the loop).
-    always_read = 1 + (blur is not None)
-
-    def candidates() -> Iterator[tuple[str | None, np.ndarray]]:
-        if blur is not None:
-            yield blur.name, deblurred(gray, blur)
-        if scan_shaped:
-            yield None, gray
-        yield from ((f"rectified:{name}", view) for name, view in upright_views(gray, limit=2))
-        if not scan_shaped:
-            yield None, gray
-
-    def holds(reading: PrintReading) -> bool:
-        # Its own checks agree, or its numbers are the QR's (a header it could not read
-        # does not make a table that matches the QR worth a second look).
-        return reading.agrees or (qr_acta is not None and qr_print_check(qr_acta, reading).passed)
-
-    def better(reading: PrintReading | None, than: PrintReading | None) -> bool:
-        # The reading kept (to retouch, and to explain a review) is the one that holds;
-        # else, with the QR known, the one with most lines read as the QR's, past what a
-        # reading of noise matches by chance; else the first (without a QR, more lines
-        # read was measured to pick a view with a worse summary).
-        if reading is None:
-            return False
-        if than is None or holds(reading):
-            return True
-        return (
-            qr_acta is not None
-            and not holds(than)
-            and _lines_as_qr(reading, qr_acta) > max(_lines_as_qr(than, qr_acta), CHANCE_LINES)
-        )
-
-    printed: PrintReading | None = None
-    view_name: str | None = None
-    view = gray
-    seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine
-    tried: set[str] = set()
-    plain_blank = False  # the plain image showed no table at all
-    for attempt, (name, image) in enumerate(candidates()):
-        # A scan's straightened view is always tried: a plain reading that went wrong
-        # (a tilted or warped sheet) found a table, but not the right one.
-        always = scan_shaped and attempt <= always_read
-        if attempt and time.perf_counter() - started > safety_s:
-            break
-        # Once a table is found, only a scan whose reading does not hold together gets
-        # more looks, up to its straightened view.
-        if printed is not None and (holds(printed) or not always):
-            break
-        reading = read_print(image, definition, expect=qr_acta)
-        tried.add(name or "plain")
-        plain_blank = plain_blank or (name is None and reading is None)
-        if reading is not None:
-            seen.append((name or "plain", reading))
-        if better(reading, printed):
-            printed, view_name, view = reading, name, image
-    if printed is None or not holds(printed):
-        # Light only, on the best view read so far: a dark high-ISO photo is smoothed (grain
-        # breaks glyphs into specks), a soft one sharpened. Numbers still face every check.
-        # A scan is its receipt: when its plain image shows no table at all, darkness or
-        # grain hid it, and the plain image (not resampled, not sharpened) is retouched
-        # first; straightening brings no table back.
-        bases = [(view_name, view)]
-        if scan_shaped and view_name is not None and plain_blank:
-            bases.insert(0, (None, gray))
-        for base, source in bases:
-            if time.perf_counter() - started > safety_s:
-                break
-            for name, image in retouched_views(source):
-                if time.perf_counter() - started > safety_s:
-                    break
-                full_name = f"{base + '+' if base else ''}{name}"
-                if full_name in tried:
-                    continue  # the plain scan's blur, already divided out and read first
-                tried.add(full_name)
-                reading = read_print(image, definition, expect=qr_acta)
-                if reading is not None:
-                    seen.append((full_name, reading))
-                if better(reading, printed):
-                    printed, view_name = reading, full_name
-                if printed is not None and holds(printed):
-                    break
-            if printed is not None and holds(printed):
-                break
-            # No view read the whole sheet; together they may have (see read.print.combine),
-            # tried before another base's views add their own misreadings.
-            combined = combine(seen, qr_acta) if qr_acta is not None else combine_print(seen)
-            if combined is not None and holds(combined):
-                printed, view_name = combined, "combined"
-                break
-    ms = (time.perf_counter() - started) * 1000
-    if printed is None:
-        return None, Reading("print", recogniser().name, "layout", None, ms)
-    variant = "digits-vs-qr" if qr_acta is not None else "digits+words"
-    if view_name:
-        variant = f"{view_name}+{variant}"
-    text = json.dumps(printed.as_dict(), ensure_ascii=False, default=str)
-    return printed, Reading("print", printed.engine, variant, text, ms)
+__all__ = ["PRINT_ONLY_SAFETY_S", "SAFETY_S", "init_worker", "process_file", "read_print_views"]

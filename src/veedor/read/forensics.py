@@ -279,7 +279,6 @@ def same_picture(a: np.ndarray | PictureHash, b: np.ndarray | PictureHash) -> Ma
     )
 
 
-
 # -- finding the candidates in a national archive ----------------------------------------
 # same_picture costs ~100 ms a pair: it cannot run on every pair of 30,000 mesas. The sheet
 # just above the QR (on the Venezuelan receipt: the last officers' names and signatures) is

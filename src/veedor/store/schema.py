@@ -308,6 +308,35 @@ class ScanClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class CentrePush(Base):
+    """One ``veedor push``: a processing centre sending what it read offline (its spool) to
+    this store. Kept: the record of which centre sent what, and when."""
+
+    __tablename__ = "centre_pushes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    centre: Mapped[str] = mapped_column(String(100), index=True)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[str] = mapped_column(String(32))
+    images: Mapped[int] = mapped_column(Integer, default=0)
+    """Images this push stored for the first time."""
+    known: Mapped[int] = mapped_column(Integer, default=0)
+    """Images it sent that the store already had (from this centre before, or another)."""
+
+
+class CentreImage(Base):
+    """An image a centre sent: when the centre read it, and when it reached this store (one
+    row per centre that sent it; the image itself is stored once)."""
+
+    __tablename__ = "centre_images"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    centre: Mapped[str] = mapped_column(String(100), primary_key=True)
+    push_id: Mapped[int] = mapped_column(ForeignKey("centre_pushes.id"), index=True)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pushed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class User(Base):
     """A person of the review desk, known everywhere by a pseudonym (``name``), never by a real name."""
 
@@ -500,3 +529,64 @@ class LogCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FieldInvite(Base):
+    """A witness's invite code (``veedor field invite``): the server keeps a SHA-256 of the code
+    (a random 100-bit token; the phone keeps the code itself), a pseudonym and the geography
+    codes (centres, or units that contain them) it was issued for. Never a name or a number."""
+
+    __tablename__ = "field_invites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[list] = mapped_column(JSON)
+    upload_limit: Mapped[int] = mapped_column(Integer)
+    """How many photos and incident reports the code may send, together."""
+    send_location: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The coordinator's policy: the app sends the phone's position with each photo."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FieldUpload(Base):
+    """One photo a witness sent (one row per image, whoever sent it again): private, as is
+    everything here; what the photo says goes through the scan's pipeline like any file."""
+
+    __tablename__ = "field_uploads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("field_invites.id"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    claimed_centre: Mapped[str | None] = mapped_column(String(32))
+    """What the phone read in the QR, if anything: a hint, never evidence."""
+    claimed_mesa: Mapped[int | None] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the phone says the photo was taken."""
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    location: Mapped[dict | None] = mapped_column(JSON)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str | None] = mapped_column(String(16))
+    """The file's decision once read (ok, review, rejected); None while queued."""
+    centre: Mapped[str | None] = mapped_column(String(32))
+    """The centre the reading found (None: none found)."""
+    in_scope: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class FieldIncident(Base):
+    """An incident a witness reported at a centre (private; public only as counts)."""
+
+    __tablename__ = "field_incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invite_id: Mapped[int] = mapped_column(ForeignKey("field_invites.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    """The phone's random id for the report: a report sent twice is stored once."""
+    election: Mapped[str] = mapped_column(String(64))
+    centre: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    text: Mapped[str | None] = mapped_column(Text)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    observed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    in_scope: Mapped[bool] = mapped_column(Boolean)
+    __table_args__ = (UniqueConstraint("invite_id", "client_id"),)

@@ -99,6 +99,7 @@ def server(desk_db):
         **os.environ,
         "PYTHONPATH": str(ROOT / "src"),
         "VEEDOR_DESK_SECRET": "browser-test-secret-0123456789",
+        "VEEDOR_LANG": "es",  # its start-up lines are checked in Spanish, the default
     }
     db, evidence = str(desk_db / "veedor.db"), str(desk_db / "ev")
     # Its log goes to a file: a pipe nobody reads until the end fills (64 KiB) and freezes it.

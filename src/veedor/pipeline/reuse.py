@@ -74,11 +74,14 @@ class _Index:
         self.quads += [r[3] for r in new]
         self.keys = np.vstack([self.keys, np.array([_words(r[2]) for r in new], np.uint64)])
 
-    def near(self, key_hex: str, limit: int = fx.SHEET_KEY_NEAR) -> list[int]:
+    def near(self, key_hex: str, limit: int = fx.SHEET_KEY_NEAR, most: int = 3) -> list[int]:
+        """The ``most`` nearest keys within ``limit`` bits: a bound on the verifications one
+        image may cost, inside the batch's transaction."""
         if not self.shas:
             return []
         distance = _popcount(self.keys ^ np.array(_words(key_hex), np.uint64)).sum(axis=1)
-        return [int(i) for i in np.flatnonzero(distance <= limit)]
+        within = np.flatnonzero(distance <= limit)
+        return [int(i) for i in within[np.argsort(distance[within], kind="stable")][:most]]
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,8 @@ def _qr_belongs_to_sheet(
     quad = next((position_quad(r.position) for r in found if r.valid and r.text in texts), None)
     if quad is None:
         return verdict, None
-    picture = Picture(tuple((float(x), float(y)) for x, y in quad), f"{sheet_key(gray, quad):048x}")
+    key = sheet_key(gray, quad)
+    picture = None if key is None else Picture(tuple((float(x), float(y)) for x, y in quad), f"{key:048x}")
     finding = pasted_qr(gray, quad)
     if not finding.suspicious:
         return replace(

@@ -296,10 +296,14 @@ every plain paste of the tuning split (max 42), under every pair of different re
 (min 66); docs/image-forensics.md."""
 
 
-def sheet_key(gray: np.ndarray, qr_quad: ArrayLike) -> int:
-    """The 192-bit key of the band of sheet above the QR (see above)."""
+def sheet_key(gray: np.ndarray, qr_quad: ArrayLike) -> int | None:
+    """The 192-bit key of the band of sheet above the QR (see above); None when that band lies
+    outside the picture (a close-up of the QR alone: nothing of the sheet to compare)."""
     tl, tr, _br, bl = np.asarray(qr_quad, np.float32)
     up = (bl - tl) * _SHEET_UP
+    h, w = gray.shape[:2]
+    if not all(0 <= x < w and 0 <= y < h for x, y in (tl - up, tr - up)):
+        return None
     width, height = 64, int(64 * _SHEET_UP)
     src = np.array([tl - up, tr - up, tr, tl], np.float32)
     dst = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)

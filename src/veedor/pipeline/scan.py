@@ -20,7 +20,6 @@ from queue import Empty, SimpleQueue
 from typing import IO
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from veedor.capture.evidence import file_sha256
@@ -33,7 +32,7 @@ from veedor.pipeline.reuse import ReuseSearch
 from veedor.pipeline.worker import WorkerContext, init_worker, process_file
 from veedor.store import Store
 from veedor.store.claims import Claims
-from veedor.store.db import lost_a_race
+from veedor.store.db import commit_retrying
 from veedor.store.records import known_images, mesa_view, record_outcome
 from veedor.store.registry_view import registry_view
 from veedor.store.schema import ActaRecord, Evidence
@@ -179,28 +178,18 @@ def _commit_batch(
     database holds the lock, or stored some of the same images first, the batch is rolled
     back and recorded again: what the other took is then a duplicate, not a crash. ``reuse``
     looks for photos passed off as another mesa's in the same transaction."""
-    for attempt in range(RETRIES):
-        try:
-            stored = [record_outcome(session, outcome, definition, cause=cause) for outcome in batch]
-            if reuse is not None and reuse.after_batch(session, stored, definition):
-                session.flush()
-                stored = [_mesa_now(session, outcome) for outcome in stored]
-            session.commit()
-            if reuse is not None:
-                reuse.committed()
-            return stored
-        except (IntegrityError, OperationalError) as exc:
-            session.rollback()
-            if attempt == RETRIES - 1 or (isinstance(exc, OperationalError) and not lost_a_race(exc)):
-                raise
-            wait = 0.5 * 2**attempt
-            if on_retry:
-                on_retry(
-                    f"base de datos ocupada por otra operación; reintento en {wait:.1f} s / database "
-                    f"busy with another operation; retrying in {wait:.1f} s"
-                )
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+
+    def work() -> list[FileOutcome]:
+        stored = [record_outcome(session, outcome, definition, cause=cause) for outcome in batch]
+        if reuse is not None and reuse.after_batch(session, stored, definition):
+            session.flush()
+            stored = [_mesa_now(session, outcome) for outcome in stored]
+        return stored
+
+    stored = commit_retrying(session, work, on_retry, RETRIES)
+    if reuse is not None:
+        reuse.committed()
+    return stored
 
 
 def _mesa_now(session: Session, outcome: FileOutcome) -> FileOutcome:

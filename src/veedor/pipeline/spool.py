@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from veedor import __version__
@@ -44,7 +43,7 @@ from veedor.pipeline.report import outcome_json
 from veedor.pipeline.scan import BATCH_FILES, BATCH_SECONDS, Runner, ScanSummary, _run, default_evidence_root
 from veedor.pipeline.worker import WorkerContext
 from veedor.store import Store
-from veedor.store.db import lost_a_race
+from veedor.store.db import commit_retrying
 from veedor.store.records import now, record_outcome
 from veedor.store.registry_view import registry_view
 from veedor.store.schema import CentreImage, CentrePush, Image
@@ -540,49 +539,38 @@ def _commit(
     """Record one batch and who sent it, whole or not at all: (new images, images the store
     had; ``skipped`` more it had from this centre are counted with these in the push's row).
     Run again when another writer got in the way (as a scan's batches are)."""
-    for attempt in range(RETRIES):
-        try:
-            stored = known = 0
-            stamp = now()
-            for entry in batch:
-                outcome = entry.outcome
-                sha = outcome.duplicate_of or outcome.sha256
-                if outcome.duplicate_of and session.get(Image, sha) is None:
-                    continue  # a second name of an image that did not arrive (its problem is said)
-                recorded = record_outcome(session, outcome, definition, cause="push")
-                if outcome.duplicate_of:
-                    continue  # a second name: the image was counted where it was first seen
-                if recorded.duplicate_of:
-                    known += 1
-                else:
-                    stored += 1
-                exists = session.get(CentreImage, (sha, centre))
-                if exists is None:
-                    session.add(
-                        CentreImage(
-                            sha256=sha, centre=centre, push_id=push_id, read_at=entry.read_at, pushed_at=stamp
-                        )
+
+    def work() -> tuple[int, int]:
+        stored = known = 0
+        stamp = now()
+        for entry in batch:
+            outcome = entry.outcome
+            sha = outcome.duplicate_of or outcome.sha256
+            if outcome.duplicate_of and session.get(Image, sha) is None:
+                continue  # a second name of an image that did not arrive (its problem is said)
+            recorded = record_outcome(session, outcome, definition, cause="push")
+            if outcome.duplicate_of:
+                continue  # a second name: the image was counted where it was first seen
+            if recorded.duplicate_of:
+                known += 1
+            else:
+                stored += 1
+            exists = session.get(CentreImage, (sha, centre))
+            if exists is None:
+                session.add(
+                    CentreImage(
+                        sha256=sha, centre=centre, push_id=push_id, read_at=entry.read_at, pushed_at=stamp
                     )
-            session.flush()
-            session.execute(
-                update(CentrePush)
-                .where(CentrePush.id == push_id)
-                .values(images=CentrePush.images + stored, known=CentrePush.known + known + skipped)
-            )
-            session.commit()
-            return stored, known
-        except (IntegrityError, OperationalError) as exc:
-            session.rollback()
-            if attempt == RETRIES - 1 or (isinstance(exc, OperationalError) and not lost_a_race(exc)):
-                raise
-            wait = 0.5 * 2**attempt
-            if on_retry:
-                on_retry(
-                    f"base de datos ocupada por otra operación; reintento en {wait:.1f} s / database "
-                    f"busy with another operation; retrying in {wait:.1f} s"
                 )
-            time.sleep(wait)
-    raise AssertionError("unreachable")
+        session.flush()
+        session.execute(
+            update(CentrePush)
+            .where(CentrePush.id == push_id)
+            .values(images=CentrePush.images + stored, known=CentrePush.known + known + skipped)
+        )
+        return stored, known
+
+    return commit_retrying(session, work, on_retry, RETRIES)
 
 
 def _start_push(store: Store, centre: str) -> int:

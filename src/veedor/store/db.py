@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 DEFAULT_DB_ENV = "VEEDOR_DB"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -86,6 +91,31 @@ def lost_a_race(exc: BaseException) -> bool:
     if getattr(orig, "sqlstate", None) in RETRY_SQLSTATES:
         return True
     return "locked" in str(exc) or "busy" in str(exc)
+
+
+def commit_retrying(
+    session: Session, work: Callable[[], T], on_retry: Callable[[str], None] | None = None, tries: int = 6
+) -> T:
+    """Run ``work`` and commit, whole or not at all. When another writer got in the way (a lost
+    race, or rows it stored first: an ``IntegrityError``), roll back and run it again after a
+    growing wait; any other error, or the last try's, is raised."""
+    for attempt in range(tries):
+        try:
+            result = work()
+            session.commit()
+            return result
+        except (IntegrityError, OperationalError) as exc:
+            session.rollback()
+            if attempt == tries - 1 or (isinstance(exc, OperationalError) and not lost_a_race(exc)):
+                raise
+            wait = 0.5 * 2**attempt
+            if on_retry:
+                on_retry(
+                    f"base de datos ocupada por otra operación; reintento en {wait:.1f} s / database "
+                    f"busy with another operation; retrying in {wait:.1f} s"
+                )
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def open_store(db: str | None = None, *, migrate: bool = True, connections: int | None = None) -> Store:

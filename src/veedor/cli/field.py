@@ -15,7 +15,16 @@ from pathlib import Path
 
 import typer
 
-from veedor.cli.common import DB_OPTION, DEFINITION_OPTION, _, console, fail, get_definition, get_store
+from veedor.cli.common import (
+    DB_OPTION,
+    DEFINITION_OPTION,
+    _,
+    console,
+    fail,
+    get_definition,
+    get_store,
+    ngettext,
+)
 from veedor.cli.listen import HOST_OPTION, LOCAL_HOSTS
 
 field_app = typer.Typer(
@@ -89,7 +98,11 @@ def serve(
             target=reader_process, args=(store.url, definition, str(root), readers, stop), daemon=False
         )
         reader.start()
-        console.print(_("reading what arrives with {n} processes", n=readers))
+        console.print(
+            ngettext(
+                "reading what arrives with {n} process", "reading what arrives with {n} processes", readers
+            )
+        )
     try:
         uvicorn.run(
             create_field_app(store, defn, root),
@@ -149,9 +162,10 @@ def invite(
     for item in issued:
         typer.echo(item.code)
     console.print(
-        _(
+        ngettext(
+            "{n} code for {scope}; pseudonym: {names}",
             "{n} codes for {scope}; pseudonyms: {names}",
-            n=len(issued),
+            len(issued),
             scope=", ".join(codes),
             names=", ".join(i.pseudonym for i in issued),
         )

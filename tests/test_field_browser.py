@@ -147,7 +147,9 @@ def test_a_witness_captures_offline_and_everything_arrives_once(served, tmp_path
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
         page.goto(url + "/")
-        assert page.locator("#enrol").is_visible() and not page.locator("#plain").is_visible()
+        # The script shows the enrolment card and hides the plain form once it has started.
+        page.wait_for_selector("#enrol:not([hidden])", timeout=30_000)
+        page.wait_for_selector("#plain", state="hidden", timeout=30_000)
         assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.fill("#code", code.lower().replace("-", " "))  # as typed on a phone
         page.click("text=Usar este código")

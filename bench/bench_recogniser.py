@@ -9,10 +9,13 @@ within the reader's tolerance allowed). Crop sets:
   saw) degraded with strengths from the training bins; the only set looked at while tuning;
 * ``synth-held``: the same kinds with strengths from the held-back bins;
 * ``kind-<name>``: held-back strengths plus a degradation kind never used in training;
-* ``real``: the ballot lines of the real actas (``samples/actas/``) whose QR is known and
-  whose 40 table rows the layout finds, cut by the reader's own layout code;
-* ``real-<family>``: the same actas degraded by :mod:`veedor.simulate.degrade` (another
-  generator than the training's), cut by the layout code when it still finds the 40 rows.
+* ``real-held``: the ballot lines of the real actas (``samples/actas/``) whose QR is known,
+  whose 40 table rows the layout finds, and that the training never saw (the held-back half
+  of ``synth.real_split``), cut by the reader's own layout code;
+* ``real-held-<family>``: the same actas degraded by :mod:`veedor.simulate.degrade` (another
+  generator than the training's), cut by the layout code when it still finds the 40 rows;
+* ``real-tune``, ``real-tune-<family>``: the same for the tuning half, whose clean crops the
+  training may use (``train.py --real-share``): reported apart, never mixed with the above.
 
     PYTHONPATH=src .venv/bin/python bench/bench_recogniser.py [--quick] [--json out.json]
 """
@@ -111,13 +114,14 @@ def real_sets(quick: bool) -> dict[str, list[Crop]]:
         text = by_name.get(path.name)
         if not text:
             continue
+        half = synth.real_split(path.name)
         votes = list(parse_payload(text, definition).votes)
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         for family in ("clean", *(QUICK_FAMILIES if quick else FAMILIES)):
             seed = int(hashlib.sha256(f"{family}/{path.name}".encode()).hexdigest()[:8], 16)
             image = gray if family == "clean" else degrade(gray, family, np.random.default_rng(seed))
             crops = real_crops(image, votes, len(definition.ballot))
-            name = "real" if family == "clean" else f"real-{family}"
+            name = f"real-{half}" if family == "clean" else f"real-{half}-{family}"
             counted[name] += 0
             if crops is not None:
                 sets[name] += crops
@@ -158,6 +162,44 @@ def score(engine: ocr.Recogniser, crops: list[Crop]) -> dict[str, dict[str, floa
     return out
 
 
+def glyph_confusions(engine: ocr.Recogniser, crops: list[Crop]) -> dict[str, object]:
+    """Glyph by glyph, what the engine's digits make of each printed count: how often each
+    glyph was seen, which glyph it was read as (same length), a glyph lost or added (one
+    glyph off in length), and reads off by more ("other": misplaced rows, smears). The
+    input of ``veedor.read.print.risk``."""
+    seen: collections.Counter[str] = collections.Counter()
+    read_as: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    lost = added = other = unreadable = counts = 0
+    for image, field, text in crops:
+        if field != "digits":
+            continue
+        got = engine.read([[ocr.Piece(image, ocr.DIGITS)]])[0][0].text.replace(" ", "")
+        counts += 1
+        seen.update(text)
+        if not got.isdigit():
+            unreadable += 1
+        elif len(got) == len(text):
+            for a, b in zip(text, got, strict=True):
+                if a != b:
+                    read_as[a][b] += 1
+        elif len(got) == len(text) - 1 and any(text[:i] + text[i + 1 :] == got for i in range(len(text))):
+            lost += 1
+        elif len(got) == len(text) + 1 and any(got[:i] + got[i + 1 :] == text for i in range(len(got))):
+            added += 1
+        else:
+            other += 1
+    return {
+        "engine": engine.name,
+        "counts": counts,
+        "glyphs": dict(sorted(seen.items())),
+        "read_as": {a: dict(sorted(c.items())) for a, c in sorted(read_as.items())},
+        "lost": lost,
+        "added": added,
+        "other": other,
+        "unreadable": unreadable,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sets, three degradation families")
@@ -165,6 +207,11 @@ def main() -> int:
     parser.add_argument("--sets", default="", help="comma-separated prefixes of the sets to run")
     parser.add_argument("--cache", type=Path, help="keep the crops here (a pickle) and reuse them")
     parser.add_argument("--model", type=Path, default=MODEL_PATH, help="the acta model to measure")
+    parser.add_argument(
+        "--confusions",
+        type=Path,
+        help="write <engine>.confusions.json here, measured on the tuning sets only (real-tune*, synth-tune)",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
     engines: dict[str, ocr.Recogniser] = {"ppocr": ocr._paddle(), "acta": ActaRecogniser(args.model)}
@@ -180,6 +227,15 @@ def main() -> int:
             sets.update(real_sets(args.quick))
         if args.cache:
             args.cache.write_bytes(pickle.dumps(sets))
+    if args.confusions:
+        tuning = {k: v for k, v in sets.items() if k.startswith(("real-tune", "synth-tune"))}
+        crops = [c for v in tuning.values() for c in v]
+        for key, engine in engines.items():
+            measured = glyph_confusions(engine, crops) | {"sets": sorted(tuning)}
+            path = args.confusions / f"{key}.confusions.json"
+            path.write_text(json.dumps(measured, indent=1) + "\n")
+            print(f"wrote {path}: {measured['counts']} digits crops", flush=True)
+        return 0
     results: dict[str, dict[str, object]] = {}
     print(
         f"\n{'set':22s} {'field':7s} {'n':>5s}  {'PP-OCR right':>13s} {'acta right':>11s}   "

@@ -14,11 +14,19 @@ Two sources, both with their text known:
 Degradations are drawn per crop from :data:`KINDS`, each with a strength ``u`` in [0, 1).
 The strength space is split in ten bins: even bins are for training (and tuning), odd bins
 are **held back** for the report (:func:`strength`). :data:`HELD_OUT_KINDS` are never used
-in training at all. Nothing here reads the reader's real samples.
+in training at all.
+
+A third source, **real crops** (:func:`real_samples`), cuts the same fields from the real actas
+of ``samples/actas/`` with the reader's layout code, labelled by each acta's QR (the label
+veedor itself has on election night: the QR's counts are what the print must confirm). The
+real actas are split by :func:`real_split` into a tuning half, the only one training may
+use, and a held-back half that only the report reads.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +36,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from veedor.definitions import load_definition
-from veedor.read.print.layout import Box, find_layout
+from veedor.definitions.parsers import parse_payload
+from veedor.read.print.layout import Box, find_layout, upright_layout
 from veedor.simulate.render import FONT_DIR, ActaRenderer, ActaSpec
 
 DEFINITION = "ve-2024-presidential"
+ACTAS = Path(__file__).resolve().parents[2] / "samples" / "actas"
 CONTEXT = 1.0  # margin kept around a box, in text-line heights
 
 
@@ -155,6 +165,52 @@ def text_sample(rng: np.random.Generator, words: tuple[str, ...]) -> Sample:
             y = box[3] + int(rng.integers(1, size // 3 + 2))
             gray[y : y + t, :] = dark
     return Sample(gray, box, float(size) * 0.75, text, field)
+
+
+# -- source 3: the real actas, labelled by their QR -----------------------------------------
+
+
+def real_split(name: str) -> str:
+    """ "tune" or "held" for a real acta's file name: the SHA-256 of the name decides, so that
+    the split depends on nothing we could tune (12 and 10 of the 22 actas with a QR)."""
+    return "tune" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 2 == 0 else "held"
+
+
+def real_actas(split: str) -> list[tuple[Path, tuple[int, ...]]]:
+    """The real actas of ``split`` whose QR text is known, with their counts."""
+    definition = load_definition(DEFINITION)
+    truth = json.loads((ACTAS / "_ground_truth" / "qr_text_by_image.json").read_text())
+    by_name = {k.split("/")[-1]: v for k, v in truth.items()}
+    out = []
+    for path in sorted(ACTAS.glob("*/*.jpg")):
+        text = by_name.get(path.name)
+        if text and real_split(path.name) == split:
+            out.append((path, tuple(parse_payload(text, definition).votes)))
+    return out
+
+
+def real_samples(split: str) -> list[Sample]:
+    """Digits (tight box and column window), words and party-code crops of the ballot lines
+    of the real actas of ``split``, with context, where the layout finds the whole table."""
+    d = load_definition(DEFINITION)
+    words = digit_words()
+    out: list[Sample] = []
+    for path, votes in real_actas(split):
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        gray, layout = upright_layout(gray, len(d.ballot))
+        if len(layout.table) != len(d.ballot) + 2:
+            continue
+        for row, value, party in zip(layout.table[2:], votes, d.ballot, strict=True):
+            for box in {row.tight, row.digits} - {None}:
+                image, rel = _with_context(gray, box, layout.scale)
+                out.append(Sample(image, rel, layout.scale, str(value), "digits"))
+            if len(row.words) == 1:
+                image, rel = _with_context(gray, row.words[0], layout.scale)
+                out.append(Sample(image, rel, layout.scale, spell(value, words), "words"))
+            if row.code is not None:
+                image, rel = _with_context(gray, row.code, layout.scale)
+                out.append(Sample(image, rel, layout.scale, str(party.party_code), "digits"))
+    return out
 
 
 # -- degradations ------------------------------------------------------------------------------

@@ -37,7 +37,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
-from veedor.read.print.layout import Box, find_layout, upright_layout
+from veedor.model import ActaCounts
+from veedor.read.print.layout import Box, Layout, find_layout, upright_layout
+from veedor.read.print.ocr import recogniser
+from veedor.read.print.parse import SUMMARY_NEEDED, _title_rows, summary_wanted
+from veedor.read.print.rows import read_digits
+from veedor.read.print.summary import by_position
 from veedor.simulate.render import FONT_DIR, ActaRenderer, ActaSpec
 
 DEFINITION = "ve-2024-presidential"
@@ -178,6 +183,10 @@ def real_split(name: str) -> str:
 
 def real_actas(split: str) -> list[tuple[Path, tuple[int, ...]]]:
     """The real actas of ``split`` whose QR text is known, with their counts."""
+    return [(path, counts.votes) for path, counts in _real_counts(split)]
+
+
+def _real_counts(split: str) -> list[tuple[Path, ActaCounts]]:
     definition = load_definition(DEFINITION)
     truth = json.loads((ACTAS / "_ground_truth" / "qr_text_by_image.json").read_text())
     by_name = {k.split("/")[-1]: v for k, v in truth.items()}
@@ -185,21 +194,24 @@ def real_actas(split: str) -> list[tuple[Path, tuple[int, ...]]]:
     for path in sorted(ACTAS.glob("*/*.jpg")):
         text = by_name.get(path.name)
         if text and real_split(path.name) == split:
-            out.append((path, tuple(parse_payload(text, definition).votes)))
+            out.append((path, parse_payload(text, definition)))
     return out
 
 
-def real_samples(split: str) -> list[Sample]:
+def real_samples(split: str, summary_weight: int = 0) -> list[Sample]:
     """Digits (tight box and column window), words and party-code crops of the ballot lines
-    of the real actas of ``split``, with context, where the layout finds the whole table."""
+    of the real actas of ``split``, with context, where the layout finds the whole table;
+    with ``summary_weight``, also their summary's totals, each that many times (three totals
+    per acta against 38 lines would be drowned otherwise)."""
     d = load_definition(DEFINITION)
     words = digit_words()
     out: list[Sample] = []
-    for path, votes in real_actas(split):
+    for path, counts in _real_counts(split):
         gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         gray, layout = upright_layout(gray, len(d.ballot))
         if len(layout.table) != len(d.ballot) + 2:
             continue
+        votes = counts.votes
         for row, value, party in zip(layout.table[2:], votes, d.ballot, strict=True):
             for box in {row.tight, row.digits} - {None}:
                 image, rel = _with_context(gray, box, layout.scale)
@@ -210,6 +222,32 @@ def real_samples(split: str) -> list[Sample]:
             if row.code is not None:
                 image, rel = _with_context(gray, row.code, layout.scale)
                 out.append(Sample(image, rel, layout.scale, str(party.party_code), "digits"))
+        if summary_weight:
+            out += _summary_samples(gray, layout, counts, words) * summary_weight
+    return out
+
+
+def _summary_samples(
+    gray: np.ndarray, layout: Layout, counts: ActaCounts, words: tuple[str, ...]
+) -> list[Sample]:
+    """Votos, válidos and nulos of the summary, labelled by the QR's totals, where the
+    reader (PP-OCR, as in a scan) places them and reads their digits as the QR says: a
+    row it would place elsewhere is left out rather than mislabelled."""
+    rows = layout.summary[: SUMMARY_NEEDED + 2]
+    reads = read_digits(gray, rows, layout.scale, recogniser("ppocr"), codes=False, squeeze=0.8)
+    wanted = summary_wanted(counts)
+    keys = by_position(len(reads), _title_rows(reads, wanted))
+    out = []
+    for row, read, key in zip(rows, reads, keys, strict=True):
+        if key not in wanted or wanted[key] not in read.digits:
+            continue
+        value = wanted[key]
+        for box in {row.tight, row.digits} - {None}:
+            image, rel = _with_context(gray, box, layout.scale)
+            out.append(Sample(image, rel, layout.scale, str(value), "digits"))
+        if len(row.words) == 1:
+            image, rel = _with_context(gray, row.words[0], layout.scale)
+            out.append(Sample(image, rel, layout.scale, spell(value, words), "words"))
     return out
 
 

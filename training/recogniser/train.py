@@ -173,6 +173,12 @@ def main() -> int:
         default=0.3,
         help="share of each batch cut from the tuning half of the real actas (0: synthetic only)",
     )
+    parser.add_argument(
+        "--summary-weight",
+        type=int,
+        default=0,
+        help="also cut the real actas' summary totals, each this many times (tried at 4: docs/ocr.md)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "src/veedor/read/models/acta-rec.onnx")
     parser.add_argument("--time-it", action="store_true", help="time 20 steps and stop")
     args = parser.parse_args()
@@ -186,7 +192,7 @@ def main() -> int:
     tune_pool = synth.make_pool(args.seed + 1000, max(4, args.actas // 10), args.texts // 10)
     tune = fixed_set(tune_pool, args.seed + 1, 500, "train")
     # Only the tuning half of the real actas; the held-back half is for the report alone.
-    real = synth.real_samples("tune") if args.real_share > 0 else []
+    real = synth.real_samples("tune", args.summary_weight) if args.real_share > 0 else []
     print(
         f"pool {len(pool)} crops, {len(real)} real, tuning {len(tune) * 25} ({time.perf_counter() - t0:.0f} s)",
         flush=True,
@@ -239,10 +245,12 @@ def main() -> int:
         "pool": len(pool),
         "real_crops": len(real),
         "real_share": args.real_share,
+        "summary_weight": args.summary_weight,
         "tune_accuracy": best,
         "train_seconds": round(time.perf_counter() - start),
         "torch": torch.__version__,
     }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), args.out.with_suffix(".pt"))  # for inspection; not shipped
     export(net, chars, args.out, info)
     print(f"best tuning accuracy {best:.4f}; wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")

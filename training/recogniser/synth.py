@@ -38,7 +38,7 @@ from PIL import Image, ImageDraw, ImageFont
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.model import ActaCounts
-from veedor.read.print.layout import Box, Layout, find_layout, upright_layout
+from veedor.read.print.layout import Box, Layout, NumericRow, find_layout, upright_layout
 from veedor.read.print.ocr import recogniser
 from veedor.read.print.parse import SUMMARY_NEEDED, _title_rows, summary_wanted
 from veedor.read.print.rows import read_digits
@@ -78,12 +78,14 @@ def random_count(rng: np.random.Generator) -> int:
 # -- source 1: crops the layout code cuts from rendered actas ------------------------------
 
 
-def _with_context(gray: np.ndarray, box: Box, scale: float) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def _cut(gray: np.ndarray, box: Box, scale: float, text: str, field: str) -> Sample:
+    """The crop of ``box`` with its context, labelled."""
     m = int(CONTEXT * scale)
     h, w = gray.shape
     x0, y0 = max(0, box.x0 - m), max(0, box.y0 - m)
     x1, y1 = min(w, box.x1 + m), min(h, box.y1 + m)
-    return gray[y0:y1, x0:x1].copy(), (box.x0 - x0, box.y0 - y0, box.x1 - x0, box.y1 - y0)
+    rel = (box.x0 - x0, box.y0 - y0, box.x1 - x0, box.y1 - y0)
+    return Sample(gray[y0:y1, x0:x1].copy(), rel, scale, text, field)
 
 
 def acta_samples(rng: np.random.Generator, renderer: ActaRenderer) -> list[Sample]:
@@ -111,14 +113,11 @@ def acta_samples(rng: np.random.Generator, renderer: ActaRenderer) -> list[Sampl
     out = []
     for row, value, code in zip(layout.table, values, codes, strict=True):
         box = row.tight if row.tight is not None and rng.random() < 0.7 else row.digits
-        image, rel = _with_context(gray, box, layout.scale)
-        out.append(Sample(image, rel, layout.scale, str(value), "digits"))
+        out.append(_cut(gray, box, layout.scale, str(value), "digits"))
         if len(row.words) == 1:
-            image, rel = _with_context(gray, row.words[0], layout.scale)
-            out.append(Sample(image, rel, layout.scale, spell(value, words), "words"))
+            out.append(_cut(gray, row.words[0], layout.scale, spell(value, words), "words"))
         if code is not None and row.code is not None and rng.random() < 0.3:
-            image, rel = _with_context(gray, row.code, layout.scale)
-            out.append(Sample(image, rel, layout.scale, str(code), "digits"))
+            out.append(_cut(gray, row.code, layout.scale, str(code), "digits"))
     return out
 
 
@@ -213,15 +212,9 @@ def real_samples(split: str, summary_weight: int = 0) -> list[Sample]:
             continue
         votes = counts.votes
         for row, value, party in zip(layout.table[2:], votes, d.ballot, strict=True):
-            for box in {row.tight, row.digits} - {None}:
-                image, rel = _with_context(gray, box, layout.scale)
-                out.append(Sample(image, rel, layout.scale, str(value), "digits"))
-            if len(row.words) == 1:
-                image, rel = _with_context(gray, row.words[0], layout.scale)
-                out.append(Sample(image, rel, layout.scale, spell(value, words), "words"))
+            out += _both_spellings(gray, row, layout.scale, value, words)
             if row.code is not None:
-                image, rel = _with_context(gray, row.code, layout.scale)
-                out.append(Sample(image, rel, layout.scale, str(party.party_code), "digits"))
+                out.append(_cut(gray, row.code, layout.scale, str(party.party_code), "digits"))
         if summary_weight:
             out += _summary_samples(gray, layout, counts, words) * summary_weight
     return out
@@ -241,13 +234,17 @@ def _summary_samples(
     for row, read, key in zip(rows, reads, keys, strict=True):
         if key not in wanted or wanted[key] not in read.digits:
             continue
-        value = wanted[key]
-        for box in {row.tight, row.digits} - {None}:
-            image, rel = _with_context(gray, box, layout.scale)
-            out.append(Sample(image, rel, layout.scale, str(value), "digits"))
-        if len(row.words) == 1:
-            image, rel = _with_context(gray, row.words[0], layout.scale)
-            out.append(Sample(image, rel, layout.scale, spell(value, words), "words"))
+        out += _both_spellings(gray, row, layout.scale, wanted[key], words)
+    return out
+
+
+def _both_spellings(
+    gray: np.ndarray, row: NumericRow, scale: float, value: int, words: tuple[str, ...]
+) -> list[Sample]:
+    """A real row's digits (tight box and column window) and words, labelled ``value``."""
+    out = [_cut(gray, box, scale, str(value), "digits") for box in {row.tight, row.digits} - {None}]
+    if len(row.words) == 1:
+        out.append(_cut(gray, row.words[0], scale, spell(value, words), "words"))
     return out
 
 

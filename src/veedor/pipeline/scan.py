@@ -72,6 +72,25 @@ def default_evidence_root(store: Store) -> Path:
     return Path("veedor-evidence")
 
 
+def announce(
+    stored: Iterable[FileOutcome],
+    definition: ElectionDefinition,
+    summary: ScanSummary,
+    report: IO[str] | None,
+    on_outcome: Callable[[FileOutcome], None] | None,
+) -> None:
+    """Tell the report, the summary and the caller about a batch once it is stored (never
+    before: a kill must not leave a report line for an outcome the database lacks)."""
+    for outcome in stored:
+        if report is not None:
+            report.write(outcome_json(outcome, definition) + "\n")
+        summary.add(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    if report is not None:
+        report.flush()
+
+
 def scan_paths(
     paths: Iterable[str | Path],
     store: Store,
@@ -125,14 +144,7 @@ def scan_paths(
     def flush() -> None:
         nonlocal last_commit
         stored = _commit_batch(session, pending, definition, on_retry, cause, reuse)
-        for outcome in stored:
-            if report is not None:
-                report.write(outcome_json(outcome, definition) + "\n")
-            summary.add(outcome)
-            if on_outcome:
-                on_outcome(outcome)
-        if report is not None:
-            report.flush()
+        announce(stored, definition, summary, report, on_outcome)
         pending.clear()
         last_commit = time.perf_counter()
 

@@ -39,8 +39,15 @@ from veedor.capture.files import InputProblem, iter_input_files, shown_name
 from veedor.capture.images import looks_like_image
 from veedor.definitions import DEFAULT_DEFINITION, ElectionDefinition, load_definition
 from veedor.model import ActaCounts, CheckResult, Copy, FileOutcome, Grade, ImageFacts, Reading, Status
-from veedor.pipeline.report import outcome_json
-from veedor.pipeline.scan import BATCH_FILES, BATCH_SECONDS, Runner, ScanSummary, _run, default_evidence_root
+from veedor.pipeline.scan import (
+    BATCH_FILES,
+    BATCH_SECONDS,
+    Runner,
+    ScanSummary,
+    _run,
+    announce,
+    default_evidence_root,
+)
 from veedor.pipeline.worker import WorkerContext
 from veedor.store import Store
 from veedor.store.db import commit_retrying
@@ -348,14 +355,7 @@ def spool_scan(
     def flush() -> None:
         nonlocal last_flush
         spool.append(pending)
-        for outcome in pending:
-            if report is not None:
-                report.write(outcome_json(outcome, definition) + "\n")
-            summary.add(outcome)
-            if on_outcome:
-                on_outcome(outcome)
-        if report is not None:
-            report.flush()
+        announce(pending, definition, summary, report, on_outcome)
         pending.clear()
         last_flush = time.perf_counter()
 

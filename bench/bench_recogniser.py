@@ -228,6 +228,7 @@ def main() -> int:
         if args.cache:
             args.cache.write_bytes(pickle.dumps(sets))
     if args.confusions:
+        args.confusions.mkdir(parents=True, exist_ok=True)
         tuning = {k: v for k, v in sets.items() if k.startswith(("real-tune", "synth-tune"))}
         crops = [c for v in tuning.values() for c in v]
         for key, engine in engines.items():

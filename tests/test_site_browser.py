@@ -108,7 +108,10 @@ def _walk(page, start: str, store, shots: Path | None, searchable: bool) -> None
     assert shown == record.votes
     image = page.locator(".copies img").first
     image.scroll_into_view_if_needed()
-    page.wait_for_load_state("load")
+    # A lazy image starts loading when scrolled into view, after the page's load event:
+    # wait for it (up to 30 s), then check that it is a real picture.
+    loaded = "i => i.complete && i.naturalWidth > 0"
+    page.wait_for_function(loaded, arg=image.element_handle(), timeout=30_000)
     assert image.evaluate("i => i.complete && i.naturalWidth > 100")
     if shots:
         page.screenshot(path=str(shots / "site-mesa.png"), full_page=False)

@@ -2,6 +2,7 @@
 
 Run:  PYTHONPATH=src python bench/bench_drill.py [--mesas N | --national] [--workers W]
                                                  [--profile scanner] [--out DIR]
+                                                 [--profile mixed --mix scanner=0.9,...]
 
 ``--national`` drills every V1 row (24,532 mesas) plus a synthetic remainder up to the
 definition's ``national_mesas`` (30,026). That takes the better part of an hour on two
@@ -33,6 +34,7 @@ import numpy as np
 
 from veedor.definitions.schema import load_definition
 from veedor.simulate.drill import run_drill
+from veedor.simulate.profiles import parse_mix
 from veedor.simulate.render import ActaRenderer
 from veedor.simulate.tables import read_table, with_synthetic_remainder
 
@@ -81,6 +83,7 @@ def drill(args: argparse.Namespace, mesas: int | None, out: Path) -> dict[str, o
         out,
         definition_id=args.definition,
         profile=args.profile,
+        mix=parse_mix(args.mix) if args.mix else None,
         seed=args.seed,
         workers=args.workers,
         batch=args.batch,
@@ -94,6 +97,8 @@ def drill(args: argparse.Namespace, mesas: int | None, out: Path) -> dict[str, o
         "scan_per_s_per_core": round(report.mesas / report.scan_seconds / cores, 2),
         "render_per_cpu_s": round(report.rendered / report.render_cpu_s, 2),
         "scan_per_cpu_s": round(report.mesas / report.scan_cpu_s, 2),
+        "scan_s": round(report.scan_seconds, 1),
+        "national_night_scan_h": round(30_000 * report.scan_seconds / report.mesas / 3600, 2),
         "by_status": report.by_status,
         "mismatches_among_ok": len(report.mismatches),
         "tally_equals_source": report.tally_equal,
@@ -111,6 +116,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", default="scanner")
+    parser.add_argument(
+        "--mix", default=None, help='with --profile mixed: "scanner=0.9,bad-phone=0.05,damaged=0.05"'
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--definition", default="ve-2024-presidential")
     parser.add_argument("--out", type=Path, default=None)

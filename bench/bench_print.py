@@ -27,7 +27,7 @@ import zxingcpp
 
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
-from veedor.read.print import read_print
+from veedor.read.print import read_print, risk
 from veedor.read.print.checks import qr_print_check
 from veedor.read.print.ocr import recogniser
 
@@ -52,7 +52,15 @@ def main() -> int:
     parser.add_argument(
         "--engines", action="store_true", help="compare recognisers on the same row crops (needs tesseract)"
     )
+    parser.add_argument(
+        "--acta-risk",
+        type=float,
+        default=None,
+        help="joint risk two digits-only numbers may carry (read.print.risk.ACTA_RISK; 1: the digits always suffice)",
+    )
     args = parser.parse_args()
+    if args.acta_risk is not None:
+        risk.ACTA_RISK = args.acta_risk  # before the workers fork: they read it per line
     cv2.setNumThreads(1)
     if args.engines:
         return compare_engines()

@@ -6,7 +6,8 @@ Every real acta (the 22 with a readable QR and the QR-less ``qr-unreadable-incom
 is degraded N times per family of :mod:`veedor.simulate.degrade`, plus forged sheets
 (``TAMPER``): a re-encoded QR with moved votes pasted over the real one (``tamper``), or
 with exactly one vote moved (``tamper1``), then maybe degraded (``tamper+scan``,
-``tamper1+blur`` …). Each image goes through what ``veedor scan`` decides (QR ladder, then
+``tamper1+blur`` …), or with the counts veedor's own first pass misreads (``tamper-slip``,
+a forger who knows the reader). Each image goes through what ``veedor scan`` decides (QR ladder, then
 the print reading, then :func:`veedor.verify.decide.judge`) and through the bare peers of
 ``bench_qr_peers.py`` (zxing-cpp, pyzbar, OpenCV), each in a worker process with a time
 limit per reader.
@@ -52,6 +53,7 @@ import bench_qr_peers as peers
 from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.model import ActaCounts, Status
+from veedor.read.print import risk
 from veedor.simulate import degrade as deg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +66,12 @@ QRLESS_KEY = ("070704017", 3)
 # vote (the digits differ by one glyph: the hardest forgery for the print check); "+X"
 # then degrades the forged sheet with family X, so that the print check is tried where
 # the print is hard to read too.
-TAMPER = ("tamper", "tamper+scan", "tamper1", "tamper1+blur", "tamper1+dark", "tamper1+motion_blur")
+# "tamper-slip" is a forger who knows veedor: it reads the sheet with veedor's own first pass
+# (layout, digits five rows to a line, the recogniser in use) and writes in the QR exactly
+# the counts those digits misread, so that every changed line reads as forged. Only actas
+# whose first pass misreads a count can be forged this way (``slip_forgeries``).
+SLIP = "tamper-slip"
+TAMPER = ("tamper", "tamper+scan", "tamper1", "tamper1+blur", "tamper1+dark", "tamper1+motion_blur", SLIP)
 PEERS = ("zxing", "pyzbar", "opencv")
 DEFINITION = load_definition("ve-2024-presidential")
 QUICK_IMAGES = 6
@@ -168,6 +175,8 @@ def _image(job: Job) -> tuple[np.ndarray, str | None]:
         assert loaded is not None, job.rel
         gray = _IMAGES[job.rel] = np.asarray(loaded)
     rng = np.random.default_rng(job.seed)
+    if job.family == SLIP:
+        return deg.tamper(gray, DEFINITION, rng, forge=lambda _text: SLIPS[job.rel])
     if job.family in TAMPER:
         kind, _, then = job.family.partition("+")
         img, forged = deg.tamper(gray, DEFINITION, rng, votes_moved=1 if kind == "tamper1" else 0)
@@ -175,6 +184,40 @@ def _image(job: Job) -> tuple[np.ndarray, str | None]:
             img = deg.degrade(img, then, rng)
         return img, forged
     return deg.degrade(gray, job.family, rng), None
+
+
+SLIPS: dict[str, str] = {}  # image → the adaptive forger's payload (filled before the workers fork)
+
+
+def slip_forgeries(rels: list[str], truth: dict[str, str | None]) -> dict[str, str]:
+    """For each acta whose digits veedor's first pass misreads: its QR payload with those
+    lines set to the misread counts (see ``SLIP``)."""
+    from veedor.definitions.parsers import parse_payload
+    from veedor.read.print.layout import upright_layout
+    from veedor.read.print.ocr import recogniser
+    from veedor.read.print.rows import read_digits
+    from veedor.read.print.vocabulary import using
+
+    out: dict[str, str] = {}
+    lines = len(DEFINITION.ballot)
+    for rel in rels:
+        text = truth.get(rel)
+        if not text:
+            continue
+        votes = list(parse_payload(text, DEFINITION).votes)
+        with using(DEFINITION):
+            view, layout = upright_layout(cv2.imread(str(ACTAS / rel), cv2.IMREAD_GRAYSCALE), lines)
+            if len(layout.table) != lines + 2:  # "Votantes" (2), then the ballot
+                continue
+            reads = read_digits(view, layout.table, layout.scale, recogniser())[2:]
+        forged = list(votes)
+        for p, read in enumerate(reads):
+            seen = read.digit_looks[0].text.replace(" ", "")
+            if seen.isdigit():
+                forged[p] = int(seen)
+        if forged != votes:
+            out[rel] = deg.with_votes(text, DEFINITION, forged)
+    return out
 
 
 def decide(gray: np.ndarray) -> tuple[Status, ActaCounts | None, str, dict[str, float]]:
@@ -332,7 +375,15 @@ def main() -> int:
     ap.add_argument("--limit", type=float, default=40.0, help="seconds for the whole decision")
     ap.add_argument("--peer-limit", type=float, default=15.0, help="seconds per bare peer")
     ap.add_argument("--json", default="", help="write every image's outcome here")
+    ap.add_argument(
+        "--acta-risk",
+        type=float,
+        default=None,
+        help="joint risk two digits-only numbers may carry (read.print.risk.ACTA_RISK; 1: the digits always suffice)",
+    )
     args = ap.parse_args()
+    if args.acta_risk is not None:
+        risk.ACTA_RISK = args.acta_risk  # before the workers fork: they read it per line
 
     truths = _truths()
     qr_texts = json.loads(TRUTH.read_text())
@@ -348,12 +399,18 @@ def main() -> int:
         rels = rels[: args.images]
     if args.families:
         families = tuple(f for f in families if f in args.families.split(","))
+    if SLIP in families:
+        # In a process of its own: a recogniser started here would be shared, half-alive,
+        # by the forked workers.
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            SLIPS.update(pool.apply(slip_forgeries, (rels, qr_texts)))
     jobs = [
         Job(rel, fam, k, seed_of(rel, fam, k, args.seed))
         for fam in families
         for rel in rels
         for k in range(args.per_family)
         if not (fam in TAMPER and rel.endswith(QRLESS))  # no QR to paste over
+        and (fam != SLIP or rel in SLIPS)  # no misread count to forge into
     ]
     limits = {"image": 60.0, "zxing": args.peer_limit, "pyzbar": args.peer_limit}
     limits |= {"opencv": args.peer_limit, "veedor": args.limit}

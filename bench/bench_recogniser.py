@@ -162,44 +162,6 @@ def score(engine: ocr.Recogniser, crops: list[Crop]) -> dict[str, dict[str, floa
     return out
 
 
-def glyph_confusions(engine: ocr.Recogniser, crops: list[Crop]) -> dict[str, object]:
-    """Glyph by glyph, what the engine's digits make of each printed count: how often each
-    glyph was seen, which glyph it was read as (same length), a glyph lost or added (one
-    glyph off in length), and reads off by more ("other": misplaced rows, smears). The
-    input of ``veedor.read.print.risk``."""
-    seen: collections.Counter[str] = collections.Counter()
-    read_as: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    lost = added = other = unreadable = counts = 0
-    for image, field, text in crops:
-        if field != "digits":
-            continue
-        got = engine.read([[ocr.Piece(image, ocr.DIGITS)]])[0][0].text.replace(" ", "")
-        counts += 1
-        seen.update(text)
-        if not got.isdigit():
-            unreadable += 1
-        elif len(got) == len(text):
-            for a, b in zip(text, got, strict=True):
-                if a != b:
-                    read_as[a][b] += 1
-        elif len(got) == len(text) - 1 and any(text[:i] + text[i + 1 :] == got for i in range(len(text))):
-            lost += 1
-        elif len(got) == len(text) + 1 and any(got[:i] + got[i + 1 :] == text for i in range(len(got))):
-            added += 1
-        else:
-            other += 1
-    return {
-        "engine": engine.name,
-        "counts": counts,
-        "glyphs": dict(sorted(seen.items())),
-        "read_as": {a: dict(sorted(c.items())) for a, c in sorted(read_as.items())},
-        "lost": lost,
-        "added": added,
-        "other": other,
-        "unreadable": unreadable,
-    }
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sets, three degradation families")
@@ -207,11 +169,6 @@ def main() -> int:
     parser.add_argument("--sets", default="", help="comma-separated prefixes of the sets to run")
     parser.add_argument("--cache", type=Path, help="keep the crops here (a pickle) and reuse them")
     parser.add_argument("--model", type=Path, default=MODEL_PATH, help="the acta model to measure")
-    parser.add_argument(
-        "--confusions",
-        type=Path,
-        help="write <engine>.confusions.json here, measured on the tuning sets only (real-tune*, synth-tune)",
-    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
     engines: dict[str, ocr.Recogniser] = {"ppocr": ocr._paddle(), "acta": ActaRecogniser(args.model)}
@@ -227,16 +184,6 @@ def main() -> int:
             sets.update(real_sets(args.quick))
         if args.cache:
             args.cache.write_bytes(pickle.dumps(sets))
-    if args.confusions:
-        args.confusions.mkdir(parents=True, exist_ok=True)
-        tuning = {k: v for k, v in sets.items() if k.startswith(("real-tune", "synth-tune"))}
-        crops = [c for v in tuning.values() for c in v]
-        for key, engine in engines.items():
-            measured = glyph_confusions(engine, crops) | {"sets": sorted(tuning)}
-            path = args.confusions / f"{key}.confusions.json"
-            path.write_text(json.dumps(measured, indent=1) + "\n")
-            print(f"wrote {path}: {measured['counts']} digits crops", flush=True)
-        return 0
     results: dict[str, dict[str, object]] = {}
     print(
         f"\n{'set':22s} {'field':7s} {'n':>5s}  {'PP-OCR right':>13s} {'acta right':>11s}   "

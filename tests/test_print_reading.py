@@ -174,3 +174,26 @@ def test_a_stain_edge_is_not_a_second_acta(definition: ElectionDefinition) -> No
     stained = degrade(gray, "stain", np.random.default_rng(13094074079690042534))
     _, layout = upright_layout(stained, len(definition.ballot))
     assert layout.table and layout.tables == 1
+
+
+def test_a_qr_forged_into_the_digits_own_misreads_is_caught(
+    definition: ElectionDefinition, qr_truth: dict[str, str | None]
+) -> None:
+    """A forger who knows the reader: on this clean scan the first pass reads PODEMOS's 2 as
+    "4" and DDP's thin 5 as "6", so a QR saying 4 and 6 matched the digits and was counted
+    (the digits alone confirmed any line that equalled the QR). Those readings are likely
+    slips by the measured confusions (``read/print/risk.py``): their words are read, and
+    they spell the printed counts."""
+    name = "017911_039828_0111Acta0111.jpg"
+    text = qr_truth[f"{SOMMARIVA.name}/{name}"]
+    assert text is not None
+    qr = parse_payload(text, definition)
+    votes = list(qr.votes)
+    assert (votes[5], votes[17]) == (2, 5)
+    votes[5], votes[17] = 4, 6
+    forged = type(qr)(qr.acta_id, qr.centre, qr.mesa, tuple(votes), qr.nulos, qr.extra)
+    reading = read_print(_gray(SOMMARIVA / name), definition, expect=forged)
+    assert reading is not None
+    check = qr_print_check(forged, reading)
+    assert not check.passed
+    assert "línea 6: QR 4 vs impreso 2" in check.detail and "línea 18: QR 6 vs impreso 5" in check.detail

@@ -8,6 +8,7 @@ from veedor.model import ActaCounts
 from veedor.read.print.align import assign_rows
 from veedor.read.print.checks import print_checks, qr_print_check
 from veedor.read.print.layout import Band, Box, Layout, NumericRow, _completeness, _packed
+from veedor.read.print import ocr
 from veedor.read.print.parse import _settle
 from veedor.read.print.rows import Line, RowRead
 from veedor.read.print.summary import by_position, closest_label
@@ -200,3 +201,14 @@ def test_digits_that_insist_on_another_count_keep_the_line_in_doubt() -> None:
     assert _settle(line, read, 3, []).value != 3
     line, read = _words_read([], 4)  # the words spell 4: a QR saying 3 is not confirmed
     assert _settle(line, read, 3, []).value != 3
+
+
+def test_the_sums_never_side_with_digits_against_clear_words() -> None:
+    # "16" in digits but the words clearly "Cero, Cero, Uno, Cinco": the sums say 16 (a
+    # forged QR moved a vote and another line was misread to match), the words say 15.
+    read = _read("", 16)
+    read.looks.append([ocr.Text("Cero Cero Uno Cinco", 0.99)])
+    lines: list[Line | None] = [_line("A", 100), _unsure("B", 16), _line("C", 33)]
+    summary = _summary(_line("votos", 151), _line("validos", 149), _line("nulos", 2))
+    out, _ = settle_by_sums(lines, {1: read}, summary, {}, [])
+    assert out[1] is not None and out[1].value is None

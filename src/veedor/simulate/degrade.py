@@ -355,14 +355,26 @@ def move_votes(
     dst = int(rng.choice(others)) if others else (src + 1) % len(votes)
     votes[src] -= moved
     votes[dst] += moved
-    parts[where] = spec["count_separator"].join(str(v) for v in votes)
+    return with_votes(payload, definition, votes)
+
+
+def with_votes(payload: str, definition: ElectionDefinition, votes: list[int]) -> str:
+    """The same payload with its per-line counts replaced by ``votes``."""
+    spec = definition.payload
+    parts = payload.split(spec["separator"])
+    parts[spec["fields"].index("votes")] = spec["count_separator"].join(str(v) for v in votes)
     return str(spec["separator"]).join(parts)
 
 
 def tamper(
-    gray: Image, definition: ElectionDefinition, rng: np.random.Generator, votes_moved: int = 0
+    gray: Image,
+    definition: ElectionDefinition,
+    rng: np.random.Generator,
+    votes_moved: int = 0,
+    forge: Callable[[str], str] | None = None,
 ) -> tuple[Image, str]:
-    """Paste a re-encoded QR with moved votes over the original, like a printed sticker.
+    """Paste a re-encoded QR with moved votes over the original, like a printed sticker;
+    ``forge`` (the original payload → the forged one) replaces :func:`move_votes`.
 
     Raises ValueError when the original QR cannot be found (nothing to paste over).
     """
@@ -372,7 +384,7 @@ def tamper(
     if found is None:
         raise ValueError("no se encontró el QR / QR not found: cannot tamper")
     quad, text, level = found
-    forged = move_votes(text, definition, rng, votes_moved)
+    forged = forge(text) if forge is not None else move_votes(text, definition, rng, votes_moved)
     qr = segno.make(forged, error=level.lower() if level in "LMQH" else "q", micro=False, boost_error=False)
     matrix = np.array([list(row) for row in qr.matrix], dtype=np.uint8)
     n = matrix.shape[0]

@@ -15,6 +15,7 @@ from veedor.read.print.align import assign_rows
 from veedor.read.print.checks import print_checks
 from veedor.read.print.header import read_header
 from veedor.read.print.layout import upright_layout
+from veedor.read.print.risk import digits_risk, needing_words
 from veedor.read.print.rows import (
     Line,
     RowRead,
@@ -115,6 +116,7 @@ def _read_print(
     rec = ocr.recogniser()
     scale = layout.scale
     quick = expect is not None
+    kept: list[float] = []  # risks of the lines left to their digits (:mod:`.risk`)
     if quick:
         table_reads = read_digits(gray, layout.table, scale, rec)
         # Only votos, válidos and nulos are compared (a title row or two may come first), and
@@ -158,6 +160,27 @@ def _read_print(
                 break
             lines, votantes, notes, used = placed
             doubtful = _doubtful(lines, used, expect)
+        # Lines whose digits equal the QR's but could be misreads of forged counts have their
+        # words read too: only the words can then confirm them (:mod:`.risk`).
+        risks = {
+            (p, k): r
+            for p, k in used
+            if p < len(expect.votes) and (r := _digits_risk(table_reads[k], expect.votes[p])) is not None
+        }
+        unsure = sorted(needing_words(risks))
+        kept = [r for key, r in risks.items() if key not in unsure]
+        if unsure:
+            again = read_rows(
+                gray,
+                [layout.table[k] for _, k in unsure],
+                scale,
+                rec,
+                code=False,
+                wants=[expect.votes[p] for p, _ in unsure],
+            )
+            for (p, k), read in zip(unsure, again, strict=True):
+                table_reads[k] = read
+                lines[p] = read.line(ballot[p].acronym)
     wanted = summary_wanted(expect) if expect is not None else None
     keys = by_position(len(summary_reads), _title_rows(summary_reads, wanted))
     summary = _summary(summary_reads, keys)
@@ -171,10 +194,18 @@ def _read_print(
             keys, summary = labelled, by_labels
     if wanted is not None:
         row_of_key = {key: k for k, key in enumerate(keys) if key is not None}
+        totals = {
+            key: r
+            for key, value in wanted.items()
+            if key in row_of_key
+            and key in summary
+            and (r := _digits_risk(summary_reads[row_of_key[key]], value)) is not None
+        }
+        wordy = needing_words(totals, kept)
         redo = [
             row_of_key[key]
             for key, value in wanted.items()
-            if key in row_of_key and (key not in summary or summary[key].digits != value)
+            if key in row_of_key and (key not in summary or summary[key].digits != value or key in wordy)
         ]
         if redo:
             want_of = {row_of_key[key]: value for key, value in wanted.items() if key in row_of_key}
@@ -303,6 +334,14 @@ def _words_settle(line: Line, want: int, notes: list[str], read: RowRead | None 
         )
         return replace(line, digits=want)
     return line
+
+
+def _digits_risk(read: RowRead, want: int) -> float | None:
+    """For a row read only in digits, as the QR's ``want``: the risk of confirming it by
+    them (:func:`.risk.digits_risk`); None for any other row."""
+    if any(read.looks) or want not in read.digits:
+        return None
+    return digits_risk(want, min(t.confidence for t in read.digit_looks))
 
 
 def _id_equals_qr(acta_id: str) -> CheckResult:

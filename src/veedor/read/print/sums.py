@@ -27,7 +27,12 @@ TOTALS = ("votos", "validos", "nulos")
 
 
 def allows(read: RowRead, value: int) -> bool:
-    """Whether one of the row's own readings says ``value``."""
+    """Whether one of the row's own readings says ``value``, and no clear spelling in words
+    says another count (a "16" whose words clearly say 15 is a contradiction, not an
+    unsure line: the sums must not pick its digits' side)."""
+    clear = read.words_value(False)
+    if clear is not None and clear != value:
+        return False
     if value in read.digits:
         return True
     spelt = [int(d) for d in str(value).zfill(4)]

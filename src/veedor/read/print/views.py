@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaCounts, Reading
-from veedor.read.deblur import deblurred, smear
+from veedor.read.deblur import Focus, Streak, deblurred, smear
 from veedor.read.print import PrintReading, read_print
 from veedor.read.print.combine import combine, combine_print
 from veedor.read.print.geometry import ballot_rows
@@ -44,6 +45,38 @@ def _lines_as_qr(reading: PrintReading, qr_acta: ActaCounts) -> int:
     )
 
 
+def _shape_and_blur(gray: np.ndarray) -> tuple[bool, Focus | Streak | None]:
+    from veedor.read.rectify import SCAN_ASPECT
+
+    h, w = gray.shape[:2]
+    scan_shaped = h >= SCAN_ASPECT * w  # a receipt scan is ~10:1; a phone frame is 4:3
+    # A blurred scan is read first with the blur divided out: on the reading bench that
+    # view read 7 of 8 legible motion-smeared ones at once, the plain view 4, and slower.
+    # (A phone frame is straightened first; its views are deblurred when retouched.)
+    return scan_shaped, smear(gray) if scan_shaped else None
+
+
+def _candidates(
+    gray: np.ndarray, scan_shaped: bool, blur: Focus | Streak | None
+) -> Iterator[tuple[str | None, np.ndarray]]:
+    """The views read in turn, before any retouch (see :func:`read_print_views`)."""
+    from veedor.read.rectify import upright_views
+
+    if blur is not None:
+        yield blur.name, deblurred(gray, blur)
+    if scan_shaped:
+        yield None, gray
+    yield from ((f"rectified:{name}", view) for name, view in upright_views(gray, limit=2))
+    if not scan_shaped:
+        yield None, gray
+
+
+def first_view(gray: np.ndarray) -> np.ndarray:
+    """The view the reader reads first: what its recogniser's measured confusions are
+    measured on (``training/recogniser/confusions.py``)."""
+    return next(_candidates(gray, *_shape_and_blur(gray)))[1]
+
+
 def read_print_views(
     gray: np.ndarray, definition: ElectionDefinition, qr_acta: ActaCounts | None, cross_check: bool
 ) -> tuple[PrintReading | None, Reading | None]:
@@ -55,32 +88,15 @@ def read_print_views(
     reading that holds together. Views change only geometry and light: their numbers
     still face every check. A fixed list of views, not a time budget, bounds the work.
     """
-    from collections.abc import Iterator
-
     from veedor.read.print.checks import qr_print_check
-    from veedor.read.rectify import SCAN_ASPECT, upright_views
 
     if qr_acta is not None and not cross_check:
         return None, None
     safety_s = SAFETY_S if qr_acta is not None else PRINT_ONLY_SAFETY_S
     started = time.perf_counter()
-    h, w = gray.shape[:2]
-    scan_shaped = h >= SCAN_ASPECT * w  # a receipt scan is ~10:1; a phone frame is 4:3
-    # A blurred scan is read first with the blur divided out: on the reading bench that
-    # view read 7 of 8 legible motion-smeared ones at once, the plain view 4, and slower.
-    # (A phone frame is straightened first; its views are deblurred when retouched.)
-    blur = smear(gray) if scan_shaped else None
+    scan_shaped, blur = _shape_and_blur(gray)
     # A scan's views up to its straightened one are always read (see the loop).
     always_read = 1 + (blur is not None)
-
-    def candidates() -> Iterator[tuple[str | None, np.ndarray]]:
-        if blur is not None:
-            yield blur.name, deblurred(gray, blur)
-        if scan_shaped:
-            yield None, gray
-        yield from ((f"rectified:{name}", view) for name, view in upright_views(gray, limit=2))
-        if not scan_shaped:
-            yield None, gray
 
     def holds(reading: PrintReading) -> bool:
         # Its own checks agree, or its numbers are the QR's (a header it could not read
@@ -108,7 +124,7 @@ def read_print_views(
     seen: list[tuple[str, PrintReading]] = []  # every view's reading, to combine
     tried: set[str] = set()
     plain_blank = False  # the plain image showed no table at all
-    for attempt, (name, image) in enumerate(candidates()):
+    for attempt, (name, image) in enumerate(_candidates(gray, scan_shaped, blur)):
         # A scan's straightened view is always tried: a plain reading that went wrong
         # (a tilted or warped sheet) found a table, but not the right one.
         always = scan_shaped and attempt <= always_read

@@ -197,3 +197,23 @@ def test_a_qr_forged_into_the_digits_own_misreads_is_caught(
     check = qr_print_check(forged, reading)
     assert not check.passed
     assert "línea 6: QR 4 vs impreso 2" in check.detail and "línea 18: QR 6 vs impreso 5" in check.detail
+
+
+def test_a_vote_added_where_the_digits_slip_is_caught(
+    definition: ElectionDefinition, qr_truth: dict[str, str | None]
+) -> None:
+    """One vote added to one line (the totals then differ from the QR's sums): on this scan
+    the first pass reads PCV's thin 5 as "6", the only number a forger must match. The line
+    must stand on its own, and its words say "Cinco"."""
+    name = "784821_489421_0129Acta0128.jpg"
+    text = qr_truth[f"{SOMMARIVA.name}/{name}"]
+    assert text is not None
+    qr = parse_payload(text, definition)
+    votes = list(qr.votes)
+    assert votes[33] == 5
+    votes[33] = 6
+    forged = type(qr)(qr.acta_id, qr.centre, qr.mesa, tuple(votes), qr.nulos, qr.extra)
+    reading = read_print(_gray(SOMMARIVA / name), definition, expect=forged)
+    assert reading is not None
+    check = qr_print_check(forged, reading)
+    assert not check.passed and "línea 34: QR 6 vs impreso 5" in check.detail

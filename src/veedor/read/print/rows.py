@@ -86,6 +86,18 @@ def row_pieces(
     return pieces
 
 
+def words_look(
+    gray: np.ndarray, rows: list[NumericRow], scale: float, rec: ocr.Recogniser
+) -> list[list[ocr.Text]]:
+    """One look at each row's count in words (its pieces, when the words wrap)."""
+    return rec.read(
+        [
+            [ocr.Piece(crop(gray, w, scale, pad_x=0.0), current().word_chars) for w in row.words]
+            for row in rows
+        ]
+    )
+
+
 Variant = Callable[[np.ndarray, float], np.ndarray]
 MANY_OPEN = 8  # unsettled rows past which, with the QR known, filtered looks are skipped
 

@@ -16,6 +16,8 @@ Printed:
   costs with no evidence, checks or database);
 - ok / review / rejected, mismatches among ok (must be 0) and whether the national tally
   equals the source table;
+- the scanning time extrapolated to a 30,000-acta night (``national_night_scan_h``; with
+  ``--profile mixed --mix scanner=0.9,bad-phone=0.05,damaged=0.05``: one acta in ten degraded);
 - peak memory of the parent and of the workers, with two drill sizes so that one can see
   it does not grow with the number of actas.
 """

@@ -93,8 +93,17 @@ def _rel(name: str) -> str:
         # Receipt found by its text only (no paper edge against a blotchy table): the view
         # used to end inside the words column, cutting "Cuatro" to "Cu".
         ("phone_full", "784821_412219_0136Acta0135.jpg", 14899667330515237977, "words column kept"),
-        # EL CAMBIO's digits unreadable; its words spell the QR's 3 clearly.
-        ("phone_full", "784821_705855_0163Acta0162.jpg", 18272267454969474458, "words alone"),
+        # EL CAMBIO's digits unreadable; its words spell the QR's 3 clearly. Since the
+        # measured-confusion rule, PCV's and TUPAMARO's "6" (read at low confidence, where a
+        # thin 5 reads "6" in a third of the measured cases) need their words, and neither
+        # reads in any look: left to people, by rule.
+        pytest.param(
+            "phone_full",
+            "784821_705855_0163Acta0162.jpg",
+            18272267454969474458,
+            "words alone",
+            marks=pytest.mark.xfail(strict=True, reason="two unsure 6s whose words are unreadable"),
+        ),
         # A stamp glued to every summary number: no summary row was clean, and the
         # signature lines below lent their columns to the summary instead.
         ("jpeg", "qr-readable-incomplete-1.jpg", 18312164102031340426, "summary under the ballot"),
@@ -110,7 +119,17 @@ def _rel(name: str) -> str:
         ("dark", "784821_533014_0138Acta0137.jpg", 13078194753264566775, "plain view retouched"),
         # A grainy dark photo read whole by no view: smoothed and light-flattened views
         # combine, the last of them read ~20 s in, past the time budget views once had.
-        ("dark", "784821_149098_0135Acta0134.jpg", 17772149393555632287, "every retouch read"),
+        # Since the measured-confusion rule, its grainy "0" for nulos and MPV's "8" need their
+        # words, which no view reads: left to people, by rule.
+        pytest.param(
+            "dark",
+            "784821_149098_0135Acta0134.jpg",
+            17772149393555632287,
+            "every retouch read",
+            marks=pytest.mark.xfail(
+                strict=True, reason="unsure nulos and line 35 whose words are unreadable"
+            ),
+        ),
         # A dark, vignetted scan: its straightened view kept only the lit half, without
         # the party codes, and rows were placed one line off. Straightened whole, then
         # smoothed, it reads whole.

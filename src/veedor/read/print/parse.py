@@ -386,9 +386,7 @@ def _fast_words(gray: np.ndarray, rows: list[NumericRow], scale: float) -> list[
         rec = acta_recogniser()
     except ocr.EngineUnavailable:
         return []
-    return (
-        words_look(gray, [row for row in rows if row.words], scale, rec) if all(r.words for r in rows) else []
-    )
+    return words_look(gray, rows, scale, rec)
 
 
 def _digits_risk(read: RowRead, want: int) -> float | None:

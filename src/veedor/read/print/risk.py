@@ -15,13 +15,14 @@ engine in ``read/models/<engine>.confusions.json``.
 
 A QR that moves votes changes two lines at least; one that adds votes changes a line and the
 printed totals válidos and votos no longer read as the QR's sums. A forgery passes only when
-every number it changed is misread as forged. So the numbers whose digits equal the QR's are left to their digits
-while no two of them carry a joint risk above ``ACTA_RISK`` (:func:`needing_words`); the
-riskiest of the others have their words read too, and are confirmed only when the words
-spell the same count (the words' slips into another well-formed count were measured far
-rarer, ``docs/reading.md``). When the printed válidos and votos do not both read as the
-QR's sums, every line must stand alone: its risk within ``ACTA_RISK`` by itself. The bound assumes the misreads of two lines independent; rows
-read one line off are placed by their party codes, not by this rule.
+every number it changed is misread as forged. So the numbers whose digits equal the QR's are
+left to their digits while no two of them carry a joint risk above ``ACTA_RISK``
+(:func:`needing_words`); the riskiest of the others have their words read too, and are
+confirmed only when the words spell the same count (the words' slips into another
+well-formed count were measured far rarer, ``docs/reading.md``). When the printed válidos
+and votos do not both read as the QR's sums, every line must stand alone: its risk within
+``ACTA_RISK`` by itself. The bound assumes the misreads of two lines independent; rows read
+one line off are placed by their party codes, not by this rule.
 """
 
 from __future__ import annotations

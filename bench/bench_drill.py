@@ -85,7 +85,7 @@ def drill(args: argparse.Namespace, mesas: int | None, out: Path) -> dict[str, o
         out,
         definition_id=args.definition,
         profile=args.profile,
-        mix=parse_mix(args.mix) if args.mix else None,
+        mix=args.mix,
         seed=args.seed,
         workers=args.workers,
         batch=args.batch,
@@ -119,7 +119,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--profile", default="scanner")
     parser.add_argument(
-        "--mix", default=None, help='with --profile mixed: "scanner=0.9,bad-phone=0.05,damaged=0.05"'
+        "--mix",
+        type=parse_mix,  # an unknown profile or a weightless mix: argparse says so, no traceback
+        default=None,
+        help='with --profile mixed: "scanner=0.9,bad-phone=0.05,damaged=0.05"',
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--definition", default="ve-2024-presidential")

@@ -31,7 +31,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -90,10 +90,16 @@ class Rates:
     def _bound(self, source: str, target: str) -> float:
         return upper_bound(self.read_as.get(source, {}).get(target, 0), self.glyphs.get(source, 0))
 
+    @cached_property
+    def _worst(self) -> tuple[float, dict[str, float]]:
+        # Once per table: every line of every acta asks for these.
+        slips = max(upper_bound(self.lost, self.counts), upper_bound(self.added, self.counts))
+        return slips, {g: self.into(g) for g in GLYPHS}
+
     def risk(self, value: int) -> float:
         """The worst bound, over the counts one glyph off ``value``, of reading ``value``."""
-        slips = [upper_bound(self.lost, self.counts), upper_bound(self.added, self.counts)]
-        return max([*slips, *(self.into(g) for g in set(str(value)))])
+        slips, into = self._worst
+        return max(slips, *(into[g] for g in str(value)))
 
 
 @dataclass(frozen=True)

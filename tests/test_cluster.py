@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -97,12 +98,22 @@ def test_a_worker_killed_mid_scan_loses_nothing_and_the_result_is_a_local_scans(
         local_cluster(2) as cluster,
         Client(cluster) as watcher,
     ):
+        outcomes: list = []
 
-        def kill_a_busy_worker(_outcome) -> None:
+        def kill_a_busy_worker(outcome) -> None:
+            outcomes.append(outcome)
             if killed:
                 return
-            busy = [addr for addr, keys in watcher.processing().items() if keys]
-            if not busy:
+            # A worker reading a file and holding another's answer that was not fetched yet:
+            # both must be read again elsewhere (the second case once lost its file).
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                holding = {addr for addr, keys in watcher.has_what().items() if keys}
+                busy = [addr for addr, keys in watcher.processing().items() if keys and addr in holding]
+                if busy:
+                    break
+                time.sleep(0.2)
+            else:
                 return
             pid = watcher.run(os.getpid, workers=busy[:1])[busy[0]]
             os.kill(pid, signal.SIGKILL)  # mid-task: the file it was reading is nowhere yet
@@ -122,6 +133,7 @@ def test_a_worker_killed_mid_scan_loses_nothing_and_the_result_is_a_local_scans(
         restarted = watcher.run(os.getpid)
     assert killed and killed[0] not in restarted.values()  # a worker did die, and was replaced
     assert summary.files == len(real_images) and summary.duplicates == 0
+    assert [(o.file, o.reason) for o in outcomes if o.sha256 is None] == []  # each file read, none lost
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(ImageName)) == len(real_images)
         assert session.scalar(select(func.count()).select_from(Image)) == len(real_images)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from veedor.definitions import ElectionDefinition
 from veedor.model import ActaCounts
+from veedor.read.print import ocr
 from veedor.read.print.align import assign_rows
 from veedor.read.print.checks import print_checks, qr_print_check
 from veedor.read.print.layout import Band, Box, Layout, NumericRow, _completeness, _packed
-from veedor.read.print import ocr
 from veedor.read.print.parse import _settle
 from veedor.read.print.rows import Line, RowRead
 from veedor.read.print.summary import by_position, closest_label

@@ -85,14 +85,14 @@ class ScanContext(WorkerPlugin):
         _CONTEXTS[self.name] = self.ctx
         _activate(self.ctx)  # before the first task, as a local pool's initializer does
 
+    def teardown(self, worker: Any) -> None:
+        _CONTEXTS.pop(self.name, None)
+
 
 def _activate(ctx: WorkerContext) -> None:
     if not _ACTIVE or _ACTIVE[0] is not ctx:
         init_worker(ctx)
         _ACTIVE[:] = [ctx]
-
-    def teardown(self, worker: Any) -> None:
-        _CONTEXTS.pop(self.name, None)
 
 
 def read_image(scan: str, sha: str, name: str) -> list[FileOutcome]:
@@ -243,7 +243,12 @@ def _run_on(
             if not out:
                 break
             try:
-                finished, _pending = wait(list(out), timeout=POLL_S, return_when="FIRST_COMPLETED")
+                # Dask's wait() runs on the process's default client's event loop: with another
+                # client in this process (a program using veedor as a library, the tests' own)
+                # the futures' events were bound to that loop, and a result lost with its worker
+                # then failed to be fetched again ("bound to a different event loop").
+                with client.as_current():
+                    finished, _pending = wait(list(out), timeout=POLL_S, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 finished = set()
             watch.look()

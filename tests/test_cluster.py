@@ -84,7 +84,8 @@ def test_a_second_name_of_bytes_read_in_the_run_is_a_duplicate_of_each_page():
 
 
 def test_an_unreachable_scheduler_is_said_in_words():
-    with pytest.raises(ClusterError, match="cannot reach the cluster"), cluster_runner("tcp://127.0.0.1:9"):
+    unreachable = cluster_runner("tcp://127.0.0.1:9", connect_s=2)  # the command waits 20 s
+    with pytest.raises(ClusterError, match="cannot reach the cluster"), unreachable:
         pass
 
 

@@ -13,7 +13,7 @@ from tests.conftest import ACTAS
 from veedor.definitions import ElectionDefinition
 from veedor.definitions.parsers import parse_payload
 from veedor.read.qr import attempts
-from veedor.simulate.degrade import FAMILIES, degrade, move_votes, qr_quad, tamper
+from veedor.simulate.degrade import FAMILIES, PARTS, Part, degrade, move_votes, qr_quad, tamper
 from veedor.simulate.profiles import PROFILES, parse_mix, pick_chain
 
 REAL = [
@@ -162,3 +162,33 @@ def test_works_on_colour_input() -> None:
     colour = cv2.imread(str(path), cv2.IMREAD_COLOR)
     out = degrade(colour, "blur", np.random.default_rng(0))
     assert out.ndim == 2
+
+
+def test_the_generators_parts_share_no_parameter_and_each_spans_the_range() -> None:
+    """Issue 25's protocol: rules tuned on one part of the parameters, reported on the other.
+    A value drawn in both parts would leak the report into the tuning."""
+    drawn = {}
+    for part in PARTS:
+        rng = Part(np.random.default_rng(7), part)
+        sigmas = np.array([rng.uniform(1.2, 4.0) for _ in range(400)])
+        lengths = {int(rng.integers(5, 22)) for _ in range(400)}
+        stripes = set(np.floor((sigmas - 1.2) / (2.8 / Part.STRIPES)).astype(int))
+        drawn[part] = (stripes, lengths, sigmas)
+        assert sigmas.min() < 1.2 + 0.7 and sigmas.max() > 4.0 - 0.7  # mild to harsh in each part
+        assert rng.uniform(-1, 1, (4, 2)).shape == (4, 2)
+    assert drawn["tune"][0] == {0, 2, 4, 6} and drawn["held"][0] == {1, 3, 5, 7}
+    assert drawn["tune"][1].isdisjoint(drawn["held"][1])
+    assert drawn["tune"][1] | drawn["held"][1] == set(range(5, 22))
+    with pytest.raises(ValueError, match="part must be"):
+        Part(np.random.default_rng(0), "everything")
+
+
+def test_a_part_is_deterministic_and_no_part_is_the_whole_range(real) -> None:
+    gray = real[0][0]
+    a = degrade(gray, "blur", np.random.default_rng(5), "held")
+    b = degrade(gray, "blur", np.random.default_rng(5), "held")
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, degrade(gray, "blur", np.random.default_rng(5), "tune"))
+    # Without a part, the images the earlier rounds (and tests with pinned seeds) used.
+    whole = cv2.GaussianBlur(gray, (0, 0), float(np.random.default_rng(5).uniform(1.2, 4.0)))
+    assert np.array_equal(degrade(gray, "blur", np.random.default_rng(5)), whole)

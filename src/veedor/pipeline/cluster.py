@@ -54,6 +54,8 @@ ENGINE = "Dask distributed"
 LOCAL = "local"
 POLL_S = 5.0
 """How often the command looks at the cluster (its readers, its heartbeat) while it waits."""
+CONNECT_S = 20.0
+"""How long the command keeps trying to reach a scheduler (a refused connection is retried)."""
 NO_READERS_S = 30.0
 """How long without any reader before the command says so (and again each time after)."""
 
@@ -116,9 +118,12 @@ def read_image(scan: str, sha: str, name: str) -> list[FileOutcome]:
 
 
 @contextmanager
-def cluster_runner(address: str, workers: int | None = None) -> Iterator[Runner]:
+def cluster_runner(
+    address: str, workers: int | None = None, connect_s: float = CONNECT_S
+) -> Iterator[Runner]:
     """A :data:`~veedor.pipeline.scan.Runner` that reads on the Dask cluster at ``address``
-    (``tcp://host:8786``), or on a throw-away local one (``"local"``, ``workers`` processes)."""
+    (``tcp://host:8786``), or on a throw-away local one (``"local"``, ``workers`` processes);
+    a scheduler that does not answer within ``connect_s`` seconds is an error."""
     if WorkerPlugin is object:
         raise ClusterError(
             "falta el motor de clúster: pip install 'veedor[cluster]' / the cluster engine is not "
@@ -132,7 +137,7 @@ def cluster_runner(address: str, workers: int | None = None) -> Iterator[Runner]
             cluster = local_cluster(workers)
             client = Client(cluster)
         else:
-            client = Client(address, timeout="20s")
+            client = Client(address, timeout=f"{connect_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
         if cluster is not None:
             cluster.close()

@@ -9,6 +9,7 @@ truth: it pastes a re-encoded QR with moved votes over the original.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -309,8 +310,49 @@ _FAMILIES: dict[str, Callable[[Image, np.random.Generator], Image]] = {
 FAMILIES: tuple[str, ...] = tuple(_FAMILIES)
 
 
-def degrade(gray: Image, family: str, rng: np.random.Generator) -> Image:
-    """Apply one family, or a chain written ``"a+b+c"`` (applied left to right)."""
+PARTS: tuple[str, ...] = ("tune", "held")
+
+
+class Part(np.random.Generator):
+    """The generator's random source kept to one part of its parameter space, so that rules
+    can be tuned on one part and reported on the other (issue 25's protocol).
+
+    Every ``uniform`` draw falls in alternate eighths of its range and every ``integers``
+    draw on alternate values: ``tune`` the even ones, ``held`` the odd ones. Both parts so
+    reach from the mildest to the harshest strength of every family, and share no value of
+    any parameter (blur σ, streak length, JPEG quality, scale, angle, which side a thumb
+    covers, how many folds …). Other draws (noise, fields) are the generator's own. It
+    shares ``rng``'s stream: the same seed and part always give the same image."""
+
+    STRIPES = 8
+
+    def __init__(self, rng: np.random.Generator, part: str) -> None:
+        if part not in PARTS:
+            raise ValueError(f"part must be one of {', '.join(PARTS)}, not {part!r}")
+        super().__init__(rng.bit_generator)
+        self.odd = PARTS.index(part)
+
+    def uniform(self, low: Any = 0.0, high: Any = 1.0, size: Any = None) -> Any:
+        pairs = self.STRIPES // 2
+        u = self.random(size) * pairs  # which pair of stripes, and where inside the stripe
+        stripe = 2 * np.floor(u) + self.odd
+        return low + (high - low) * (stripe + u % 1) / self.STRIPES
+
+    def integers(self, low: Any, high: Any = None, size: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if high is None:
+            low, high = 0, low
+        if args or kwargs or int(high) - int(low) < 2:  # one value: nothing to split
+            return super().integers(low, high, size, *args, **kwargs)
+        values = np.arange(int(low) + self.odd, int(high), 2)
+        return values[super().integers(0, len(values), size)]
+
+
+def degrade(gray: Image, family: str, rng: np.random.Generator, part: str | None = None) -> Image:
+    """Apply one family, or a chain written ``"a+b+c"`` (applied left to right); with
+    ``part`` (``"tune"`` or ``"held"``), only that part of each family's parameters
+    (:class:`Part`)."""
+    if part is not None:
+        rng = Part(rng, part)
     if gray.ndim != 2:
         gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
     for name in family.split("+"):

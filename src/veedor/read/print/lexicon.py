@@ -22,24 +22,25 @@ _SEPARATORS = ",; "
 
 
 def _ctc_log_likelihood(logp: np.ndarray, labels: list[int]) -> float:
-    """log P(labels | steps) under CTC, blank = column 0."""
-    ext = [0]
-    for label in labels:
-        ext += [label, 0]
+    """log P(labels | steps) under CTC, blank = column 0 (the forward pass, one step of every
+    state at a time: a missing predecessor is -inf, which log-add leaves out exactly)."""
+    ext = np.zeros(2 * len(labels) + 1, dtype=np.intp)
+    ext[1::2] = labels
     n = len(ext)
+    emit = logp[:, ext]
+    # A state may be reached from two back when it is a label unlike the one two back.
+    skip = np.zeros(n, dtype=bool)
+    skip[2:] = (ext[2:] != 0) & (ext[2:] != ext[:-2])
     alpha = np.full(n, -np.inf)
-    alpha[0] = logp[0, 0]
+    alpha[0] = emit[0, 0]
     if n > 1:
-        alpha[1] = logp[0, ext[1]]
+        alpha[1] = emit[0, 1]
+    one_back = np.full(n, -np.inf)
+    two_back = np.full(n, -np.inf)
     for t in range(1, logp.shape[0]):
-        prev = alpha.copy()
-        for s in range(n):
-            best = prev[s]
-            if s >= 1:
-                best = np.logaddexp(best, prev[s - 1])
-            if s >= 2 and ext[s] != 0 and ext[s] != ext[s - 2]:
-                best = np.logaddexp(best, prev[s - 2])
-            alpha[s] = best + logp[t, ext[s]]
+        one_back[1:] = alpha[:-1]
+        two_back[2:] = np.where(skip[2:], alpha[:-2], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, one_back), two_back) + emit[t]
     return float(np.logaddexp(alpha[-1], alpha[-2]) if n > 1 else alpha[-1])
 
 

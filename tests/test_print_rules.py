@@ -7,7 +7,7 @@ from veedor.definitions import ElectionDefinition
 from veedor.model import ActaCounts
 from veedor.read.print import ocr
 from veedor.read.print.align import assign_rows
-from veedor.read.print.checks import print_checks, qr_print_check
+from veedor.read.print.checks import lines_placed, print_checks, qr_print_check
 from veedor.read.print.layout import Band, Box, Layout, NumericRow, _completeness, _packed
 from veedor.read.print.parse import _settle
 from veedor.read.print.rows import Line, RowRead
@@ -212,3 +212,27 @@ def test_the_sums_never_side_with_digits_against_clear_words() -> None:
     summary = _summary(_line("votos", 151), _line("validos", 149), _line("nulos", 2))
     out, _ = settle_by_sums(lines, {1: read}, summary, {}, [])
     assert out[1] is not None and out[1].value is None
+
+
+def _coded(label: str, value: int, code: str) -> Line:
+    return Line(label, value, value, str(value), "", code, True)
+
+
+def test_on_a_print_only_acta_each_line_with_votes_sits_on_its_partys_code() -> None:
+    """Rows slid up one line under a lost row: 16 votes of UNTC (460) read on AREPA's line
+    (1094). Every sum holds; only the codes say whose votes they are."""
+    codes = [1094, 460, 1069]
+    slid = [_coded("AREPA", 16, "450"), _coded("UNTC", 16, "1063"), _coded("MPV", 323, "1076")]
+    check = lines_placed(slid, codes)
+    assert not check.passed
+    assert all(name in check.detail for name in ("AREPA", "UNTC", "MPV"))
+    # Read right, or one glyph off, or cut at the sheet's left edge ("60" of 460 read
+    # "50", "69" of 1069): each row is its party's.
+    for texts in (["1094", "460", "1069"], ["1084", "450", "1068"], ["94", "50", "69"], ["4", "0", "9"]):
+        placed = [_coded(line.label, line.value or 0, t) for line, t in zip(slid, texts, strict=True)]
+        assert lines_placed(placed, codes).passed, texts
+    # A line at zero gives nobody a vote, whatever row sits there; a line with votes and no
+    # code read (or a position with no printed code) cannot be placed.
+    assert lines_placed([_coded("AREPA", 0, "450"), None, _coded("MPV", 323, "1069")], codes).passed
+    assert not lines_placed([_coded("AREPA", 16, "")], [1094]).passed
+    assert not lines_placed([_coded("AREPA", 16, "1094")], [None]).passed

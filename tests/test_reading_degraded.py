@@ -274,3 +274,19 @@ def test_one_vote_forgery_on_a_blurred_sheet_is_caught(name: str, definition: El
     assert verdict.status is Status.REVIEW, verdict.reason
     if verdict.acta is not None and verdict.acta.votes == parse_payload(forged, definition).votes:
         assert "qr_print_mismatch" in {c.name for c in verdict.checks if not c.passed}
+
+
+def test_rows_out_of_place_on_a_print_only_acta_are_caught_by_their_codes(
+    definition: ElectionDefinition, v1_rows: dict[tuple[str, int], dict[str, str]]
+) -> None:
+    """The QR-less acta turned by an angle of the generator's held-back part (issue 25's
+    protocol found it): the plain view lost a row above line 33 and slid the next ones up,
+    so 16 votes of UNTC went to AREPA. Every sum still held (moving votes between lines
+    keeps them all) and it was counted: the one wrong number the bench ever saw. The rows'
+    printed party codes ("450" on AREPA's line, 1094) now say they are out of place, and
+    the views tried next read the sheet right (test_print_rules has the check by hand)."""
+    name = "qr-unreadable-incomplete-1.jpg"
+    img = degrade(_image(name), "rotate", np.random.default_rng(8579833818131455298), "held")
+    verdict = _decide(img, definition)
+    assert verdict.status is Status.OK, verdict.reason
+    _assert_v1_numbers(verdict.acta, definition, v1_rows)

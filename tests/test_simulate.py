@@ -223,3 +223,25 @@ def test_drill_cli_reports_and_exits_zero(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "drill-report.json").read_text())
     assert report["passed"] and report["by_status"]["ok"] == 3 and report["mismatch_count"] == 0
+
+
+def _hold_memory(megabytes: int) -> int:
+    block = np.ones(megabytes * 1024 * 1024 // 8)
+    return int(block.size)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_the_drill_sees_the_memory_of_readers_that_are_not_its_children() -> None:
+    """The scan's readers are children of a forkserver: getrusage reported 0 MB for them."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from veedor.simulate.drill import DescendantsPeak
+
+    with DescendantsPeak(every=0.05) as peak:
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            pool.submit(_hold_memory, 300).result()
+            pool.submit(time.sleep, 0.3).result()  # the watcher looks meanwhile
+    assert peak.mb >= 300

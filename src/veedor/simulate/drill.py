@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import resource
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,8 +33,6 @@ class DrillReport:
     rendered: int = 0
     render_seconds: float = 0.0
     scan_seconds: float = 0.0
-    render_cpu_s: float = 0.0  # all processes: what the work costs on a quiet machine
-    scan_cpu_s: float = 0.0
     by_status: dict[str, int] = field(default_factory=lambda: {"ok": 0, "review": 0, "rejected": 0})
     by_profile_status: dict[str, dict[str, int]] = field(default_factory=dict)
     tampered: int = 0
@@ -73,13 +73,59 @@ def peak_rss_mb() -> float:
     return max(own, kids) / 1024
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process plus its finished (joined) worker processes."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
+class DescendantsPeak:
+    """The largest peak resident memory (VmHWM) of any process below this one, looked at
+    every ``every`` seconds while it runs. The scan's readers are children of a forkserver,
+    not of this process, so getrusage's RUSAGE_CHILDREN never sees them; a reader's peak
+    reached less than ``every`` seconds before it exits can be missed. Linux only (/proc):
+    elsewhere it stays 0."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> DescendantsPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while True:
+            self.mb = max([self.mb, *(_hwm_mb(pid) for pid in _descendants(os.getpid()))])
+            if self._stop.wait(self.every):
+                return
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (name) state ppid …": the name may hold spaces and parentheses
+            ppid = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        parents.setdefault(ppid, []).append(int(entry.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def _batches(specs: Iterable[ActaSpec], size: int) -> Iterator[list[ActaSpec]]:
@@ -138,40 +184,39 @@ def run_drill(
         if scanned % 50 == 0:
             report.throughput.append((round(time.perf_counter() - started, 2), scanned))
 
-    for number, chunk in enumerate(_batches(specs, batch)):
-        folder = out / "images" / f"batch{number:04d}"
-        opts = SimOptions(
-            out=str(folder),
-            definition_id=definition_id,
-            profile=profile,
-            mix=mix,
-            seed=seed,
-            tamper_rate=tamper_rate,
-        )
-        t0, c0 = time.perf_counter(), cpu_seconds()
-        sim = simulate(
-            chunk, opts, workers, on_row=(lambda _row: on_progress("render", 1)) if on_progress else None
-        )
-        report.render_seconds += time.perf_counter() - t0
-        report.render_cpu_s += cpu_seconds() - c0
-        report.rendered += sim.count
-        report.mesas += len(chunk)
-        t1, c1 = time.perf_counter(), cpu_seconds()
-        images = sorted(str(p) for p in folder.glob(f"*.{opts.image_format}"))
-        scan_paths(
-            images,
-            store,
-            definition_id=definition_id,
-            evidence_root=evidence,
-            workers=workers,
-            on_outcome=on_outcome,
-            cross_check=cross_check,
-        )
-        report.scan_seconds += time.perf_counter() - t1
-        report.scan_cpu_s += cpu_seconds() - c1
-        if not keep_images:
-            shutil.rmtree(folder, ignore_errors=True)
-            remove_store(evidence)
+    with DescendantsPeak() as readers:  # the scan's readers are not this process's children
+        for number, chunk in enumerate(_batches(specs, batch)):
+            folder = out / "images" / f"batch{number:04d}"
+            opts = SimOptions(
+                out=str(folder),
+                definition_id=definition_id,
+                profile=profile,
+                mix=mix,
+                seed=seed,
+                tamper_rate=tamper_rate,
+            )
+            t0 = time.perf_counter()
+            sim = simulate(
+                chunk, opts, workers, on_row=(lambda _row: on_progress("render", 1)) if on_progress else None
+            )
+            report.render_seconds += time.perf_counter() - t0
+            report.rendered += sim.count
+            report.mesas += len(chunk)
+            t1 = time.perf_counter()
+            images = sorted(str(p) for p in folder.glob(f"*.{opts.image_format}"))
+            scan_paths(
+                images,
+                store,
+                definition_id=definition_id,
+                evidence_root=evidence,
+                workers=workers,
+                on_outcome=on_outcome,
+                cross_check=cross_check,
+            )
+            report.scan_seconds += time.perf_counter() - t1
+            if not keep_images:
+                shutil.rmtree(folder, ignore_errors=True)
+                remove_store(evidence)
     report.throughput.append((round(time.perf_counter() - started, 2), scanned))
     with store.session() as session:
         result = tally(session, definition, "national", "scan" if cross_check else PRELIMINARY)
@@ -182,9 +227,9 @@ def run_drill(
         report.tally_actas = row.actas
     else:
         report.tally_totals = dict.fromkeys(definition.candidate_codes, 0)
-    report.peak_rss_mb = peak_rss_mb()
+    report.peak_rss_mb = max(peak_rss_mb(), readers.mb)
     report.peak_parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report.peak_worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report.peak_worker_mb = max(readers.mb, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     (out / "drill-report.json").write_text(
         json.dumps(report.as_dict(), indent=1, ensure_ascii=False), encoding="utf-8"
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from veedor.model import ActaCounts, CheckResult
+from veedor.read.print.rows import one_slip
 
 if TYPE_CHECKING:
     from veedor.read.print.parse import Line, PrintReading
@@ -43,6 +44,39 @@ def _digits_vs_words(named: Sequence[tuple[str, Line]]) -> CheckResult:
             "digits only where they equal the QR"
         )
     return CheckResult("print_digits_words", True, detail)
+
+
+def lines_placed(lines: Sequence[Line | None], codes: Sequence[int | None]) -> CheckResult:
+    """Print only: every line with votes was read on the row whose printed party code is its
+    position's (:func:`_code_places`). No sum can see rows out of place: votes moved from one line to another keep
+    every total, so on a print-only acta the codes are what says whose votes they are. A
+    line at zero needs no code: whatever row sits there, no vote is given to anyone."""
+    unplaced = [
+        f"{_label(i, ln)}: {ln.value} con código {ln.code_text!r}, no {code}"
+        for i, (ln, code) in enumerate(zip(lines, codes, strict=True))
+        if ln is not None and ln.value and not (code is not None and _code_places(ln.code_text, code))
+    ]
+    if unplaced:
+        return CheckResult(
+            "print_lines_placed",
+            False,
+            "filas con votos sin el código de su partido / rows with votes lack their party's code: "
+            + "; ".join(unplaced),
+        )
+    return CheckResult(
+        "print_lines_placed", True, "cada fila con votos lleva su código / each row with votes has its code"
+    )
+
+
+def _code_places(text: str, code: int) -> bool:
+    """The code read is the position's, or one glyph off it; where the sheet's edge cut its
+    first glyphs, its end ("92" of 1092, "50" for the "60" of 460), or its last glyph."""
+    raw, own = text.replace(" ", ""), str(code)
+    if not raw.isdigit():
+        return False
+    if raw == own or one_slip(raw, own) or own.endswith(raw):
+        return True
+    return 1 < len(raw) < len(own) and one_slip(raw, own[-len(raw) :])
 
 
 def print_checks(

@@ -100,6 +100,8 @@ def _combined(
 ) -> PrintReading:
     """The combined reading, facing every check of a single view's."""
     acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(lines), expect, 1)
+    # The table is one view's lines as that view placed them: so is the check on their codes.
+    checks += [c for c in base.checks if c.name == "print_lines_placed"] if expect is None else []
     # A view that saw more than one acta says so in the combination too.
     checks += [c for _, r in readings for c in r.checks if c.name == "print_single_acta" and not c.passed][:1]
     return PrintReading(

@@ -12,7 +12,7 @@ import numpy as np
 from veedor.model import ActaCounts, CheckResult
 from veedor.read.print import ocr
 from veedor.read.print.align import assign_rows
-from veedor.read.print.checks import print_checks
+from veedor.read.print.checks import lines_placed, print_checks
 from veedor.read.print.header import read_header
 from veedor.read.print.layout import Layout, NumericRow, upright_layout
 from veedor.read.print.risk import digits_risk, needing_words
@@ -30,6 +30,8 @@ from veedor.read.print.sums import settle_by_sums
 from veedor.read.print.vocabulary import current, using
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from veedor.definitions.schema import BallotPosition, ElectionDefinition
 
 __all__ = ["Line", "PrintReading", "read_print"]
@@ -241,7 +243,9 @@ def _read_print(
         gray, layout, layout.table[0].band, rec, expect.acta_id if expect is not None else None
     )
     t_header = time.perf_counter()
-    acta, checks = print_reading_checks(lines, summary, acta_id, centre, len(ballot), expect, layout.tables)
+    acta, checks = print_reading_checks(
+        lines, summary, acta_id, centre, len(ballot), expect, layout.tables, [b.party_code for b in ballot]
+    )
     return PrintReading(
         acta=acta,
         lines=tuple(lines),
@@ -270,9 +274,14 @@ def print_reading_checks(
     positions: int,
     expect: ActaCounts | None,
     tables: int,
+    codes: Sequence[int | None] = (),
 ) -> tuple[ActaCounts, list[CheckResult]]:
-    """The acta a reading gives and the print's checks on it."""
+    """The acta a reading gives and the print's checks on it; without a QR, and where the
+    form prints party codes (``codes``, one per position), each line with votes must sit on
+    its party's code (:func:`~veedor.read.print.checks.lines_placed`)."""
     checks = print_checks(lines, summary, acta_id, centre, positions)
+    if expect is None and any(code is not None for code in codes):
+        checks.append(lines_placed(lines, codes))
     if expect is not None and centre is None and acta_id == expect.acta_id:
         checks = [_id_equals_qr(acta_id) if c.name == "print_header" else c for c in checks]
     if tables > 1:

@@ -14,6 +14,10 @@ limit per reader.
 
 Per family it prints: ok with exactly the right numbers, ok with a WRONG number (must be
 0), review, tampered sheets caught, median and p95 milliseconds, and the peers' read rates.
+Each acta is degraded with its own half's part of the generator's parameters (the tuning
+actas with the tuning part, the held-back ones with the held-back part:
+``simulate.degrade.Part``), and legible actas ok per family are printed for both parts;
+``--generator full`` uses every parameter's whole range, as before the split.
 
 "A person can read" (the target's denominator) is judged per image from the degradation's
 own parameters, replayed from the image's seed, with thresholds set by looking at crops of

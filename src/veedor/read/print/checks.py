@@ -47,10 +47,11 @@ def _digits_vs_words(named: Sequence[tuple[str, Line]]) -> CheckResult:
 
 
 def lines_placed(lines: Sequence[Line | None], codes: Sequence[int | None]) -> CheckResult:
-    """Print only: every line with votes was read on the row whose printed party code is its
-    position's (:func:`_code_places`). No sum can see rows out of place: votes moved from one line to another keep
-    every total, so on a print-only acta the codes are what says whose votes they are. A
-    line at zero needs no code: whatever row sits there, no vote is given to anyone."""
+    """Print only: every line with votes was read on the row whose printed party code is
+    its position's (:func:`_code_places`). No sum can see rows out of place: votes moved
+    from one line to another keep every total, so on a print-only acta the codes are what
+    says whose votes they are. A line at zero needs no code: whatever row sits there, no
+    vote is given to anyone."""
     unplaced = [
         f"{_label(i, ln)}: {ln.value} con código {ln.code_text!r}, no {code}"
         for i, (ln, code) in enumerate(zip(lines, codes, strict=True))

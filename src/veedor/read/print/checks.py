@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from veedor.model import ActaCounts, CheckResult
-from veedor.read.print.rows import one_slip
+from veedor.read.print.rows import one_slip, slipped
 
 if TYPE_CHECKING:
     from veedor.read.print.parse import Line, PrintReading
@@ -72,12 +72,12 @@ def lines_placed(lines: Sequence[Line | None], codes: Sequence[int | None]) -> C
 def _code_places(text: str, code: int) -> bool:
     """The code read is the position's, or one glyph off it; where the sheet's edge cut its
     first glyphs, its end ("92" of 1092, "50" for the "60" of 460), or its last glyph."""
-    raw, own = text.replace(" ", ""), str(code)
-    if not raw.isdigit():
-        return False
-    if raw == own or one_slip(raw, own) or own.endswith(raw):
+    if slipped(text, code):
         return True
-    return 1 < len(raw) < len(own) and one_slip(raw, own[-len(raw) :])
+    raw, own = text.replace(" ", ""), str(code)
+    return raw.isdigit() and (
+        own.endswith(raw) or (1 < len(raw) < len(own) and one_slip(raw, own[-len(raw) :]))
+    )
 
 
 def print_checks(

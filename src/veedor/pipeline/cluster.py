@@ -91,6 +91,16 @@ class ScanContext(WorkerPlugin):
         _CONTEXTS.pop(self.name, None)
 
 
+class QuietLogs(WorkerPlugin):
+    """Keeps a throw-away local cluster's workers from printing Dask's own log records (with
+    their tracebacks) on the command's terminal: a worker whose heartbeat meets a scheduler
+    already closing logs one, and the scan reports what matters itself (readers coming and
+    going, a file that killed its reader). A restarted worker gets it again."""
+
+    def setup(self, worker: Any) -> None:
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 def _activate(ctx: WorkerContext) -> None:
     if not _ACTIVE or _ACTIVE[0] is not ctx:
         init_worker(ctx)
@@ -136,6 +146,7 @@ def cluster_runner(
         if address == LOCAL:
             cluster = local_cluster(workers)
             client = Client(cluster)
+            client.register_plugin(QuietLogs(), name="veedor-quiet-logs")
         else:
             client = Client(address, timeout=f"{connect_s}s")
     except (OSError, TimeoutError, ValueError) as exc:
@@ -146,12 +157,28 @@ def cluster_runner(
             f"planificador (dask scheduler) / cannot reach the cluster {address}: check the "
             "scheduler's address"
         ) from exc
+    with _quiet_client_logs():
+        try:
+            yield partial(_run_on, client)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextmanager
+def _quiet_client_logs() -> Iterator[None]:
+    """Dask's log records in this process (a lost connection, a worker gone, with tracebacks)
+    stay off the terminal while the scan runs: the scan says those things in words."""
+    handlers = [h for h in logging.getLogger("distributed").handlers if isinstance(h, logging.StreamHandler)]
+    levels = [h.level for h in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.CRITICAL)
     try:
-        yield partial(_run_on, client)
+        yield
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)
 
 
 LOCAL_CONFIG: dict[str, Any] = {
@@ -183,7 +210,7 @@ def local_cluster(workers: int | None = None) -> Any:
             host="127.0.0.1",
             dashboard_address=":0",  # never a fixed port another program may hold
             scheduler_kwargs={"dashboard": False},
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # the nannies' records; QuietLogs the workers'
         )
 
 

@@ -21,6 +21,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from veedor.read.levels import percentiles
+
 MODEL_FILE = "PP-OCRv6_rec_small.onnx"
 HEIGHT = 48  # the model's fixed input height
 DIGITS = "0123456789"
@@ -150,7 +152,7 @@ def _scale(gray: np.ndarray, squeeze: float = 1.0) -> np.ndarray:
         return np.full((HEIGHT, 8), 255, np.uint8)
     width = max(8, round(w * HEIGHT / h * squeeze))
     out = cv2.resize(gray, (width, HEIGHT), interpolation=cv2.INTER_CUBIC)
-    lo, hi = np.percentile(out, (1, 99))
+    lo, hi = percentiles(out, (1, 99))
     if 20 <= hi - lo < LOW_CONTRAST:
         # Faded or badly lit print: stretch to the ink-on-white the model was trained on.
         out = cv2.convertScaleAbs(out, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))

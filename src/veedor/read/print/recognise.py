@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from veedor.read.levels import percentiles
 from veedor.read.print.ocr import DIGITS, EngineUnavailable, Piece, Recogniser, Text
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "acta-rec.onnx"
@@ -44,7 +45,7 @@ def prepare(gray: np.ndarray) -> np.ndarray:
     width = max(MIN_WIDTH, round(w * HEIGHT / h))
     shrink = width < w or h > HEIGHT
     scaled = cv2.resize(gray, (width, HEIGHT), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    lo, hi = np.percentile(scaled, (1, 99))
+    lo, hi = percentiles(scaled, (1, 99))
     span = max(float(hi - lo), 24.0)  # a blank crop stays blank, not stretched noise
     ink = np.clip((float(hi) - scaled.astype(np.float32)) / span, 0.0, 1.0)
     padded = np.zeros((HEIGHT, -(-width // STRIDE) * STRIDE), np.float32)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
+
 from veedor.read.print.vocabulary import current
 
 
@@ -44,13 +46,8 @@ def to_words(value: int, width: int | None = None) -> str:
 
 
 def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current_row = [i]
-        for j, cb in enumerate(b, 1):
-            current_row.append(min(previous[j] + 1, current_row[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current_row
-    return previous[-1]
+    """Levenshtein distance: one insertion, deletion or substitution costs 1."""
+    return int(Levenshtein.distance(a, b))
 
 
 def word_digit(word: str) -> int | None:

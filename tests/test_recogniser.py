@@ -108,9 +108,10 @@ def test_reading_is_deterministic(acta: ActaRecogniser) -> None:
 
 def test_choice_per_field() -> None:
     assert choice("") == DEFAULT
-    assert choice("acta") == {"digits": "acta", "words": "acta"}
+    assert choice("acta") == {"first": "acta", "digits": "acta", "words": "acta"}
+    assert choice("ppocr") == {"first": "ppocr", "digits": "ppocr", "words": "ppocr"}
     assert choice("digits=acta") == {**DEFAULT, "digits": "acta"}
-    assert choice("digits=ppocr, words=acta") == {"digits": "ppocr", "words": "acta"}
+    assert choice("first=ppocr, words=acta") == {**DEFAULT, "first": "ppocr", "words": "acta"}
     for bad in ("tesseract", "digits=tesseract", "header=acta"):
         with pytest.raises(ValueError):
             choice(bad)
@@ -157,10 +158,25 @@ def test_router_sends_each_field_to_its_engine_in_order() -> None:
 def test_default_engine_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VEEDOR_RECOGNISER", raising=False)
     rec = ocr.recogniser()
-    if DEFAULT == {"digits": "ppocr", "words": "ppocr"}:
+    if (DEFAULT["digits"], DEFAULT["words"]) == ("ppocr", "ppocr"):
         assert isinstance(rec, ocr.PaddleRecogniser)
     else:
         assert isinstance(rec, FieldRouter)
+    first, engine = ocr.first_look()
+    assert engine == DEFAULT["first"]
+    assert (first is rec) == (DEFAULT["first"] == DEFAULT["digits"])
+
+
+def test_the_first_look_falls_back_to_the_digits_engine_without_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing() -> None:
+        raise ocr.EngineUnavailable("no model here")
+
+    monkeypatch.setattr(
+        ocr, "_recogniser", lambda fields: missing() if ("digits", "acta") in fields else "ppocr"
+    )
+    assert ocr.first_look("first=acta") == ("ppocr", "ppocr")
 
 
 def test_acta_engine_through_the_registry_reads_a_row(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,8 +63,8 @@ def test_no_two_numbers_left_to_their_digits_may_together_pass_a_forgery() -> No
     assert risk.needing_words({"A": 0.5, "B": 0.5, "C": 0.5}) == {"A", "B"}
 
 
-def _digits_only(value: int, confidence: float) -> RowRead:
-    read = RowRead(digits_text=str(value))
+def _digits_only(value: int, confidence: float, engine: str = "acta") -> RowRead:
+    read = RowRead(digits_text=str(value), engine=engine)
     read.digits.append(value)
     read.digit_looks.append(ocr.Text(str(value), confidence))
     return read
@@ -72,15 +72,16 @@ def _digits_only(value: int, confidence: float) -> RowRead:
 
 def test_the_reader_weighs_only_rows_read_in_digits_as_the_qr(monkeypatch: pytest.MonkeyPatch) -> None:
     table = _table(_rates(1000), _rates(1000, {"5": {"6": 300}}))
-    monkeypatch.setattr(risk, "digits_table", lambda: table)
+    monkeypatch.setattr(risk, "table", lambda engine: table if engine == "acta" else None)
     assert (parse._digits_risk(_digits_only(16, 0.95), 16) or 0) > 0.3
     assert (parse._digits_risk(_digits_only(16, 0.999), 16) or 1) < 0.003
     assert parse._digits_risk(_digits_only(15, 0.95), 16) is None  # differs: the doubtful path reads it
     with_words = _digits_only(16, 0.95)
     with_words.looks.append([ocr.Text("Cero Cero Uno Seis", 0.99)])
     assert parse._digits_risk(with_words, 16) is None  # its words were read already
-    monkeypatch.setattr(risk, "digits_table", lambda: None)
-    assert parse._digits_risk(_digits_only(16, 0.999), 16) == 1.0  # no measured table: the words
+    # Each row is weighed by the table of the engine that read it; none measured: the words.
+    assert parse._digits_risk(_digits_only(16, 0.999, engine="ppocr"), 16) == 1.0
+    assert parse._digits_risk(_digits_only(16, 0.999, engine=""), 16) == 1.0
 
 
 @pytest.mark.parametrize("engine", ["ppocr", "acta"])

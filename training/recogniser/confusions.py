@@ -19,6 +19,10 @@ glyphs read as another glyph (same length), a glyph lost or added, other and unr
 readings. Written to ``src/veedor/read/models/<engine>.confusions.json``:
 
     PYTHONPATH=src .venv/bin/python training/recogniser/confusions.py [--engine ppocr|acta]
+        [--seeds 3] [--part tune|full]
+
+The ppocr table (3 draws) was measured before the generator was split, on its whole ranges;
+the acta-rec table on the tuning part only (``--part tune``, the default since).
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ class Tally:
         }
 
 
-def measure(engine: str) -> dict[str, object]:
+def measure(engine: str, seeds: int = SEEDS, part: str | None = "tune") -> dict[str, object]:
     definition = load_definition(synth.DEFINITION)
     rec = ocr.recogniser("ppocr" if engine == "ppocr" else "digits=acta")
     codes = [b.party_code for b in definition.ballot]
@@ -109,12 +113,14 @@ def measure(engine: str) -> dict[str, object]:
     for path, counts in synth._real_counts("tune"):
         original = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         for family in ("clean", *(f for f in FAMILIES if f not in SKIPPED)):
-            for draw in range(1 if family == "clean" else SEEDS):
+            for draw in range(1 if family == "clean" else seeds):
                 seed = int(
                     hashlib.sha256(f"confusions/{family}/{draw}/{path.name}".encode()).hexdigest()[:8], 16
                 )
                 gray = (
-                    original if family == "clean" else degrade(original, family, np.random.default_rng(seed))
+                    original
+                    if family == "clean"
+                    else degrade(original, family, np.random.default_rng(seed), part=part)
                 )
                 images += 1
                 with using(definition):
@@ -138,7 +144,8 @@ def measure(engine: str) -> dict[str, object]:
     return {
         "engine": (acta_recogniser() if engine == "acta" else rec).name,
         "measured_on": "tuning half of samples/actas (training/recogniser/synth.py real_split), "
-        f"clean and every simulate.degrade family but {', '.join(SKIPPED)}, {SEEDS} draws each",
+        f"clean and every simulate.degrade family but {', '.join(SKIPPED)}, {seeds} draws each"
+        + (f" from the generator's {part} part" if part else " from its whole ranges"),
         "images": images,
         "rows_placed": placed,
         "rows_not_placed": off,
@@ -150,10 +157,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", choices=("ppocr", "acta"), default="ppocr")
     parser.add_argument("--out", type=Path, default=TABLE_DIR)
+    parser.add_argument("--seeds", type=int, default=SEEDS, help="draws per family and acta")
+    parser.add_argument(
+        "--part",
+        choices=("tune", "full"),
+        default="tune",
+        help="the generator's parameters: its tuning part (simulate.degrade.Part), or the whole ranges",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)
     started = time.perf_counter()
-    table = measure(args.engine)
+    table = measure(args.engine, args.seeds, None if args.part == "full" else args.part)
     path = args.out / f"{engine_key(args.engine)}.confusions.json"
     path.write_text(json.dumps(table, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {path} in {time.perf_counter() - started:.0f} s")

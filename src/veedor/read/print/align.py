@@ -31,6 +31,13 @@ def assign_rows(
 
     known = set(codes)
     skip_row, skip_pos = -1.0, -3.0
+    raws = [t.code_text.replace(" ", "") for t in texts]
+    # Whether a row without a readable code reads anything, asked once per row (it scores
+    # the same against every line).
+    unread = [
+        0.5 if code is None and (t.digits or t.words_value(scored=False) is not None) else -3.0
+        for t, code in zip(texts, read_codes, strict=True)
+    ]
 
     def score(k: int, p: int) -> float:
         code = read_codes[k]
@@ -40,7 +47,7 @@ def assign_rows(
             # One digit off is a likely misreading (compared as printed: "006" is 906
             # with its first glyph lost, not party 6); another line's code says "not
             # this line", weakly; anything else is too damaged to say either way.
-            raw = texts[k].code_text.replace(" ", "")
+            raw = raws[k]
             if one_slip(raw, str(codes[p])) or one_slip(str(code), str(codes[p])):
                 return 1.0
             # The code's end, its first glyphs cut off with the sheet's left edge ("75" of
@@ -58,8 +65,7 @@ def assign_rows(
             if code in known and not raw.startswith("0"):
                 return skip_pos + 0.5 if ending else -3.5
             return 0.0
-        readable = bool(texts[k].digits) or texts[k].words_value(scored=False) is not None
-        return 0.5 if readable else -3.0
+        return unread[k]
 
     best = np.full((n + 1, m + 1), -np.inf)
     move = np.zeros((n + 1, m + 1), np.int8)  # 1 diagonal, 2 skip row, 3 skip position
@@ -74,7 +80,7 @@ def assign_rows(
                 best[k - 1, p] + skip_row,
                 best[k, p - 1] + skip_pos,
             )
-            choice = int(np.argmax(options))
+            choice = max(range(3), key=options.__getitem__)  # the first best, as np.argmax
             best[k, p], move[k, p] = options[choice], choice + 1
     # Rows after the last ballot line (if any) cost nothing either.
     k = int(np.argmax(best[:, m]))

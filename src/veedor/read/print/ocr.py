@@ -164,7 +164,21 @@ def recogniser(setting: str | None = None) -> Recogniser:
     setting (or ``VEEDOR_RECOGNISER``) gives it (:func:`.recognise.choice`)."""
     from veedor.read.print.recognise import choice
 
-    return _recogniser(tuple(sorted(choice(setting).items())))
+    chosen = choice(setting)
+    return _recogniser((("digits", chosen["digits"]), ("words", chosen["words"])))
+
+
+def first_look(setting: str | None = None) -> tuple[Recogniser, str]:
+    """The recogniser of the first look at the counts' digits with the QR known, and its
+    engine's name (whose measured confusions weigh that look, :mod:`.risk`): the setting's
+    ``first`` engine, or the digits' engine when the acta model cannot run here."""
+    from veedor.read.print.recognise import choice
+
+    chosen = choice(setting)
+    try:
+        return _recogniser((("digits", chosen["first"]), ("words", chosen["words"]))), chosen["first"]
+    except EngineUnavailable:
+        return recogniser(setting), chosen["digits"]
 
 
 @cache

@@ -15,8 +15,10 @@ from veedor.read.print.align import assign_rows
 from veedor.read.print.checks import lines_placed, print_checks
 from veedor.read.print.header import read_header
 from veedor.read.print.layout import Layout, NumericRow, upright_layout
+from veedor.read.print.recognise import choice
 from veedor.read.print.risk import digits_risk, needing_words
 from veedor.read.print.rows import (
+    PER_LINE,
     Line,
     RowRead,
     read_codes,
@@ -120,12 +122,23 @@ def _read_print(
     scale = layout.scale
     quick = expect is not None
     kept: list[float] = []  # risks of the lines left to their digits (:mod:`.risk`)
+    first, first_engine = ocr.first_look() if quick else (rec, "")
     if quick:
-        table_reads = read_digits(gray, layout.table, scale, rec)
+        assert expect is not None
+        digits_engine = choice()["digits"]
+        table_reads = _first_digits(
+            gray, layout, definition, expect, ((first, first_engine), (rec, digits_engine))
+        )
         # Only votos, válidos and nulos are compared (a title row or two may come first), and
         # their three-digit numbers are read less squeezed: a "5" squeezed reads "6".
         summary_reads = read_digits(
-            gray, layout.summary[: SUMMARY_NEEDED + 2], scale, rec, codes=False, squeeze=0.8
+            gray,
+            layout.summary[: SUMMARY_NEEDED + 2],
+            scale,
+            rec,
+            codes=False,
+            squeeze=0.8,
+            engine=digits_engine,
         )
     else:
         table_reads = read_rows(gray, layout.table, scale, rec, code=True)
@@ -255,7 +268,7 @@ def _read_print(
         centre_printed=centre,
         electors=electors,
         checks=tuple(checks),
-        engine=rec.name,
+        engine=rec.name if first is rec else f"{rec.name}; first look: {first.name}",
         ms=(time.perf_counter() - start) * 1000,
         notes=tuple(notes),
         timings={
@@ -338,6 +351,43 @@ def _words_settle(line: Line, want: int, notes: list[str], read: RowRead | None 
     return line
 
 
+def _first_digits(
+    gray: np.ndarray,
+    layout: Layout,
+    definition: ElectionDefinition,
+    expect: ActaCounts,
+    looks: tuple[tuple[ocr.Recogniser, str], ...],
+) -> list[RowRead]:
+    """The digits of every table row, read by the first of ``looks`` (recogniser, engine);
+    each line image (``PER_LINE`` rows side by side, as :func:`.rows.read_digits` lays them)
+    that holds a row not read as the QR's count is read again by the next, the same way. By
+    default the acta's own recogniser looks first (~1 ms a number, PP-OCR ~8) and PP-OCR
+    reads only the line images it doubts: a row it reads is exactly what PP-OCR's first
+    look gave before. Each row keeps the engine of its reading, whose measured confusions
+    weigh it (:mod:`.risk`)."""
+    rows, scale = layout.table, layout.scale
+    recogniser, engine = looks[0]
+    reads = read_digits(gray, rows, scale, recogniser, engine=engine)
+    for recogniser, engine in looks[1:]:
+        if recogniser is looks[0][0]:
+            break
+        lines, _, _, used = assign_rows(rows, reads, definition)
+        # Rows lost or extra: every row again; else the rows not read as the QR's.
+        again = set(range(len(rows))) if None in lines else {k for _, k in _doubtful(lines, used, expect)}
+        groups = sorted({k // PER_LINE for k in again})
+        if not groups:
+            break
+        redo = [k for g in groups for k in range(g * PER_LINE, min(len(rows), (g + 1) * PER_LINE))]
+        fresh = read_digits(
+            gray, tuple(rows[k] for k in redo), scale, recogniser, codes=groups[0] == 0, engine=engine
+        )
+        for k, read in zip(redo, fresh, strict=True):
+            if not read.code_text:
+                read.code_text = reads[k].code_text
+            reads[k] = read
+    return reads
+
+
 def _line_risks(
     used: list[tuple[int, int]], reads: list[RowRead], expect: ActaCounts
 ) -> dict[tuple[int, int], float]:
@@ -399,11 +449,12 @@ def _fast_words(gray: np.ndarray, rows: list[NumericRow], scale: float) -> list[
 
 
 def _digits_risk(read: RowRead, want: int) -> float | None:
-    """For a row read only in digits, as the QR's ``want``: the risk of confirming it by
-    them (:func:`.risk.digits_risk`); None for any other row."""
+    """For a row read only in digits (a first look: a row read again has its words read
+    too), as the QR's ``want``: the risk of confirming it by them, from the confusions of
+    the engine that read them (:func:`.risk.digits_risk`); None for any other row."""
     if any(read.looks) or want not in read.digits:
         return None
-    return digits_risk(want, min(t.confidence for t in read.digit_looks))
+    return digits_risk(want, min(t.confidence for t in read.digit_looks), read.engine)
 
 
 def _id_equals_qr(acta_id: str) -> CheckResult:

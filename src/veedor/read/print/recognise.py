@@ -9,8 +9,10 @@ lone fields), and returns the same :class:`~.ocr.Text` (per-step probabilities o
 piece's alphabet, blank first), so the reader's likelihood scoring works unchanged.
 
 Which engine reads which field is chosen by :func:`choice`: the digits (counts and party
-codes) and the words each have an engine; every other alphabet (acta id, labels, header)
-stays with PP-OCR, which the acta model was not trained for.
+codes) and the words each have an engine, and so does the first look at the digits with the
+QR known (a cascade: the rows that look does not confirm are read again by the digits'
+engine, with every look); every other alphabet (acta id, labels, header) stays with PP-OCR,
+which the acta model was not trained for.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "acta-rec.onnx"
 HEIGHT = 32  # the network's input height
 MIN_WIDTH = 16  # a lone "1" still gets a few output steps
 STRIDE = 4  # input columns per output step
-FIELDS = ("digits", "words")
+FIELDS = ("first", "digits", "words")
+"""What an engine is chosen for: ``first``, the first look at the counts' digits when the QR
+is known (the risk rule weighs it with that engine's measured confusions); ``digits``, every
+other look at the counts' digits and the party codes; ``words``, the counts in words."""
 ENGINES = ("ppocr", "acta")
-DEFAULT = {"digits": "ppocr", "words": "ppocr"}  # see docs/ocr.md, "A recogniser made for the acta"
+# See docs/ocr.md, "A recogniser made for the acta", and docs/reading.md, twelfth round.
+DEFAULT = {"first": "acta", "digits": "ppocr", "words": "ppocr"}
 ENV = "VEEDOR_RECOGNISER"
 
 

@@ -133,17 +133,11 @@ def table(engine: str) -> ConfusionTable | None:
     return parse_table(json.loads(path.read_text()))
 
 
-def digits_table() -> ConfusionTable | None:
-    """The table of the engine that reads the counts' digits in this process."""
-    from veedor.read.print.recognise import choice
-
-    return table(choice()["digits"])
-
-
-def digits_risk(value: int, confidence: float) -> float:
-    """The risk of confirming the QR's ``value`` by a reading of it at ``confidence``
-    (1 when no table was measured for the engine: the words are then always read)."""
-    measured = digits_table()
+def digits_risk(value: int, confidence: float, engine: str) -> float:
+    """The risk of confirming the QR's ``value`` by ``engine``'s reading of it at
+    ``confidence`` (1 when no table was measured for the engine: the words are then always
+    read)."""
+    measured = table(engine)
     return 1.0 if measured is None else measured.risk(value, confidence)
 
 

@@ -133,6 +133,7 @@ class RowRead:
     digits: list[int] = field(default_factory=list)  # one per look, when readable
     looks: list[list[ocr.Text]] = field(default_factory=list)  # the words pieces of each look
     digit_looks: list[ocr.Text] = field(default_factory=list)  # the digits piece of each look
+    engine: str = ""  # the engine of a digits-only first look (whose confusions weigh it)
 
     def add(self, texts: list[ocr.Text], code: bool) -> None:
         rest = texts[1:] if code else texts
@@ -293,6 +294,7 @@ SQUEEZE = 0.5  # digits stay legible to the recogniser at half width (measured o
 # The white gap between pieces already separates the numbers of a digits line: a wide
 # margin around each number only adds columns to recognise (the cost is per column).
 TIGHT_PAD = (0.1, 0.1)
+PER_LINE = 5  # rows' digits side by side on one line image
 
 
 def read_digits(
@@ -301,12 +303,14 @@ def read_digits(
     scale: float,
     rec: ocr.Recogniser,
     codes: bool = True,
-    per_line: int = 5,
+    per_line: int = PER_LINE,
     squeeze: float = SQUEEZE,
+    engine: str = "",
 ) -> list[RowRead]:
     """Digits only, several rows' numbers side by side on one line image (the neighbours
     give the recogniser the context a lone "0" lacks), plus the party code of the first
-    and last few rows so that the rows can still be placed on the ballot."""
+    and last few rows so that the rows can still be placed on the ballot. ``engine``: the
+    engine's name, kept on each row (:attr:`RowRead.engine`)."""
     pieces = []
     for row in rows:
         pieces.append(digits_piece(gray, row, scale, squeeze, TIGHT_PAD))
@@ -318,7 +322,7 @@ def read_digits(
     code_text = {k: c[0] for (k, _), c in zip(coded, read_codes, strict=True)}
     reads = []
     for k, t in enumerate(texts):
-        read = RowRead()
+        read = RowRead(engine=engine)
         read.add([code_text.get(k, ocr.Text("", 0.0)), t], code=True)
         reads.append(read)
     return reads

@@ -29,7 +29,7 @@ from veedor.definitions import load_definition
 from veedor.definitions.parsers import parse_payload
 from veedor.read.print import read_print, risk
 from veedor.read.print.checks import qr_print_check
-from veedor.read.print.ocr import recogniser
+from veedor.read.print.ocr import first_look, recogniser
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTAS = ROOT / "samples" / "actas"
@@ -69,7 +69,8 @@ def main() -> int:
         k.split("/")[-1]: v
         for k, v in json.loads((ACTAS / "_ground_truth" / "qr_text_by_image.json").read_text()).items()
     }
-    print(f"engine: {recogniser().name}")  # loads the model outside the timings
+    # Loads the models outside the timings.
+    print(f"engine: {recogniser().name}; first look at the digits: {first_look()[0].name}")
     rows = []
     stages: dict[str, list[float]] = {}
     for path in sorted(ACTAS.glob("*/*.jpg")):

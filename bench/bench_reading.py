@@ -71,7 +71,7 @@ QRLESS_KEY = ("070704017", 3)
 # then degrades the forged sheet with family X, so that the print check is tried where
 # the print is hard to read too.
 # "tamper-slip" is a forger who knows veedor: it reads the sheet with veedor's own first pass
-# (layout, digits five rows to a line, the recogniser in use) and writes in the QR exactly
+# (layout, digits five rows to a line, the first look's recogniser: ``ocr.first_look``) and writes in the QR exactly
 # the counts those digits misread, so that every changed line reads as forged. Only actas
 # whose first pass misreads a count can be forged this way (``slip_forgeries``).
 SLIP = "tamper-slip"
@@ -201,7 +201,7 @@ def slip_forgeries(rels: list[str], truth: dict[str, str | None]) -> dict[str, s
     lines set to the misread counts (see ``SLIP``)."""
     from veedor.definitions.parsers import parse_payload
     from veedor.read.print.layout import upright_layout
-    from veedor.read.print.ocr import recogniser
+    from veedor.read.print.ocr import first_look
     from veedor.read.print.rows import read_digits
     from veedor.read.print.vocabulary import using
 
@@ -216,7 +216,7 @@ def slip_forgeries(rels: list[str], truth: dict[str, str | None]) -> dict[str, s
             view, layout = upright_layout(cv2.imread(str(ACTAS / rel), cv2.IMREAD_GRAYSCALE), lines)
             if len(layout.table) != lines + 2:  # "Votantes" (2), then the ballot
                 continue
-            reads = read_digits(view, layout.table, layout.scale, recogniser())[2:]
+            reads = read_digits(view, layout.table, layout.scale, first_look()[0])[2:]
         forged = list(votes)
         for p, read in enumerate(reads):
             seen = read.digit_looks[0].text.replace(" ", "")

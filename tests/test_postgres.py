@@ -206,6 +206,37 @@ def test_counts_past_32_bits_are_stored_and_summed_whole(store, definition):
             assert row.nulos == 2 * big and max(row.votes.values()) == 2 * big
 
 
+def test_a_reading_keeps_the_name_of_every_engine_that_read_it(store, definition, tmp_path):
+    """A real acta scanned with its print cross-checked: the print reading's engine names
+    PP-OCR and the first look's acta-rec with their versions, past the 64 characters that
+    PostgreSQL refused before migration 0014."""
+    import io
+
+    from conftest import ACTAS
+    from veedor.read.print.recognise import DEFAULT
+    from veedor.store.schema import Reading
+
+    if store.engine.dialect.name != "sqlite":  # SQLite enforces no VARCHAR length (0014)
+        engine = {c["name"]: c["type"] for c in inspect(store.engine).get_columns("readings")}["engine"]
+        assert engine.length >= 255
+    image = ACTAS / "andres-sommariva-vzla-elections-2024" / "017911_018022_0093Acta0093.jpg"
+    summary = scan_paths(
+        [image],
+        store,
+        definition_id=definition.id,
+        evidence_root=tmp_path / "ev",
+        workers=1,
+        report=io.StringIO(),
+    )
+    assert summary.by_status["ok"] == 1
+    with store.session() as session:
+        (printed,) = [r for r in session.scalars(select(Reading)) if r.source == "print" and r.text]
+    assert printed.engine.startswith("rapidocr ")
+    if DEFAULT["first"] == "acta":
+        assert printed.engine.endswith("; first look at the digits: acta-rec 2 (onnxruntime 1.31.1)")
+        assert len(printed.engine) > 64
+
+
 VOTERS = "cedula,nombre,centro_code,mesa\nV-12.345.678,Ana,040202001,1\n8765432,Beto,40202001,2\n99,Cira,040202001,1\n"
 
 

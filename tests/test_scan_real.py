@@ -14,6 +14,7 @@ from conftest import ACTAS, CENTRES, V1
 from imaging import qr_image, write
 from veedor.ingest.registry import import_registry
 from veedor.pipeline.scan import scan_paths
+from veedor.read.print.recognise import DEFAULT
 from veedor.store.schema import ActaRecord, Evidence, Image, ImageName, Reading
 from veedor.tally import tally
 
@@ -88,6 +89,20 @@ def test_every_number_is_traceable(scanned):
                 assert reading.accepted and reading.variant and reading.text
                 assert reading.engine.startswith("zxing-cpp" if reading.source == "qr" else "rapidocr")
                 assert (tmp / "evidence" / item.sha256[:2] / item.sha256[2:4] / item.sha256).is_file()
+
+
+def test_a_print_reading_names_every_engine_that_read_it(scanned):
+    """With the QR read, the print's first look at the digits is acta-rec's (by default): the
+    reading's engine names it beside PP-OCR, with versions. Without a QR, PP-OCR alone."""
+    store, *_ = scanned
+    with store.session() as session:
+        readings = session.scalars(select(Reading)).all()
+    with_qr = {r.sha256 for r in readings if r.source == "qr" and r.text}
+    printed = [r for r in readings if r.source == "print" and r.text]
+    assert {r.sha256 for r in printed} & with_qr and {r.sha256 for r in printed} - with_qr
+    for reading in printed:
+        first = reading.sha256 in with_qr and DEFAULT["first"] == "acta"
+        assert ("first look at the digits: acta-rec 2" in reading.engine) == first, reading.engine
 
 
 def test_rescan_is_a_noop(scanned, tmp_path):

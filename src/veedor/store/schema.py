@@ -83,7 +83,7 @@ class Reading(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("images.sha256"), index=True)
     election: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16))
-    engine: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(255))  # every engine of a reading, with versions
     variant: Mapped[str] = mapped_column(String(128))
     text: Mapped[str | None] = mapped_column(Text)
     ms: Mapped[float] = mapped_column(Float)

@@ -168,6 +168,15 @@ def recogniser(setting: str | None = None) -> Recogniser:
     return _recogniser((("digits", chosen["digits"]), ("words", chosen["words"])))
 
 
+def engine_name(engine: str) -> str:
+    """The versioned name of an engine of :mod:`.recognise` ("ppocr", "acta")."""
+    if engine == "acta":
+        from veedor.read.print.recognise import acta_recogniser
+
+        return acta_recogniser().name
+    return _paddle().name
+
+
 def first_look(setting: str | None = None) -> tuple[Recogniser, str]:
     """The recogniser of the first look at the counts' digits with the QR known, and its
     engine's name (whose measured confusions weigh that look, :mod:`.risk`): the setting's

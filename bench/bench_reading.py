@@ -481,6 +481,7 @@ def main() -> int:
     wall = time.perf_counter() - started
 
     rows: dict[str, Counter[str]] = defaultdict(Counter)
+    absent: set[str] = set()  # peers no worker could load: "not run", never 0 %
     ms: dict[str, list[float]] = defaultdict(list)
     ratio: list[float] = []
     findings: list[str] = []
@@ -499,6 +500,8 @@ def main() -> int:
         c["legible"] += leg
         for p in PEERS:
             c[f"{p}_right"] += _peer_right(got.get(p), peer_truth)
+            if p in got and got[p] is None:
+                absent.add(p)  # the worker could not load it (pyzbar needs libzbar0)
         v = got.get("veedor")
         if v == "timeout" or v is None:
             status, acta, why, total = "timeout", None, "timeout", args.limit * 1000
@@ -547,6 +550,9 @@ def main() -> int:
     def pct(a: int, b: int) -> str:
         return f"{100 * a / b:.0f}%" if b else "-"
 
+    def peer_pct(peer: str, a: int, b: int) -> str:
+        return "not run" if peer in absent else pct(a, b)
+
     print(f"\nwall {wall:.0f} s\n")
     head = (
         "| family | n | legible | ok exact (all) | ok exact (legible) | ok WRONG | review | "
@@ -579,7 +585,7 @@ def main() -> int:
             else "-",
             f"{statistics.median(times):.0f}",
             f"{p95:.0f}",
-            *(pct(c[f"{p}_right"], n) for p in PEERS),
+            *(peer_pct(p, c[f"{p}_right"], n) for p in PEERS),
         ]
         print("| " + " | ".join(cells) + " |")
     plain = tot["n"] - sum(rows[f]["n"] for f in TAMPER)
@@ -593,7 +599,7 @@ def main() -> int:
         f"{sum(rows[f]['caught'] for f in TAMPER)}/{sum(rows[f]['n'] for f in TAMPER)}"
         f"{true_ok} | "
         f"{statistics.median(every):.0f} | {every[int(0.95 * (len(every) - 1))]:.0f} | "
-        + " | ".join(pct(tot[f"{p}_right"], tot["n"]) for p in PEERS)
+        + " | ".join(peer_pct(p, tot[f"{p}_right"], tot["n"]) for p in PEERS)
         + " |"
     )
     readable = tot["legible"] - sum(rows[f]["n"] for f in TAMPER)

@@ -13,9 +13,14 @@ if TYPE_CHECKING:
     from veedor.definitions.schema import ElectionDefinition
 
 
+Placement = tuple[list[Line | None], dict[str, Line], list[str], list[tuple[int, int]]]
+"""Each ballot position's line (None: no row), the "Votantes" rows' lines, notes, and the
+(position, row) pairs placed."""
+
+
 def assign_rows(
     rows: tuple[NumericRow, ...], texts: list[RowRead], definition: ElectionDefinition
-) -> tuple[list[Line | None], dict[str, Line], list[str], list[tuple[int, int]]]:
+) -> Placement:
     """Which table row is which ballot position.
 
     The rows are aligned to the ballot order like two sequences (a row may be lost to a

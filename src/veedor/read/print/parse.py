@@ -11,7 +11,7 @@ import numpy as np
 
 from veedor.model import ActaCounts, CheckResult
 from veedor.read.print import ocr
-from veedor.read.print.align import assign_rows
+from veedor.read.print.align import Placement, assign_rows
 from veedor.read.print.checks import lines_placed, print_checks
 from veedor.read.print.header import read_header
 from veedor.read.print.layout import Layout, NumericRow, upright_layout
@@ -19,6 +19,7 @@ from veedor.read.print.recognise import choice
 from veedor.read.print.risk import digits_risk, needing_words
 from veedor.read.print.rows import (
     PER_LINE,
+    SQUEEZE,
     Line,
     RowRead,
     read_codes,
@@ -126,24 +127,16 @@ def _read_print(
     if quick:
         assert expect is not None
         digits_engine = choice()["digits"]
-        table_reads = _first_digits(
+        table_reads, placed = _first_digits(
             gray, layout, definition, expect, ((first, first_engine), (rec, digits_engine))
         )
-        # Only votos, válidos and nulos are compared (a title row or two may come first), and
-        # their three-digit numbers are read less squeezed: a "5" squeezed reads "6".
-        summary_reads = read_digits(
-            gray,
-            layout.summary[: SUMMARY_NEEDED + 2],
-            scale,
-            rec,
-            codes=False,
-            squeeze=0.8,
-            engine=digits_engine,
+        summary_reads = _summary_digits(
+            gray, layout, summary_wanted(expect), ((first, first_engine), (rec, digits_engine))
         )
     else:
-        table_reads = read_rows(gray, layout.table, scale, rec, code=True)
+        table_reads, placed = read_rows(gray, layout.table, scale, rec, code=True), None
         summary_reads = read_rows(gray, layout.summary, scale, rec, code=False)
-    lines, votantes, notes, used = assign_rows(layout.table, table_reads, definition)
+    lines, votantes, notes, used = placed or assign_rows(layout.table, table_reads, definition)
     if expect is not None:
         doubtful = _doubtful(lines, used, expect)
         if None in lines or (len(doubtful) > FEW_DOUBTFUL and _maybe_shifted(lines, doubtful, expect)):
@@ -210,15 +203,20 @@ def _read_print(
         ]
         if redo:
             want_of = {row_of_key[key]: value for key, value in wanted.items() if key in row_of_key}
+            # Totals read as the QR's but too likely a misread to stand on their digits: their
+            # words first, one look by the acta's recogniser, as for the table's lines.
+            agreeing = [k for k in redo if want_of[k] in summary_reads[k].digits]
+            _confirm_words(gray, layout.summary, scale, rec, summary_reads, agreeing, want_of)
+            differing = [k for k in redo if k not in agreeing]
             again = read_rows(
                 gray,
-                [layout.summary[k] for k in redo],
+                [layout.summary[k] for k in differing],
                 scale,
                 rec,
                 code=False,
-                wants=[want_of[k] for k in redo],
+                wants=[want_of[k] for k in differing],
             )
-            for k, read in zip(redo, again, strict=True):
+            for k, read in zip(differing, again, strict=True):
                 summary_reads[k] = read
             summary = _summary(summary_reads, keys)
         if expect is not None and not _totals_confirmed(summary, wanted):
@@ -253,7 +251,12 @@ def _read_print(
     )
     t_rows = time.perf_counter()
     acta_id, centre, electors = read_header(
-        gray, layout, layout.table[0].band, rec, expect.acta_id if expect is not None else None
+        gray,
+        layout,
+        layout.table[0].band,
+        rec,
+        expect.acta_id if expect is not None else None,
+        first if first is not rec else None,
     )
     t_header = time.perf_counter()
     acta, checks = print_reading_checks(
@@ -359,26 +362,28 @@ def _first_digits(
     definition: ElectionDefinition,
     expect: ActaCounts,
     looks: tuple[tuple[ocr.Recogniser, str], ...],
-) -> list[RowRead]:
+) -> tuple[list[RowRead], Placement | None]:
     """The digits of every table row, read by the first of ``looks`` (recogniser, engine);
     each line image (``PER_LINE`` rows side by side, as :func:`.rows.read_digits` lays them)
     that holds a row not read as the QR's count is read again by the next, the same way. By
     default the acta's own recogniser looks first (~0.3 ms a number, PP-OCR ~6.5) and PP-OCR
     reads only the line images it doubts: a row it reads is exactly what PP-OCR's first
     look gave before. Each row keeps the engine of its reading, whose measured confusions
-    weigh it (:mod:`.risk`)."""
+    weigh it (:mod:`.risk`). Also the rows' placement on the ballot when it was made for
+    the reads returned (:func:`.align.assign_rows`), else None."""
     rows, scale = layout.table, layout.scale
     recogniser, engine = looks[0]
     reads = read_digits(gray, rows, scale, recogniser, engine=engine)
     for recogniser, engine in looks[1:]:
         if recogniser is looks[0][0]:
             break
-        lines, _, _, used = assign_rows(rows, reads, definition)
+        placed = assign_rows(rows, reads, definition)
+        lines, _, _, used = placed
         # Rows lost or extra: every row again; else the rows not read as the QR's.
         again = set(range(len(rows))) if None in lines else {k for _, k in _doubtful(lines, used, expect)}
         groups = sorted({k // PER_LINE for k in again})
         if not groups:
-            break
+            return reads, placed
         redo = [k for g in groups for k in range(g * PER_LINE, min(len(rows), (g + 1) * PER_LINE))]
         fresh = read_digits(
             gray, tuple(rows[k] for k in redo), scale, recogniser, codes=groups[0] == 0, engine=engine
@@ -387,6 +392,31 @@ def _first_digits(
             if not read.code_text:
                 read.code_text = reads[k].code_text
             reads[k] = read
+    return reads, None
+
+
+def _summary_digits(
+    gray: np.ndarray,
+    layout: Layout,
+    wanted: dict[str, int],
+    looks: tuple[tuple[ocr.Recogniser, str], ...],
+) -> list[RowRead]:
+    """The digits of the summary's first rows (votos, válidos and nulos, a title row or two
+    before them), read by the first of ``looks`` as the table's rows are (the same squeeze,
+    so that its measured confusions weigh them), and all again by the next when any total
+    the QR implies is not read as such. PP-OCR reads them less squeezed: its "5" squeezed
+    reads "6"."""
+    rows = layout.summary[: SUMMARY_NEEDED + 2]
+    reads: list[RowRead] = []
+    for k, (recogniser, engine) in enumerate(looks):
+        if k and recogniser is looks[0][0]:
+            break
+        squeeze = SQUEEZE if engine == "acta" else 0.8
+        reads = read_digits(gray, rows, layout.scale, recogniser, codes=False, squeeze=squeeze, engine=engine)
+        keys = by_position(len(reads), _title_rows(reads, wanted))
+        read = summary_rows(reads, keys)
+        if all(key in read and value in read[key].digits for key, value in wanted.items()):
+            break
     return reads
 
 
@@ -415,27 +445,43 @@ def _words_for(
     expect: ActaCounts,
     ballot: tuple[BallotPosition, ...],
 ) -> None:
-    """Read the words of these (position, row) lines, in place. First one look by the acta's
-    own recogniser (~1 ms a row, PP-OCR ~38 ms): lines whose words clearly spell the QR's
-    count are confirmed; only the others are read again with every look."""
-    fast = _fast_words(gray, [layout.table[k] for _, k in rows], layout.scale)
-    for (p, k), texts in zip(rows, fast, strict=False):
-        reads[k].add([reads[k].digit_looks[0], *texts], code=False)
-        lines[p] = reads[k].line(ballot[p].acronym)
-    rows = [(p, k) for p, k in rows if reads[k].words_value(False) != expect.votes[p]]
-    if not rows:
-        return
-    again = read_rows(
+    """Read the words of these (position, row) lines of the table, in place
+    (:func:`_confirm_words`)."""
+    _confirm_words(
         gray,
-        [layout.table[k] for _, k in rows],
+        layout.table,
         layout.scale,
         rec,
-        code=False,
-        wants=[expect.votes[p] for p, _ in rows],
+        reads,
+        [k for _, k in rows],
+        {k: expect.votes[p] for p, k in rows},
     )
-    for (p, k), read in zip(rows, again, strict=True):
+    for p, k in rows:
+        lines[p] = reads[k].line(ballot[p].acronym)
+
+
+def _confirm_words(
+    gray: np.ndarray,
+    table: tuple[NumericRow, ...],
+    scale: float,
+    rec: ocr.Recogniser,
+    reads: list[RowRead],
+    rows: list[int],
+    wants: dict[int, int],
+) -> None:
+    """Read the words of these rows (indices into ``table`` and ``reads``), in place. First
+    one look by the acta's own recogniser (~1 ms a row, PP-OCR ~38 ms): rows whose words
+    clearly spell the QR's count (``wants``) are confirmed; only the others are read again
+    with every look."""
+    fast = _fast_words(gray, [table[k] for k in rows], scale)
+    for k, texts in zip(rows, fast, strict=False):
+        reads[k].add([reads[k].digit_looks[0], *texts], code=False)
+    rows = [k for k in rows if reads[k].words_value(True) != wants[k]]
+    if not rows:
+        return
+    again = read_rows(gray, [table[k] for k in rows], scale, rec, code=False, wants=[wants[k] for k in rows])
+    for k, read in zip(rows, again, strict=True):
         reads[k] = read
-        lines[p] = read.line(ballot[p].acronym)
 
 
 def _fast_words(gray: np.ndarray, rows: list[NumericRow], scale: float) -> list[list[ocr.Text]]:

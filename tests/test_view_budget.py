@@ -116,3 +116,33 @@ def test_a_scan_whose_plain_image_shows_no_table_is_retouched_plain_first(
     monkeypatch.setattr(views, "combine_print", lambda seen: None)
     worker.read_print_views(scan, definition, None, True)
     assert read == order
+
+
+@pytest.mark.parametrize("holds", [True, False], ids=["plain-holds", "plain-does-not-hold"])
+def test_a_scan_whose_plain_reading_holds_is_never_straightened(
+    holds: bool, monkeypatch: pytest.MonkeyPatch, definition: ElectionDefinition
+) -> None:
+    """Straightening a receipt (finding its edges, warping, enhancing) costs ~65 ms: it is
+    done only when its view is going to be read, not to be thrown away once the plain
+    reading holds (every clean scan paid it until the thirteenth round)."""
+    from veedor.read import rectify
+
+    made: list[str] = []
+
+    def straightened(gray: np.ndarray, limit: int = 2) -> object:
+        made.append("straightened")
+        yield "deskew", gray.copy()
+
+    read: list[int] = []
+
+    def reading(image: np.ndarray, definition: ElectionDefinition, expect: object = None) -> object:
+        read.append(1)
+        return SimpleNamespace(agrees=holds, as_dict=dict, engine="stand-in")
+
+    monkeypatch.setattr(rectify, "upright_views", straightened)
+    monkeypatch.setattr(views, "retouched_views", lambda view: iter(()))
+    monkeypatch.setattr(views, "read_print", reading)
+    monkeypatch.setattr(views, "combine_print", lambda seen: None)
+    worker.read_print_views(_grey_scan(), definition, None, True)
+    assert made == ([] if holds else ["straightened"])
+    assert len(read) == (1 if holds else 2)

@@ -12,7 +12,8 @@ Which engine reads which field is chosen by :func:`choice`: the digits (counts a
 codes) and the words each have an engine, and so does the first look at the digits with the
 QR known (a cascade: the rows that look does not confirm are read again by the digits'
 engine, with every look); every other alphabet (acta id, labels, header) stays with PP-OCR,
-which the acta model was not trained for.
+which the acta model was not trained for. (With the QR's id known, the first look's engine
+reads an id line's digits only to confirm it: :func:`.header._acta_id`.)
 """
 
 from __future__ import annotations

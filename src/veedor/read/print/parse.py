@@ -471,8 +471,9 @@ def _confirm_words(
 ) -> None:
     """Read the words of these rows (indices into ``table`` and ``reads``), in place. First
     one look by the acta's own recogniser (~1 ms a row, PP-OCR ~38 ms): rows whose words
-    clearly spell the QR's count (``wants``) are confirmed; only the others are read again
-    with every look."""
+    spell the QR's count (``wants``; each word clear, or a thousand times likelier than any
+    other number word, as :meth:`.rows.RowRead.line` takes them) are confirmed; only the
+    others are read again with every look."""
     fast = _fast_words(gray, [table[k] for k in rows], scale)
     for k, texts in zip(rows, fast, strict=False):
         reads[k].add([reads[k].digit_looks[0], *texts], code=False)
